@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("stampbook-agent: not yet wired");
+    std::process::exit(2);
+}

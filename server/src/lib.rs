@@ -1,0 +1,1 @@
+//! stampbook server library.
