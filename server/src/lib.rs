@@ -1,1 +1,16 @@
-//! stampbook server library.
+//! stampbook server: the inventory of every WAP/VMM stamp. Request → parse into domain types →
+//! store → evaluate rules → respond; `startup` builds the application, `main.rs` is a thin shell.
+
+pub mod api;
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod health;
+pub mod inventory;
+pub mod rules;
+pub mod startup;
+pub mod telemetry;
+pub mod web;

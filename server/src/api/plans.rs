@@ -1,0 +1,174 @@
+//! `/api/v1/plans`: the plans sold in WAP, each answered with its stamp's health and Remote
+//! Console readiness (what a WAP integration asks before selling one).
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use super::body::Json;
+use super::pagination::{self, PageParams};
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::health;
+use crate::inventory::model::{ApplySummary, Plan, PlanSpec};
+use crate::inventory::store::{self, PlanRow};
+use crate::inventory::validate;
+use crate::startup::AppState;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    /// Only plans on this stamp.
+    pub stamp: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+pub async fn to_api(conn: &mut sqlx::PgConnection, rows: Vec<PlanRow>) -> ApiResult<Vec<Plan>> {
+    let mut ids: Vec<i64> = rows.iter().map(|r| r.stamp_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let healths = health::for_stamps(conn, &ids).await?;
+    rows.into_iter()
+        .map(|r| {
+            let h = healths.get(&r.stamp_id).cloned().ok_or_else(|| {
+                ApiError::not_found(format!("stamp of plan '{}'", r.decl.wap_plan_id))
+            })?;
+            let d = r.decl;
+            Ok(Plan {
+                wap_plan_id: d.wap_plan_id,
+                name: d.name,
+                public: d.public,
+                stamp: d.stamp.to_string(),
+                cloud: d.cloud,
+                remote_console: d.remote_console,
+                quota: d.quota,
+                subscriptions: d.subscriptions,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+                stamp_health: h,
+            })
+        })
+        .collect()
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    who: Principal,
+    q: web::Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
+    who.require_read()?;
+    let page = PageParams {
+        limit: q.limit,
+        cursor: q.cursor.clone(),
+    };
+    let limit = page.limit()?;
+    let mut conn = state.pool.acquire().await?;
+    let rows = store::list_plans(
+        &mut conn,
+        q.stamp.as_deref(),
+        page.after()?.as_deref(),
+        limit + 1,
+    )
+    .await?;
+    let plans = to_api(&mut conn, rows).await?;
+    Ok(HttpResponse::Ok().json(pagination::page(plans, limit, |p| p.wap_plan_id.clone())))
+}
+
+async fn one(conn: &mut sqlx::PgConnection, id: &str) -> ApiResult<Plan> {
+    let row = store::fetch_plan(conn, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("plan '{id}'")))?;
+    to_api(conn, vec![row])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::not_found(format!("plan '{id}'")))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    who.require_read()?;
+    let mut conn = state.pool.acquire().await?;
+    Ok(HttpResponse::Ok().json(one(&mut conn, &id).await?))
+}
+
+async fn write(
+    state: &AppState,
+    who: &Principal,
+    spec: &PlanSpec,
+    path_id: Option<&str>,
+) -> ApiResult<(Plan, bool)> {
+    let decl = validate::plan(spec, path_id, "")?;
+    let mut tx = state.pool.begin().await?;
+    let stamp = store::fetch_stamp(&mut tx, decl.stamp.as_str())
+        .await?
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "unknown_stamp",
+                format!("no stamp named '{}'", decl.stamp),
+                "stamp",
+            )
+        })?;
+    if path_id.is_none()
+        && store::fetch_plan(&mut tx, &decl.wap_plan_id)
+            .await?
+            .is_some()
+    {
+        return Err(ApiError::conflict(
+            "plan_exists",
+            format!(
+                "plan '{}' exists; PUT /api/v1/plans/{} changes it",
+                decl.wap_plan_id, decl.wap_plan_id
+            ),
+        )
+        .with_field("wap_plan_id"));
+    }
+    let mut summary = ApplySummary::default();
+    store::put_plan(&mut tx, &decl, stamp.id, &who.name, &mut summary).await?;
+    let plan = one(&mut tx, &decl.wap_plan_id).await?;
+    tx.commit().await?;
+    Ok((plan, !summary.created.is_empty()))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    who: Principal,
+    body: Json<PlanSpec>,
+) -> ApiResult<HttpResponse> {
+    who.require_admin()?;
+    let (plan, _) = write(&state, &who, &body.0, None).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/plans/{}", plan.wap_plan_id)))
+        .json(plan))
+}
+
+pub async fn put(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<String>,
+    body: Json<PlanSpec>,
+) -> ApiResult<HttpResponse> {
+    who.require_admin()?;
+    let (plan, created) = write(&state, &who, &body.0, Some(&id)).await?;
+    Ok(if created {
+        HttpResponse::Created().json(plan)
+    } else {
+        HttpResponse::Ok().json(plan)
+    })
+}
+
+pub async fn delete(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    who.require_admin()?;
+    let mut tx = state.pool.begin().await?;
+    let row = store::fetch_plan(&mut tx, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("plan '{id}'")))?;
+    store::delete_plan(&mut tx, &row, &who.name).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,70 @@
+//! The audit log: every admin write, with who, what, and the object before and after.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::PgConnection;
+
+pub struct Entry<'a> {
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub entity: &'a str,
+    pub key: &'a str,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+pub async fn record(conn: &mut PgConnection, e: Entry<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"insert into audit_log (actor, action, entity, entity_key, before, after)
+           values ($1, $2, $3, $4, $5, $6)"#,
+        e.actor,
+        e.action,
+        e.entity,
+        e.key,
+        e.before,
+        e.after
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// JSON of a value for the log; a value that cannot be serialised is recorded as null.
+pub fn json<T: Serialize>(v: &T) -> Option<Value> {
+    serde_json::to_value(v).ok()
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_key: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// Newest first, before `before_id` when given.
+pub async fn list(
+    pool: &sqlx::PgPool,
+    entity: Option<&str>,
+    before_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AuditRow>, sqlx::Error> {
+    sqlx::query_as!(
+        AuditRow,
+        r#"select id, at, actor, action, entity, entity_key, before, after
+           from audit_log
+           where ($1::text is null or entity = $1) and ($2::bigint is null or id < $2)
+           order by id desc
+           limit $3"#,
+        entity,
+        before_id,
+        limit
+    )
+    .fetch_all(pool)
+    .await
+}

@@ -1,0 +1,176 @@
+//! Typed configuration from flags and environment: every setting of the server is declared here,
+//! once, with its variable and default (docs/CONFIGURATION.md lists them for operators).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// A value that must never reach a log or a debug print.
+#[derive(Clone, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stampbook-server",
+    version,
+    about = "stampbook: the inventory of every WAP/VMM stamp"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub log: LogArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL connection URL.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<Secret>,
+    /// Connections in the server's pool.
+    #[arg(
+        long,
+        env = "STAMPBOOK_DB_POOL_SIZE",
+        default_value_t = 16,
+        global = true
+    )]
+    pub db_pool_size: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Log format on stderr.
+    #[arg(long, env = "STAMPBOOK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve the API and the dashboard.
+    Serve(ServeArgs),
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Apply an inventory document (YAML or JSON), idempotently.
+    Apply {
+        /// The inventory document.
+        file: PathBuf,
+        /// Who is applying it (recorded in the audit log).
+        #[arg(long, default_value = "cli")]
+        actor: String,
+    },
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it alone on stdout (only its hash is stored).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// collector, read, operator or admin.
+        #[arg(long)]
+        scope: String,
+        /// Restrict a collector token to one stamp.
+        #[arg(long)]
+        stamp: Option<String>,
+    },
+    /// List tokens (never the tokens themselves).
+    List,
+    /// Revoke a token by name or id.
+    Revoke { name_or_id: String },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "STAMPBOOK_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Read-only dashboard without login (for a wallboard on a trusted network).
+    #[arg(long, env = "STAMPBOOK_OPEN_DASHBOARD", default_value_t = false)]
+    pub open_dashboard: bool,
+    /// Largest report body accepted (bytes, after gzip decoding).
+    #[arg(long, env = "STAMPBOOK_MAX_REPORT_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub max_report_bytes: usize,
+    /// Largest body of any other request (bytes).
+    #[arg(long, env = "STAMPBOOK_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Key that signs session cookies (at least 32 characters); random per process when unset,
+    /// which logs everyone out on restart and does not work across replicas.
+    #[arg(long, env = "STAMPBOOK_SESSION_KEY", hide_env_values = true)]
+    pub session_key: Option<Secret>,
+    /// Lifetime of a dashboard session, in seconds.
+    #[arg(long, env = "STAMPBOOK_SESSION_TTL_S", default_value_t = 12 * 3600)]
+    pub session_ttl_s: u64,
+    /// Requests per minute allowed per token (0 disables the limit).
+    #[arg(long, env = "STAMPBOOK_RATE_LIMIT_PER_MIN", default_value_t = 6000)]
+    pub rate_limit_per_min: u32,
+    /// Seconds between full rule evaluations of every stamp (time-based rules: expiry, staleness).
+    #[arg(long, env = "STAMPBOOK_EVALUATION_INTERVAL_S", default_value_t = 60)]
+    pub evaluation_interval_s: u64,
+    /// Days accepted report ids are remembered (idempotency window).
+    #[arg(long, env = "STAMPBOOK_REPORT_RETENTION_DAYS", default_value_t = 14)]
+    pub report_retention_days: u32,
+    /// HTTP worker threads (defaults to the number of cores).
+    #[arg(long, env = "STAMPBOOK_WORKERS")]
+    pub workers: Option<usize>,
+    /// Do not run background workers (evaluator, webhook delivery) in this process.
+    #[arg(long, env = "STAMPBOOK_NO_WORKERS", default_value_t = false)]
+    pub no_workers: bool,
+}
+
+impl ServeArgs {
+    /// Settings for tests and embedding: port 0 on loopback, defaults elsewhere.
+    pub fn for_tests() -> Self {
+        ServeArgs {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            open_dashboard: false,
+            max_report_bytes: 8 * 1024 * 1024,
+            max_body_bytes: 2 * 1024 * 1024,
+            session_key: Some(Secret::new("test-session-key-0123456789abcdef0123456789")),
+            session_ttl_s: 3600,
+            rate_limit_per_min: 0,
+            evaluation_interval_s: 3600,
+            report_retention_days: 14,
+            workers: Some(2),
+            no_workers: false,
+        }
+    }
+
+    pub fn evaluation_interval(&self) -> Duration {
+        Duration::from_secs(self.evaluation_interval_s.max(1))
+    }
+}

@@ -1,0 +1,191 @@
+//! Values parsed at the edge into types, so the inside never re-checks them: stamp names,
+//! FQDNs, object names, CIDRs. Each parser returns a message a person can act on.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+/// A stamp name: a lowercase DNS label (letters, digits, hyphens; 1 to 63; no hyphen at either end).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct StampName(String);
+
+impl StampName {
+    pub fn parse(s: &str) -> Result<StampName, String> {
+        let ok = !s.is_empty()
+            && s.len() <= 63
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !s.starts_with('-')
+            && !s.ends_with('-');
+        if ok {
+            Ok(StampName(s.to_owned()))
+        } else {
+            Err(format!(
+                "'{s}' is not a stamp name: use 1 to 63 lowercase letters, digits and hyphens, \
+                 not starting or ending with a hyphen (e.g. ams-01)"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for StampName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A fully qualified host name, kept lower-case (host names compare case-insensitively).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Fqdn(String);
+
+impl Fqdn {
+    pub fn parse(s: &str) -> Result<Fqdn, String> {
+        let s = s.trim().trim_end_matches('.');
+        let lower = s.to_ascii_lowercase();
+        let labels_ok = !lower.is_empty()
+            && lower.len() <= 253
+            && lower.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && l.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+            });
+        if labels_ok {
+            Ok(Fqdn(lower))
+        } else {
+            Err(format!(
+                "'{s}' is not a host name: use DNS labels of letters, digits and hyphens separated by dots"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Fqdn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The name of a network, scale unit or similar child object: 1 to 64 of `A-Z a-z 0-9 . _ -`.
+pub fn parse_object_name(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "'{s}' is not a valid name: use 1 to 64 letters, digits, dots, underscores and hyphens"
+        ))
+    }
+}
+
+/// A WAP plan id: 1 to 128 of `A-Z a-z 0-9 . _ : -` (it is part of URLs).
+pub fn parse_plan_id(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 128
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':'));
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "'{s}' is not a valid wap_plan_id: use 1 to 128 letters, digits, dots, colons, underscores and hyphens"
+        ))
+    }
+}
+
+/// A network in CIDR form whose host bits are zero (`10.0.0.0/24`, not `10.0.0.5/24`).
+pub fn parse_network_cidr(s: &str) -> Result<IpNet, String> {
+    let net: IpNet = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a CIDR network (e.g. 10.0.0.0/24)"))?;
+    if net.trunc() != net {
+        return Err(format!(
+            "'{s}' has host bits set; the network is {}",
+            net.trunc()
+        ));
+    }
+    Ok(net)
+}
+
+pub fn parse_ip(s: &str) -> Result<IpAddr, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not an IP address"))
+}
+
+/// Do two networks share any address?
+pub fn overlaps(a: &IpNet, b: &IpNet) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamp_names_are_dns_labels() {
+        assert!(StampName::parse("ams-01").is_ok());
+        for bad in [
+            "",
+            "AMS-01",
+            "-ams",
+            "ams-",
+            "ams_01",
+            "a b",
+            &"a".repeat(64),
+        ] {
+            assert!(StampName::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn fqdns_compare_lower_case_and_reject_garbage() {
+        assert_eq!(
+            Fqdn::parse("HV01.Ams-01.Example.NET.").unwrap().as_str(),
+            "hv01.ams-01.example.net"
+        );
+        for bad in ["", "a..b", "-a.b", "a b.c", "<script>"] {
+            assert!(Fqdn::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn cidrs_must_be_networks() {
+        assert_eq!(
+            parse_network_cidr("10.0.0.0/24").unwrap().to_string(),
+            "10.0.0.0/24"
+        );
+        let err = parse_network_cidr("10.0.0.5/24").unwrap_err();
+        assert!(err.contains("10.0.0.0/24"), "{err}");
+        assert!(parse_network_cidr("10.0.0.0/33").is_err());
+        assert!(parse_network_cidr("nonsense").is_err());
+        assert!(parse_network_cidr("2001:db8::/32").is_ok());
+    }
+
+    #[test]
+    fn overlap_is_symmetric_and_exact() {
+        let a = parse_network_cidr("10.0.0.0/16").unwrap();
+        let b = parse_network_cidr("10.0.5.0/24").unwrap();
+        let c = parse_network_cidr("10.1.0.0/24").unwrap();
+        assert!(overlaps(&a, &b) && overlaps(&b, &a));
+        assert!(!overlaps(&a, &c));
+    }
+}

@@ -1,0 +1,184 @@
+//! Stamp health and Remote Console readiness, derived from open problems (SPEC §5): critical if
+//! any open unacknowledged critical, degraded if any such warning, else ok; Remote Console ready
+//! only when no `remote_console.*` problem is open, naming the first broken link of the chain.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use sqlx::PgConnection;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    Ok,
+    Degraded,
+    Critical,
+}
+
+impl Health {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Ok => "ok",
+            Health::Degraded => "degraded",
+            Health::Critical => "critical",
+        }
+    }
+}
+
+/// A link of the Remote Console trust chain, in the order the chain is followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChainLink {
+    /// The VMConnect certificates VMM signs tokens with.
+    VmmCertificate,
+    /// The Hyper-V hosts' trust in them.
+    HostTrust,
+    /// The RD Gateways' trust in them.
+    RdGatewayTrust,
+}
+
+impl ChainLink {
+    pub fn of_rule(rule: &str) -> Option<ChainLink> {
+        Some(match rule {
+            "remote_console.cert_key_usage"
+            | "remote_console.cert_eku"
+            | "remote_console.cert_provider" => ChainLink::VmmCertificate,
+            "remote_console.cert_not_deployed"
+            | "remote_console.root_untrusted"
+            | "remote_console.vmms_restart_needed"
+            | "remote_console.host_trusted_issuer" => ChainLink::HostTrust,
+            "remote_console.rdgw_trusted_issuer"
+            | "remote_console.rdgw_plugin"
+            | "remote_console.rdgw_public_cert" => ChainLink::RdGatewayTrust,
+            _ => return None,
+        })
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            ChainLink::VmmCertificate => "VMM certificate",
+            ChainLink::HostTrust => "hosts' trust",
+            ChainLink::RdGatewayTrust => "RD Gateway's trust",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct SeverityCounts {
+    pub critical: i64,
+    pub warning: i64,
+    pub info: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RemoteConsole {
+    pub ready: bool,
+    /// The first broken link of VMM certificate → hosts' trust → RD Gateway's trust.
+    pub broken_link: Option<ChainLink>,
+    /// Every broken link.
+    pub broken_links: Vec<ChainLink>,
+    /// The open `remote_console.*` rules.
+    pub open_rules: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StampHealth {
+    pub stamp: String,
+    pub health: Health,
+    pub retired: bool,
+    /// Open, unacknowledged problems by severity (what health counts).
+    pub open: SeverityCounts,
+    /// Open problems under an acknowledgement that has not ended.
+    pub acknowledged: i64,
+    pub remote_console: RemoteConsole,
+}
+
+impl StampHealth {
+    fn empty(stamp: String, retired: bool) -> Self {
+        StampHealth {
+            stamp,
+            health: Health::Ok,
+            retired,
+            open: SeverityCounts::default(),
+            acknowledged: 0,
+            remote_console: RemoteConsole {
+                ready: true,
+                broken_link: None,
+                broken_links: vec![],
+                open_rules: vec![],
+            },
+        }
+    }
+}
+
+/// Health of the given stamps (ids), keyed by id. One query over open problems only.
+pub async fn for_stamps(
+    conn: &mut PgConnection,
+    ids: &[i64],
+) -> Result<HashMap<i64, StampHealth>, sqlx::Error> {
+    let stamps = sqlx::query!(
+        "select id, name, retired_at is not null as \"retired!\" from stamps where id = any($1)",
+        ids
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out: HashMap<i64, StampHealth> = stamps
+        .into_iter()
+        .map(|s| (s.id, StampHealth::empty(s.name, s.retired)))
+        .collect();
+    let rows = sqlx::query!(
+        r#"select stamp_id, rule, severity,
+                  (ack_at is not null and (ack_until is null or ack_until > now())) as "acked!",
+                  count(*) as "n!"
+           from problems
+           where resolved_at is null and stamp_id = any($1)
+           group by 1, 2, 3, 4"#,
+        ids
+    )
+    .fetch_all(conn)
+    .await?;
+    for r in rows {
+        let Some(h) = out.get_mut(&r.stamp_id) else {
+            continue;
+        };
+        if let Some(link) = ChainLink::of_rule(&r.rule) {
+            h.remote_console.ready = false;
+            if !h.remote_console.broken_links.contains(&link) {
+                h.remote_console.broken_links.push(link);
+            }
+            if !h.remote_console.open_rules.contains(&r.rule) {
+                h.remote_console.open_rules.push(r.rule.clone());
+            }
+        }
+        if r.acked {
+            h.acknowledged += r.n;
+            continue;
+        }
+        match r.severity.as_str() {
+            "critical" => h.open.critical += r.n,
+            "warning" => h.open.warning += r.n,
+            _ => h.open.info += r.n,
+        }
+    }
+    for h in out.values_mut() {
+        h.health = if h.open.critical > 0 {
+            Health::Critical
+        } else if h.open.warning > 0 {
+            Health::Degraded
+        } else {
+            Health::Ok
+        };
+        h.remote_console.broken_links.sort();
+        h.remote_console.open_rules.sort();
+        h.remote_console.broken_link = h.remote_console.broken_links.first().copied();
+    }
+    Ok(out)
+}
+
+pub async fn for_stamp(
+    conn: &mut PgConnection,
+    id: i64,
+) -> Result<Option<StampHealth>, sqlx::Error> {
+    Ok(for_stamps(conn, &[id]).await?.remove(&id))
+}

@@ -1,0 +1,240 @@
+//! Inventory as the API and the inventory document speak it: what comes in (specs, all
+//! optional fields defaulted) and what goes out.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Per-stamp thresholds; unset ones take the defaults of SPEC §3.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct ThresholdsSpec {
+    pub cert_warning_days: Option<i32>,
+    pub cert_critical_days: Option<i32>,
+    pub cpu_overcommit: Option<f64>,
+    pub memory_overcommit: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Thresholds {
+    pub cert_warning_days: i32,
+    pub cert_critical_days: i32,
+    pub cpu_overcommit: f64,
+    pub memory_overcommit: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            cert_warning_days: 30,
+            cert_critical_days: 7,
+            cpu_overcommit: 4.0,
+            memory_overcommit: 1.0,
+        }
+    }
+}
+
+/// A stamp as declared (POST/PUT body, or an entry of the inventory document). With PUT and
+/// apply, a field left out takes its default; `networks`/`scale_units` left out stay as they are,
+/// given they become exactly the list given.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct StampSpec {
+    /// Unique slug, e.g. `ams-01`. May be left out of a PUT body (the path names it).
+    pub name: Option<String>,
+    pub display_name: Option<String>,
+    pub region: Option<String>,
+    pub location: Option<String>,
+    /// `public`, `private` or `mixed`.
+    pub purpose: Option<String>,
+    pub vmm_server: Option<String>,
+    pub spf_endpoint: Option<String>,
+    /// Public name of the stamp's Remote Console gateway.
+    pub rd_gateway_fqdn: Option<String>,
+    pub report_interval_s: Option<i32>,
+    pub thresholds: Option<ThresholdsSpec>,
+    /// Target versions per component, e.g. `{"vmm_server": "3.2.7620.0"}`.
+    pub target_versions: Option<BTreeMap<String, String>>,
+    pub networks: Option<Vec<NetworkSpec>>,
+    pub scale_units: Option<Vec<ScaleUnitSpec>>,
+}
+
+/// PATCH body: only the fields given change.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct StampPatch {
+    pub display_name: Option<String>,
+    pub region: Option<String>,
+    pub location: Option<String>,
+    pub purpose: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub vmm_server: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub spf_endpoint: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub rd_gateway_fqdn: Option<Option<String>>,
+    pub report_interval_s: Option<i32>,
+    pub thresholds: Option<ThresholdsSpec>,
+    pub target_versions: Option<BTreeMap<String, String>>,
+    /// `false` brings a retired stamp back; `true` retires it (like DELETE).
+    pub retired: Option<bool>,
+}
+
+/// Tells "absent" (outer None) from "null" (Some(None)) in a PATCH body.
+fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NetworkSpec {
+    pub name: String,
+    /// `management`, `front_end`, `provider`, `storage` or `other`.
+    pub role: String,
+    /// The network, e.g. `10.0.0.0/24`.
+    pub cidr: String,
+    /// The default gateway of the network (inside `cidr`).
+    pub gateway: Option<String>,
+    /// Destinations that must have a specific route via this network's gateway.
+    #[serde(default)]
+    pub required_prefixes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct ScaleUnitSpec {
+    pub name: String,
+    /// `compute`, `storage` or `network`.
+    pub kind: String,
+    #[serde(default)]
+    pub rack: Option<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct QuotaSpec {
+    pub vms: Option<i64>,
+    pub vcpus: Option<i64>,
+    pub memory_gb: Option<i64>,
+    pub storage_gb: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct PlanSpec {
+    /// The plan's id in Windows Azure Pack. May be left out of a PUT body (the path names it).
+    pub wap_plan_id: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub public: Option<bool>,
+    /// The stamp the plan is sold on.
+    pub stamp: String,
+    /// The VMM cloud behind the plan.
+    #[serde(default)]
+    pub cloud: Option<String>,
+    #[serde(default)]
+    pub remote_console: Option<bool>,
+    #[serde(default)]
+    pub quota: Option<QuotaSpec>,
+    #[serde(default)]
+    pub subscriptions: Option<i64>,
+}
+
+/// The inventory document of SPEC §3 (`PUT /api/v1/inventory`, `stampbook-server apply`).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct InventoryDocument {
+    #[serde(default)]
+    pub stamps: Vec<StampSpec>,
+    #[serde(default)]
+    pub plans: Vec<PlanSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Network {
+    pub name: String,
+    pub role: String,
+    pub cidr: String,
+    pub gateway: Option<String>,
+    pub required_prefixes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ScaleUnit {
+    pub name: String,
+    pub kind: String,
+    pub rack: String,
+    pub notes: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Quota {
+    pub vms: i64,
+    pub vcpus: i64,
+    pub memory_gb: i64,
+    pub storage_gb: i64,
+}
+
+/// A stamp as stored.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Stamp {
+    pub name: String,
+    pub display_name: String,
+    pub region: String,
+    pub location: String,
+    pub purpose: String,
+    pub vmm_server: Option<String>,
+    pub spf_endpoint: Option<String>,
+    pub rd_gateway_fqdn: Option<String>,
+    pub report_interval_s: i32,
+    pub thresholds: Thresholds,
+    pub target_versions: BTreeMap<String, String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+/// One stamp with its networks, scale units and health.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StampDetail {
+    #[serde(flatten)]
+    pub stamp: Stamp,
+    pub networks: Vec<Network>,
+    pub scale_units: Vec<ScaleUnit>,
+    pub health: crate::health::StampHealth,
+}
+
+/// A plan as stored, with its stamp's health (what a WAP integration asks before selling it).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Plan {
+    pub wap_plan_id: String,
+    pub name: String,
+    pub public: bool,
+    pub stamp: String,
+    pub cloud: String,
+    pub remote_console: bool,
+    pub quota: Quota,
+    pub subscriptions: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub stamp_health: crate::health::StampHealth,
+}
+
+/// What applying an inventory document did.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct ApplySummary {
+    /// `kind/key` of every object created.
+    pub created: Vec<String>,
+    pub updated: Vec<String>,
+    pub deleted: Vec<String>,
+    pub unchanged: usize,
+}
+
+impl ApplySummary {
+    pub fn changed(&self) -> bool {
+        !(self.created.is_empty() && self.updated.is_empty() && self.deleted.is_empty())
+    }
+}

@@ -1,0 +1,37 @@
+//! Asking for rule evaluation: a row in `evaluation_queue` per stamp, written in the same
+//! transaction as the change that needs it, taken by whichever replica's evaluator is free.
+
+use sqlx::PgConnection;
+
+/// The whole stamp must be evaluated again (an inventory change, a context change).
+pub async fn request_stamp(conn: &mut PgConnection, stamp_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"insert into evaluation_queue (stamp_id, host_ids) values ($1, null)
+           on conflict (stamp_id) do update set host_ids = null"#,
+        stamp_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One host of the stamp changed; a pending whole-stamp request stays whole.
+pub async fn request_host(
+    conn: &mut PgConnection,
+    stamp_id: i64,
+    host_id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"insert into evaluation_queue (stamp_id, host_ids) values ($1, array[$2::bigint])
+           on conflict (stamp_id) do update
+           set host_ids = case
+               when evaluation_queue.host_ids is null then null
+               when $2 = any(evaluation_queue.host_ids) then evaluation_queue.host_ids
+               else evaluation_queue.host_ids || $2 end"#,
+        stamp_id,
+        host_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! Building and running the application: shared state, middleware, routes, background workers.
+//! Tests build it on port 0 exactly as `serve` does.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{App, HttpMessage, HttpServer, web};
+use anyhow::Context;
+use rand::RngCore;
+use sqlx::PgPool;
+use tracing_actix_web::{RequestId, TracingLogger};
+
+use crate::auth::ratelimit::RateLimiter;
+use crate::config::ServeArgs;
+
+/// What every handler can reach through `web::Data<AppState>`.
+pub struct AppState {
+    pub pool: PgPool,
+    pub settings: ServeArgs,
+    /// Signs session cookies.
+    pub session_key: Vec<u8>,
+    pub limiter: RateLimiter,
+}
+
+impl AppState {
+    pub fn new(pool: PgPool, settings: ServeArgs) -> Self {
+        let session_key = match &settings.session_key {
+            Some(k) if k.expose().len() >= 32 => k.expose().as_bytes().to_vec(),
+            Some(_) => {
+                tracing::warn!(
+                    "STAMPBOOK_SESSION_KEY is shorter than 32 characters; using a random key instead"
+                );
+                random_key()
+            }
+            None => random_key(),
+        };
+        AppState {
+            limiter: RateLimiter::new(settings.rate_limit_per_min),
+            pool,
+            settings,
+            session_key,
+        }
+    }
+}
+
+fn random_key() -> Vec<u8> {
+    let mut k = vec![0u8; 32];
+    rand::rng().fill_bytes(&mut k);
+    k
+}
+
+/// Echoes the request id of the tracing span as `x-request-id`.
+async fn request_id_header(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let id = req.extensions().get::<RequestId>().map(|id| id.to_string());
+    let mut res = next.call(req).await?;
+    if let Some(id) = id
+        && let Ok(v) = HeaderValue::from_str(&id)
+    {
+        res.headers_mut()
+            .insert(header::HeaderName::from_static("x-request-id"), v);
+    }
+    Ok(res)
+}
+
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        ))
+}
+
+/// Every route of the application.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(crate::api::system::healthz))
+        .route("/readyz", web::get().to(crate::api::system::readyz))
+        .configure(crate::api::configure);
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Binds the listener (port 0 picks a free one) and prepares the server; nothing runs yet.
+    pub fn build(settings: ServeArgs, pool: PgPool) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(settings.listen)
+            .with_context(|| format!("while binding {}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        let workers = settings
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let state = web::Data::new(AppState::new(pool, settings));
+        let data = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .wrap(security_headers())
+                .wrap(from_fn(request_id_header))
+                .wrap(TracingLogger::default())
+                .configure(routes)
+                .default_service(web::to(crate::api::not_found))
+        })
+        .workers(workers)
+        .listen(listener)?
+        .run();
+        Ok(Application {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until the process is asked to stop (SIGINT/SIGTERM), then drains.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,3 @@
+//! The NOC dashboard: server-rendered pages, login and sessions.
+
+pub mod session;
