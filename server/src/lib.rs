@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod facts;
 pub mod health;
 pub mod inventory;
 pub mod rules;
