@@ -4,13 +4,35 @@ use stampbook_wire::Os;
 
 use super::ParseError;
 
-/// Logical processors: the `processor` lines of `/proc/cpuinfo` (what Windows' logical
-/// processor count means too, so capacity compares like with like across both).
+/// Physical cores: distinct (`physical id`, `core id`) pairs of `/proc/cpuinfo`, which is what
+/// Windows' `NumberOfCores` counts, so capacity compares like with like across both. Where
+/// the kernel does not print topology (some VMs, ARM) every `processor` counts as a core.
 pub fn cpu_cores(cpuinfo: &str) -> Result<u32, ParseError> {
-    let count = cpuinfo
-        .lines()
-        .filter(|l| l.split(':').next().is_some_and(|k| k.trim() == "processor"))
-        .count();
+    let mut processors = 0usize;
+    let mut cores = std::collections::BTreeSet::new();
+    let (mut socket, mut core) = (None, None);
+    for line in cpuinfo.lines().chain(std::iter::once("")) {
+        let (key, value) = line
+            .split_once(':')
+            .map_or((line.trim(), ""), |(k, v)| (k.trim(), v.trim()));
+        match key {
+            "processor" => processors += 1,
+            "physical id" => socket = Some(value.to_owned()),
+            "core id" => core = Some(value.to_owned()),
+            // A blank line ends one processor's block.
+            "" => {
+                if let (Some(s), Some(c)) = (socket.take(), core.take()) {
+                    cores.insert((s, c));
+                }
+            }
+            _ => {}
+        }
+    }
+    let count = if cores.is_empty() {
+        processors
+    } else {
+        cores.len()
+    };
     match u32::try_from(count) {
         Ok(0) | Err(_) => Err(ParseError::Unrecognised(
             "no processor lines in /proc/cpuinfo".into(),
@@ -65,6 +87,13 @@ mod tests {
     fn counts_memory_and_names_are_read() {
         let cpuinfo = "processor\t: 0\nmodel name\t: X\n\nprocessor\t: 1\nmodel name\t: X\n";
         assert_eq!(cpu_cores(cpuinfo).unwrap(), 2);
+        let smt = "processor\t: 0\nphysical id\t: 0\ncore id\t: 0\n\nprocessor\t: 1\nphysical id\t: 0\ncore id\t: 0\n\n\
+                   processor\t: 2\nphysical id\t: 1\ncore id\t: 0\n";
+        assert_eq!(
+            cpu_cores(smt).unwrap(),
+            2,
+            "two sockets of one hyper-threaded core each"
+        );
         assert!(cpu_cores("").is_err());
         assert_eq!(
             memory_mb("MemTotal:       16318480 kB\nMemFree: 1 kB\n").unwrap(),
