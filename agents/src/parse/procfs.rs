@@ -41,7 +41,7 @@ pub fn cpu_cores(cpuinfo: &str) -> Result<u32, ParseError> {
     }
 }
 
-/// `MemTotal` of `/proc/meminfo` in MiB.
+/// `MemTotal` of `/proc/meminfo` in MiB (rounded).
 pub fn memory_mb(meminfo: &str) -> Result<u64, ParseError> {
     for (n, line) in meminfo.lines().enumerate() {
         let Some(rest) = line.strip_prefix("MemTotal:") else {
@@ -56,7 +56,8 @@ pub fn memory_mb(meminfo: &str) -> Result<u64, ParseError> {
                     line: n + 1,
                     reason: format!("MemTotal is not a number: {line:?}"),
                 })?;
-        return Ok(kb / 1024);
+        // Rounded, as the Windows capture rounds TotalPhysicalMemory.
+        return Ok(kb.saturating_add(512) / 1024);
     }
     Err(ParseError::Unrecognised(
         "no MemTotal in /proc/meminfo".into(),
