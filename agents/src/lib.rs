@@ -2,3 +2,5 @@
 //! v1 and pushes it to the stampbook server; also simulates whole fleets for demos and load tests.
 
 pub mod certgen;
+pub mod collect;
+pub mod parse;
