@@ -22,6 +22,8 @@ pub struct AppState {
     /// Signs session cookies.
     pub session_key: Vec<u8>,
     pub limiter: RateLimiter,
+    pub evaluator: crate::rules::worker::Evaluator,
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {
@@ -38,6 +40,8 @@ impl AppState {
         };
         AppState {
             limiter: RateLimiter::new(settings.rate_limit_per_min),
+            evaluator: crate::rules::worker::Evaluator::default(),
+            metrics: crate::metrics::Metrics::default(),
             pool,
             settings,
             session_key,
@@ -82,6 +86,7 @@ fn security_headers() -> DefaultHeaders {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(crate::api::system::healthz))
         .route("/readyz", web::get().to(crate::api::system::readyz))
+        .route("/metrics", web::get().to(crate::metrics::handler))
         .configure(crate::api::configure);
 }
 

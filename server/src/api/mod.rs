@@ -3,9 +3,11 @@
 
 pub mod admin;
 pub mod body;
+pub mod hosts;
 pub mod networks;
 pub mod pagination;
 pub mod plans;
+pub mod reports;
 pub mod stamps;
 pub mod system;
 
@@ -97,6 +99,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::put().to(plans::put))
                     .route(web::delete().to(plans::delete)),
             )
+            .service(resource("/reports").route(web::post().to(reports::post)))
+            .service(resource("/quarantine").route(web::get().to(reports::list_quarantine)))
+            .service(resource("/quarantine/{id}/replay").route(web::post().to(reports::replay)))
+            .service(resource("/hosts").route(web::get().to(hosts::list)))
+            .service(resource("/hosts/{fqdn}").route(web::get().to(hosts::get)))
+            .service(resource("/hosts/{fqdn}/history").route(web::get().to(hosts::history)))
+            .service(resource("/certificates").route(web::get().to(hosts::certificates)))
             .service(resource("/inventory").route(web::put().to(admin::put_inventory)))
             .service(
                 resource("/tokens")

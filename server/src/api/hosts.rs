@@ -1,0 +1,179 @@
+//! `/api/v1/hosts` and `/api/v1/certificates`: what hosts reported, current and past.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::pagination::{self, PageParams};
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::facts::read::{self, HostDetail, HostSummary};
+use crate::startup::AppState;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct HostQuery {
+    /// Only hosts of this stamp.
+    pub stamp: Option<String>,
+    /// Only hosts with this role (hyperv_host, nvgre_gateway, rd_gateway, vmm_server, ...).
+    pub role: Option<String>,
+    /// true: only hosts whose newest report is older than 3 × the stamp's report interval.
+    pub stale: Option<bool>,
+    /// Part of the host name.
+    pub q: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    who: Principal,
+    q: web::Query<HostQuery>,
+) -> ApiResult<HttpResponse> {
+    who.require_read()?;
+    let page = PageParams {
+        limit: q.limit,
+        cursor: q.cursor.clone(),
+    };
+    let limit = page.limit()?;
+    if let Some(r) = &q.role
+        && stampbook_wire::Role::parse(r).is_none()
+    {
+        return Err(
+            ApiError::bad_request("invalid_role", format!("unknown role '{r}'")).with_field("role"),
+        );
+    }
+    let filter = read::HostFilter {
+        stamp: q.stamp.clone(),
+        role: q.role.clone(),
+        stale: q.stale,
+        q: q.q.clone(),
+        after: page.after()?,
+        exact: None,
+    };
+    let rows: Vec<HostSummary> = read::list_hosts(&state.pool, &filter, limit + 1).await?;
+    Ok(HttpResponse::Ok().json(pagination::page(rows, limit, |h| h.fqdn.clone())))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    who: Principal,
+    fqdn: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    who.require_read()?;
+    let detail: HostDetail = read::host_detail(&state.pool, &fqdn)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("host '{fqdn}'")))?;
+    Ok(HttpResponse::Ok().json(detail))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct HistoryQuery {
+    /// Only changes of this kind (host, vitals, certificate, route, interface, service, setting, component, report).
+    pub kind: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HistoryEntry {
+    pub id: i64,
+    /// The collected_at of the report that showed the change.
+    pub at: DateTime<Utc>,
+    pub report_id: uuid::Uuid,
+    pub kind: String,
+    pub key: String,
+    /// appeared, changed, disappeared (late: a report older than the stored facts, kept only here).
+    pub change: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+pub async fn history(
+    state: web::Data<AppState>,
+    who: Principal,
+    fqdn: web::Path<String>,
+    q: web::Query<HistoryQuery>,
+) -> ApiResult<HttpResponse> {
+    who.require_read()?;
+    let page = PageParams {
+        limit: q.limit,
+        cursor: q.cursor.clone(),
+    };
+    let limit = page.limit()?;
+    let before = match page.after()? {
+        Some(c) => Some(c.parse::<i64>().map_err(|_| {
+            ApiError::bad_request("invalid_cursor", "bad cursor").with_field("cursor")
+        })?),
+        None => None,
+    };
+    let host_id = sqlx::query_scalar!(
+        "select id from hosts where fqdn = $1::text::citext",
+        fqdn.as_str()
+    )
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or_else(|| ApiError::not_found(format!("host '{fqdn}'")))?;
+    let rows = sqlx::query_as!(
+        HistoryEntry,
+        r#"select id, at, report_id, kind, key, change, before, after from fact_changes
+           where host_id = $1 and ($2::text is null or kind = $2) and ($3::bigint is null or id < $3)
+           order by id desc limit $4"#,
+        host_id,
+        q.kind,
+        before,
+        limit + 1
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(HttpResponse::Ok().json(pagination::page(rows, limit, |r| r.id.to_string())))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct CertificateQuery {
+    pub stamp: Option<String>,
+    /// Only certificates whose not_after is within this many days (negative: expired that long ago).
+    pub expires_within_days: Option<i32>,
+    /// Only this store (`LocalMachine\My`, `LocalMachine\Root`, `VMM`).
+    pub store: Option<String>,
+    /// Only certificates with a private key.
+    pub has_private_key: Option<bool>,
+    pub host: Option<String>,
+    pub thumbprint: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+pub async fn certificates(
+    state: web::Data<AppState>,
+    who: Principal,
+    q: web::Query<CertificateQuery>,
+) -> ApiResult<HttpResponse> {
+    who.require_read()?;
+    let page = PageParams {
+        limit: q.limit,
+        cursor: q.cursor.clone(),
+    };
+    let limit = page.limit()?;
+    let thumbprint = match &q.thumbprint {
+        Some(t) => Some(stampbook_wire::normalize_thumbprint(t).ok_or_else(|| {
+            ApiError::bad_request("invalid_thumbprint", "a thumbprint is 40 hex digits")
+                .with_field("thumbprint")
+        })?),
+        None => None,
+    };
+    let filter = read::CertFilter {
+        stamp: q.stamp.clone(),
+        within_days: q.expires_within_days,
+        store: q.store.clone(),
+        has_private_key: q.has_private_key,
+        host: q.host.clone(),
+        thumbprint,
+        after: page
+            .after()?
+            .map(|c| read::CertCursor::decode(&c))
+            .transpose()?,
+    };
+    let rows = read::list_certificates(&state.pool, &filter, limit + 1).await?;
+    Ok(HttpResponse::Ok().json(pagination::page(rows, limit, |c| c.cursor().encode())))
+}

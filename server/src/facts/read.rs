@@ -1,0 +1,477 @@
+//! Reading hosts and their facts back, for the API and the dashboard.
+
+use chrono::{DateTime, Utc};
+use ipnet::IpNet;
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::PgPool;
+
+use crate::error::ApiError;
+
+#[derive(Debug, Default)]
+pub struct HostFilter {
+    pub stamp: Option<String>,
+    pub role: Option<String>,
+    pub stale: Option<bool>,
+    pub q: Option<String>,
+    /// fqdn after which the page starts.
+    pub after: Option<String>,
+    /// Exactly this host.
+    pub exact: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Vitals {
+    pub cpu_cores: Option<i32>,
+    pub memory_mb: Option<i64>,
+    pub storage_gb: Option<i64>,
+    pub vm_count: Option<i32>,
+    pub vm_vcpus: Option<i32>,
+    pub vm_memory_mb: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HostSummary {
+    pub fqdn: String,
+    pub stamp: String,
+    pub scale_unit: Option<String>,
+    pub roles: Vec<String>,
+    pub os_name: Option<String>,
+    pub os_version: Option<String>,
+    pub vitals: Vitals,
+    pub agent_version: Option<String>,
+    pub first_seen_at: DateTime<Utc>,
+    /// When the newest report was received.
+    pub last_report_at: DateTime<Utc>,
+    /// Its collected_at, clamped to when it was received.
+    pub last_collected_at: DateTime<Utc>,
+    /// The newest report is older than 3 × the stamp's report interval.
+    pub stale: bool,
+    pub open_problems: i64,
+}
+
+fn like(q: &str) -> String {
+    let escaped = q
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+pub async fn list_hosts(
+    pool: &PgPool,
+    f: &HostFilter,
+    limit: i64,
+) -> Result<Vec<HostSummary>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select h.fqdn::text as "fqdn!", s.name as stamp, h.scale_unit, h.roles, h.os_name, h.os_version,
+                  h.cpu_cores, h.memory_mb, h.storage_gb, h.vm_count, h.vm_vcpus, h.vm_memory_mb, h.agent_version,
+                  h.first_seen_at, h.last_report_at, h.last_collected_at,
+                  h.last_collected_at < now() - make_interval(secs => 3 * s.report_interval_s) as "stale!",
+                  (select count(*) from problems p where p.host_id = h.id and p.resolved_at is null) as "open_problems!"
+           from hosts h join stamps s on s.id = h.stamp_id
+           where ($1::text is null or s.name = $1)
+             and ($2::text is null or $2 = any(h.roles))
+             and ($3::bool is null or (h.last_collected_at < now() - make_interval(secs => 3 * s.report_interval_s)) = $3)
+             and ($4::text is null or h.fqdn::text ilike $4)
+             and ($5::text is null or h.fqdn > $5::text::citext)
+             and ($7::text is null or h.fqdn = $7::text::citext)
+           order by h.fqdn
+           limit $6"#,
+        f.stamp,
+        f.role,
+        f.stale,
+        f.q.as_deref().map(like),
+        f.after,
+        limit,
+        f.exact
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| HostSummary {
+            fqdn: r.fqdn,
+            stamp: r.stamp,
+            scale_unit: r.scale_unit,
+            roles: r.roles,
+            os_name: r.os_name,
+            os_version: r.os_version,
+            vitals: Vitals {
+                cpu_cores: r.cpu_cores,
+                memory_mb: r.memory_mb,
+                storage_gb: r.storage_gb,
+                vm_count: r.vm_count,
+                vm_vcpus: r.vm_vcpus,
+                vm_memory_mb: r.vm_memory_mb,
+            },
+            agent_version: r.agent_version,
+            first_seen_at: r.first_seen_at,
+            last_report_at: r.last_report_at,
+            last_collected_at: r.last_collected_at,
+            stale: r.stale,
+            open_problems: r.open_problems,
+        })
+        .collect())
+}
+
+/// A certificate in one store of one host, with its parsed fields.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HostCertificate {
+    pub store: String,
+    pub thumbprint: String,
+    pub subject: String,
+    pub subject_cn: Option<String>,
+    pub issuer: String,
+    pub serial: String,
+    pub not_before: DateTime<Utc>,
+    pub not_after: DateTime<Utc>,
+    /// Whole days until not_after (negative once expired).
+    pub days_left: i64,
+    pub signature_algorithm: String,
+    pub signature_hash: Option<String>,
+    pub key_algorithm: String,
+    pub key_bits: Option<i32>,
+    /// null: no Key Usage extension.
+    pub key_usage: Option<Vec<String>>,
+    /// null: no Extended Key Usage extension.
+    pub eku: Option<Vec<String>>,
+    pub san_dns: Vec<String>,
+    pub self_signed: bool,
+    pub has_private_key: bool,
+    pub provider: Option<String>,
+    pub added_at: Option<DateTime<Utc>>,
+    pub first_seen_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RouteOut {
+    pub destination: String,
+    /// null: on-link.
+    pub next_hop: Option<String>,
+    pub interface: Option<String>,
+    pub metric: i32,
+    pub persistent: bool,
+    /// The default route with the lowest metric (all of them when several tie).
+    pub effective_default: bool,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct InterfaceOut {
+    pub name: String,
+    pub addresses: Vec<String>,
+    pub gateway: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ServiceOut {
+    pub name: String,
+    pub state: String,
+    pub started_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ComponentOut {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HostDetail {
+    #[serde(flatten)]
+    pub host: HostSummary,
+    pub certificates: Vec<HostCertificate>,
+    pub routes: Vec<RouteOut>,
+    pub interfaces: Vec<InterfaceOut>,
+    pub services: Vec<ServiceOut>,
+    /// Role settings as reported: vmm, hyperv_terminal_service, rd_gateway.
+    pub settings: Value,
+    pub components: Vec<ComponentOut>,
+}
+
+pub fn days_left(not_after: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    (not_after - now).num_seconds().div_euclid(86_400)
+}
+
+/// Marks the default routes (per address family) with the lowest metric.
+pub fn mark_effective_default(routes: &mut [RouteOut]) {
+    for v4 in [true, false] {
+        let is_default = |r: &RouteOut| r.destination == if v4 { "0.0.0.0/0" } else { "::/0" };
+        let best = routes
+            .iter()
+            .filter(|r| is_default(r))
+            .map(|r| r.metric)
+            .min();
+        if let Some(best) = best {
+            for r in routes
+                .iter_mut()
+                .filter(|r| is_default(r) && r.metric == best)
+            {
+                r.effective_default = true;
+            }
+        }
+    }
+}
+
+pub async fn host_detail(pool: &PgPool, fqdn: &str) -> Result<Option<HostDetail>, ApiError> {
+    let Some(id) = sqlx::query_scalar!("select id from hosts where fqdn = $1::text::citext", fqdn)
+        .fetch_optional(pool)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let exact = HostFilter {
+        exact: Some(fqdn.to_owned()),
+        ..Default::default()
+    };
+    let Some(host) = list_hosts(pool, &exact, 1).await?.pop() else {
+        return Ok(None);
+    };
+    let now = Utc::now();
+    let certificates = sqlx::query!(
+        r#"select hc.store, c.thumbprint, c.subject, c.subject_cn, c.issuer, c.serial, c.not_before, c.not_after,
+                  c.signature_algorithm, c.signature_hash, c.key_algorithm, c.key_bits, c.key_usage, c.eku, c.san_dns,
+                  c.self_signed, hc.has_private_key, hc.provider, hc.added_at, hc.first_seen_at
+           from host_certificates hc join certificates c using (thumbprint)
+           where hc.host_id = $1 order by hc.store, c.not_after"#,
+        id
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| HostCertificate {
+        days_left: days_left(r.not_after, now),
+        store: r.store,
+        thumbprint: r.thumbprint,
+        subject: r.subject,
+        subject_cn: r.subject_cn,
+        issuer: r.issuer,
+        serial: r.serial,
+        not_before: r.not_before,
+        not_after: r.not_after,
+        signature_algorithm: r.signature_algorithm,
+        signature_hash: r.signature_hash,
+        key_algorithm: r.key_algorithm,
+        key_bits: r.key_bits,
+        key_usage: r.key_usage,
+        eku: r.eku,
+        san_dns: r.san_dns,
+        self_signed: r.self_signed,
+        has_private_key: r.has_private_key,
+        provider: r.provider,
+        added_at: r.added_at,
+        first_seen_at: r.first_seen_at,
+    })
+    .collect();
+    let mut routes: Vec<RouteOut> = sqlx::query!(
+        r#"select destination as "destination: IpNet", next_hop as "next_hop: IpNet", interface, metric, persistent
+           from host_routes where host_id = $1 order by position"#,
+        id
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| RouteOut {
+        destination: r.destination.to_string(),
+        next_hop: r.next_hop.map(|h| h.addr().to_string()),
+        interface: r.interface,
+        metric: r.metric,
+        persistent: r.persistent,
+        effective_default: false,
+    })
+    .collect();
+    mark_effective_default(&mut routes);
+    let interfaces = sqlx::query!(
+        r#"select name, addresses as "addresses: Vec<IpNet>", gateway as "gateway: IpNet" from host_interfaces where host_id = $1 order by name"#,
+        id
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| InterfaceOut {
+        name: r.name,
+        addresses: r.addresses.iter().map(|a| a.to_string()).collect(),
+        gateway: r.gateway.map(|g| g.addr().to_string()),
+    })
+    .collect();
+    let services = sqlx::query_as!(
+        ServiceOut,
+        r#"select name::text as "name!", state, started_at from host_services where host_id = $1 order by name"#,
+        id
+    )
+    .fetch_all(pool)
+    .await?;
+    let settings = sqlx::query!("select vmm, hyperv_terminal_service, rd_gateway from host_settings where host_id = $1", id)
+        .fetch_optional(pool)
+        .await?
+        .map(|s| serde_json::json!({"vmm": s.vmm, "hyperv_terminal_service": s.hyperv_terminal_service, "rd_gateway": s.rd_gateway}))
+        .unwrap_or_else(|| serde_json::json!({}));
+    let components = sqlx::query!(
+        "select name, version from host_components where host_id = $1 order by name",
+        id
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| ComponentOut {
+        name: r.name,
+        version: r.version,
+    })
+    .collect();
+    Ok(Some(HostDetail {
+        host,
+        certificates,
+        routes,
+        interfaces,
+        services,
+        settings,
+        components,
+    }))
+}
+
+#[derive(Debug, Default)]
+pub struct CertFilter {
+    pub stamp: Option<String>,
+    pub within_days: Option<i32>,
+    pub store: Option<String>,
+    pub has_private_key: Option<bool>,
+    pub host: Option<String>,
+    pub thumbprint: Option<String>,
+    pub after: Option<CertCursor>,
+}
+
+/// Position in the fleet-wide certificate list: (not_after, thumbprint, host, store).
+#[derive(Debug, Clone)]
+pub struct CertCursor {
+    pub not_after: DateTime<Utc>,
+    pub thumbprint: String,
+    pub host: String,
+    pub store: String,
+}
+
+impl CertCursor {
+    pub fn encode(&self) -> String {
+        format!(
+            "{}|{}|{}|{}",
+            self.not_after.to_rfc3339(),
+            self.thumbprint,
+            self.host,
+            self.store
+        )
+    }
+
+    pub fn decode(s: &str) -> Result<CertCursor, ApiError> {
+        let bad = || {
+            ApiError::bad_request(
+                "invalid_cursor",
+                "the cursor is not one this server gave out",
+            )
+            .with_field("cursor")
+        };
+        let mut parts = s.splitn(4, '|');
+        let t = parts.next().ok_or_else(bad)?;
+        Ok(CertCursor {
+            not_after: DateTime::parse_from_rfc3339(t)
+                .map_err(|_| bad())?
+                .with_timezone(&Utc),
+            thumbprint: parts.next().ok_or_else(bad)?.to_owned(),
+            host: parts.next().ok_or_else(bad)?.to_owned(),
+            store: parts.next().ok_or_else(bad)?.to_owned(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CertificateRow {
+    pub thumbprint: String,
+    pub subject: String,
+    pub subject_cn: Option<String>,
+    pub issuer: String,
+    pub not_after: DateTime<Utc>,
+    pub days_left: i64,
+    pub signature_algorithm: String,
+    pub key_algorithm: String,
+    pub key_bits: Option<i32>,
+    pub self_signed: bool,
+    pub store: String,
+    pub has_private_key: bool,
+    pub host: String,
+    pub stamp: String,
+}
+
+impl CertificateRow {
+    pub fn cursor(&self) -> CertCursor {
+        CertCursor {
+            not_after: self.not_after,
+            thumbprint: self.thumbprint.clone(),
+            host: self.host.clone(),
+            store: self.store.clone(),
+        }
+    }
+}
+
+pub async fn list_certificates(
+    pool: &PgPool,
+    f: &CertFilter,
+    limit: i64,
+) -> Result<Vec<CertificateRow>, sqlx::Error> {
+    let now = Utc::now();
+    let (c_na, c_t, c_h, c_s) = match &f.after {
+        Some(c) => (
+            Some(c.not_after),
+            Some(c.thumbprint.clone()),
+            Some(c.host.clone()),
+            Some(c.store.clone()),
+        ),
+        None => (None, None, None, None),
+    };
+    let rows = sqlx::query!(
+        r#"select c.thumbprint, c.subject, c.subject_cn, c.issuer, c.not_after, c.signature_algorithm, c.key_algorithm,
+                  c.key_bits, c.self_signed, hc.store, hc.has_private_key, h.fqdn::text as "host!", s.name as stamp
+           from host_certificates hc
+           join certificates c using (thumbprint)
+           join hosts h on h.id = hc.host_id
+           join stamps s on s.id = h.stamp_id
+           where ($1::text is null or s.name = $1)
+             and ($2::int is null or c.not_after <= now() + make_interval(days => $2))
+             and ($3::text is null or hc.store = $3)
+             and ($4::bool is null or hc.has_private_key = $4)
+             and ($5::text is null or h.fqdn = $5::text::citext)
+             and ($6::text is null or c.thumbprint = $6)
+             and ($7::timestamptz is null or (c.not_after, c.thumbprint, h.fqdn::text, hc.store) > ($7, $8::text, $9::text, $10::text))
+           order by c.not_after, c.thumbprint, h.fqdn::text, hc.store
+           limit $11"#,
+        f.stamp,
+        f.within_days,
+        f.store,
+        f.has_private_key,
+        f.host,
+        f.thumbprint,
+        c_na,
+        c_t,
+        c_h,
+        c_s,
+        limit
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| CertificateRow {
+            days_left: days_left(r.not_after, now),
+            thumbprint: r.thumbprint,
+            subject: r.subject,
+            subject_cn: r.subject_cn,
+            issuer: r.issuer,
+            not_after: r.not_after,
+            signature_algorithm: r.signature_algorithm,
+            key_algorithm: r.key_algorithm,
+            key_bits: r.key_bits,
+            self_signed: r.self_signed,
+            store: r.store,
+            has_private_key: r.has_private_key,
+            host: r.host,
+            stamp: r.stamp,
+        })
+        .collect())
+}

@@ -1,0 +1,319 @@
+//! A wire report (SPEC §4) checked and parsed into domain facts: certificates decoded and parsed
+//! (the thumbprint is ours, not the agent's), addresses and prefixes parsed, thumbprints in
+//! settings kept as sent. Every error names the field (`certificates[3].der`).
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use ipnet::IpNet;
+use stampbook_wire::{
+    Component, HypervTerminalService, ON_LINK, RdGatewaySettings, Report, Role, VmmSettings,
+};
+
+use crate::domain::{Fqdn, StampName};
+use crate::error::ApiError;
+use crate::facts::x509::{self, ParsedCertificate};
+use crate::rules::model::{InterfaceFact, RouteFact, ServiceFact, VitalsFact};
+
+/// A certificate of the report, decoded and parsed.
+#[derive(Debug, Clone)]
+pub struct CertIn {
+    pub store: String,
+    pub der: Vec<u8>,
+    pub parsed: ParsedCertificate,
+    pub has_private_key: bool,
+    pub provider: Option<String>,
+    pub added_at: Option<DateTime<Utc>>,
+}
+
+/// The host section, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostIn {
+    pub fqdn: Fqdn,
+    pub stamp: StampName,
+    pub scale_unit: Option<String>,
+    pub roles: Vec<Role>,
+    pub os_name: Option<String>,
+    pub os_version: Option<String>,
+    /// `None`: vitals not collected.
+    pub vitals: Option<VitalsFact>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SettingsIn {
+    pub vmm: Option<VmmSettings>,
+    pub hyperv_terminal_service: Option<HypervTerminalService>,
+    pub rd_gateway: Option<RdGatewaySettings>,
+    pub components: Option<Vec<Component>>,
+}
+
+/// A report whose facts are ready to store. `None` sections were not collected.
+#[derive(Debug, Clone)]
+pub struct ParsedReport {
+    pub host: HostIn,
+    pub certificates: Option<Vec<CertIn>>,
+    pub interfaces: Option<Vec<InterfaceFact>>,
+    pub routes: Option<Vec<RouteFact>>,
+    pub services: Option<Vec<ServiceFact>>,
+    pub settings: SettingsIn,
+}
+
+fn bad(code: &'static str, message: impl Into<String>, field: impl Into<String>) -> ApiError {
+    ApiError::invalid(code, message, field)
+}
+
+/// Only the host section: enough to authorise and route the report before the rest is parsed.
+pub fn host(report: &Report) -> Result<HostIn, ApiError> {
+    let h = &report.host;
+    let fqdn = Fqdn::parse(&h.fqdn).map_err(|m| bad("invalid_fqdn", m, "host.fqdn"))?;
+    let stamp = StampName::parse(&h.stamp).map_err(|m| bad("invalid_stamp", m, "host.stamp"))?;
+    let scale_unit = match h.scale_unit.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(s) => Some(
+            crate::domain::parse_object_name(s)
+                .map_err(|m| bad("invalid_name", m, "host.scale_unit"))?,
+        ),
+    };
+    let roles: BTreeSet<Role> = h.roles.iter().copied().collect();
+    let vitals = h.vitals.as_ref().map(|v| VitalsFact {
+        cpu_cores: v.cpu_cores.map(i64::from),
+        memory_mb: v.memory_mb.and_then(|x| i64::try_from(x).ok()),
+        storage_gb: v.storage_gb.and_then(|x| i64::try_from(x).ok()),
+        vm_count: v.vm_count.map(i64::from),
+        vm_vcpus: v.vm_vcpus.map(i64::from),
+        vm_memory_mb: v.vm_memory_mb.and_then(|x| i64::try_from(x).ok()),
+    });
+    Ok(HostIn {
+        fqdn,
+        stamp,
+        scale_unit,
+        roles: roles.into_iter().collect(),
+        os_name: h
+            .os
+            .as_ref()
+            .map(|o| o.name.trim().to_owned())
+            .filter(|s| !s.is_empty()),
+        os_version: h
+            .os
+            .as_ref()
+            .map(|o| o.version.trim().to_owned())
+            .filter(|s| !s.is_empty()),
+        vitals,
+    })
+}
+
+fn short(s: &str, max: usize, field: &str) -> Result<String, ApiError> {
+    let s = s.trim();
+    if s.is_empty() || s.chars().count() > max {
+        return Err(bad(
+            "invalid_value",
+            format!("must be 1 to {max} characters"),
+            field,
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+fn ip(s: &str, field: &str) -> Result<IpAddr, ApiError> {
+    s.trim()
+        .parse()
+        .map_err(|_| bad("invalid_ip", format!("'{s}' is not an IP address"), field))
+}
+
+/// An address with its prefix length; a bare address is a host address (/32, /128).
+fn address(s: &str, field: &str) -> Result<IpNet, ApiError> {
+    let s = s.trim();
+    if let Ok(n) = s.parse::<IpNet>() {
+        return Ok(n);
+    }
+    ip(s, field).map(IpNet::from)
+}
+
+fn prefix(s: &str, field: &str) -> Result<IpNet, ApiError> {
+    s.trim().parse::<IpNet>().map(|n| n.trunc()).map_err(|_| {
+        bad(
+            "invalid_cidr",
+            format!("'{s}' is not a destination prefix like 10.0.0.0/24"),
+            field,
+        )
+    })
+}
+
+/// The whole report; certificates that do not parse refuse the report.
+pub fn parse(report: &Report, host: HostIn) -> Result<ParsedReport, ApiError> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let certificates = match &report.certificates {
+        None => None,
+        Some(list) => {
+            let mut out = Vec::with_capacity(list.len());
+            let mut seen = BTreeSet::new();
+            for (i, c) in list.iter().enumerate() {
+                let field = format!("certificates[{i}]");
+                let store = short(&c.store, 200, &format!("{field}.store"))?;
+                let der: String = c.der.chars().filter(|ch| !ch.is_whitespace()).collect();
+                let der = b64.decode(der.as_bytes()).map_err(|e| {
+                    bad(
+                        "invalid_certificate",
+                        format!("certificate {i} is not base64: {e}"),
+                        format!("{field}.der"),
+                    )
+                })?;
+                let parsed = x509::parse_der(&der).map_err(|e| {
+                    bad(
+                        "invalid_certificate",
+                        format!("certificate {i} does not parse as X.509 DER: {e}"),
+                        format!("{field}.der"),
+                    )
+                })?;
+                // the same certificate listed twice in one store is one fact
+                if !seen.insert((store.clone(), parsed.thumbprint.clone())) {
+                    continue;
+                }
+                out.push(CertIn {
+                    store,
+                    der,
+                    parsed,
+                    has_private_key: c.has_private_key,
+                    provider: c
+                        .provider
+                        .as_deref()
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty())
+                        .map(str::to_owned),
+                    added_at: c.added_at,
+                });
+            }
+            Some(out)
+        }
+    };
+    let interfaces = match &report.interfaces {
+        None => None,
+        Some(list) => {
+            let mut out: Vec<InterfaceFact> = Vec::with_capacity(list.len());
+            for (i, n) in list.iter().enumerate() {
+                let field = format!("interfaces[{i}]");
+                let name = short(&n.name, 256, &format!("{field}.name"))?;
+                if out.iter().any(|o| o.name == name) {
+                    return Err(bad(
+                        "duplicate_interface",
+                        format!("interface '{name}' is listed twice"),
+                        format!("{field}.name"),
+                    ));
+                }
+                let addresses = n
+                    .addresses
+                    .iter()
+                    .enumerate()
+                    .map(|(j, a)| address(a, &format!("{field}.addresses[{j}]")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let gateway = match n.gateway.as_deref().map(str::trim) {
+                    None | Some("") => None,
+                    Some(g) => Some(ip(g, &format!("{field}.gateway"))?),
+                };
+                out.push(InterfaceFact {
+                    name,
+                    addresses,
+                    gateway,
+                });
+            }
+            Some(out)
+        }
+    };
+    let routes = match &report.routes {
+        None => None,
+        Some(list) => {
+            let mut out = Vec::with_capacity(list.len());
+            for (i, r) in list.iter().enumerate() {
+                let field = format!("routes[{i}]");
+                let destination = prefix(&r.destination, &format!("{field}.destination"))?;
+                let hop = r.next_hop.trim();
+                let next_hop = if hop.eq_ignore_ascii_case(ON_LINK) {
+                    None
+                } else {
+                    Some(ip(hop, &format!("{field}.next_hop"))?)
+                };
+                let interface = r
+                    .interface
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned);
+                out.push(RouteFact {
+                    destination,
+                    next_hop,
+                    interface,
+                    metric: r.metric,
+                    persistent: r.persistent,
+                });
+            }
+            Some(out)
+        }
+    };
+    let services = match &report.services {
+        None => None,
+        Some(list) => {
+            let mut out: Vec<ServiceFact> = Vec::with_capacity(list.len());
+            for (i, s) in list.iter().enumerate() {
+                let field = format!("services[{i}]");
+                let name = short(&s.name, 256, &format!("{field}.name"))?;
+                if out.iter().any(|o| o.name.eq_ignore_ascii_case(&name)) {
+                    return Err(bad(
+                        "duplicate_service",
+                        format!("service '{name}' is listed twice"),
+                        format!("{field}.name"),
+                    ));
+                }
+                let state = short(&s.state, 64, &format!("{field}.state"))?.to_ascii_lowercase();
+                out.push(ServiceFact {
+                    name,
+                    state,
+                    started_at: s.started_at,
+                });
+            }
+            Some(out)
+        }
+    };
+    let settings = match &report.settings {
+        None => SettingsIn::default(),
+        Some(s) => {
+            if let Some(list) = &s.components {
+                let mut names = BTreeSet::new();
+                for (i, c) in list.iter().enumerate() {
+                    let field = format!("settings.components[{i}]");
+                    short(&c.name, 128, &format!("{field}.name"))?;
+                    short(&c.version, 128, &format!("{field}.version"))?;
+                    if !names.insert(c.name.trim().to_owned()) {
+                        return Err(bad(
+                            "duplicate_component",
+                            format!("component '{}' is listed twice", c.name),
+                            format!("{field}.name"),
+                        ));
+                    }
+                }
+            }
+            SettingsIn {
+                vmm: s.vmm.clone(),
+                hyperv_terminal_service: s.hyperv_terminal_service.clone(),
+                rd_gateway: s.rd_gateway.clone(),
+                components: s.components.as_ref().map(|l| {
+                    l.iter()
+                        .map(|c| Component {
+                            name: c.name.trim().to_owned(),
+                            version: c.version.trim().to_owned(),
+                        })
+                        .collect()
+                }),
+            }
+        }
+    };
+    Ok(ParsedReport {
+        host,
+        certificates,
+        interfaces,
+        routes,
+        services,
+        settings,
+    })
+}

@@ -1,0 +1,158 @@
+//! Refused reports kept for the NOC: a report for an unknown or retired stamp is stored whole,
+//! with the reason, and can be replayed by an admin once the stamp exists.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+use stampbook_wire::Report;
+
+use super::Accepted;
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+/// Keeps the report; a report id already waiting in quarantine is refreshed, not duplicated.
+pub async fn put(
+    pool: &PgPool,
+    report: &Report,
+    code: &str,
+    reason: &str,
+    token: &str,
+) -> Result<(), sqlx::Error> {
+    let raw = serde_json::to_value(report).unwrap_or_default();
+    let refreshed = sqlx::query!(
+        r#"update quarantined_reports set received_at = now(), code = $2, reason = $3, token_name = $4, payload = $5
+           where report_id = $1 and replayed_at is null"#,
+        report.report_id,
+        code,
+        reason,
+        token,
+        &raw
+    )
+    .execute(pool)
+    .await?;
+    if refreshed.rows_affected() == 0 {
+        sqlx::query!(
+            r#"insert into quarantined_reports (report_id, stamp, host, code, reason, token_name, payload)
+               values ($1, $2, $3, $4, $5, $6, $7)"#,
+            report.report_id,
+            report.host.stamp,
+            report.host.fqdn,
+            code,
+            reason,
+            token,
+            &raw
+        )
+        .execute(pool)
+        .await?;
+    }
+    tracing::warn!(report_id = %report.report_id, stamp = %report.host.stamp, host = %report.host.fqdn, code, "report quarantined");
+    Ok(())
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct QuarantinedReport {
+    pub id: i64,
+    pub report_id: Option<uuid::Uuid>,
+    pub received_at: DateTime<Utc>,
+    pub stamp: String,
+    pub host: String,
+    pub code: String,
+    pub reason: String,
+    /// The token that sent it.
+    pub token_name: Option<String>,
+    pub replayed_at: Option<DateTime<Utc>>,
+    pub replayed_by: Option<String>,
+    pub replay_outcome: Option<String>,
+}
+
+/// Newest first; `pending` only those not replayed yet.
+pub async fn list(
+    pool: &PgPool,
+    pending: bool,
+    stamp: Option<&str>,
+    before_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<QuarantinedReport>, sqlx::Error> {
+    sqlx::query_as!(
+        QuarantinedReport,
+        r#"select id, report_id, received_at, stamp, host, code, reason, token_name, replayed_at, replayed_by, replay_outcome
+           from quarantined_reports
+           where (not $1 or replayed_at is null) and ($2::text is null or stamp = $2) and ($3::bigint is null or id < $3)
+           order by id desc limit $4"#,
+        pending,
+        stamp,
+        before_id,
+        limit
+    )
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn count_pending(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select count(*) as "n!" from quarantined_reports where replayed_at is null"#
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// Feeds a quarantined report through ingest again, as `who`; marks it replayed when it is accepted.
+pub async fn replay(state: &AppState, who: &Principal, id: i64) -> Result<Accepted, ApiError> {
+    let row = sqlx::query!(
+        "select payload, replayed_at from quarantined_reports where id = $1",
+        id
+    )
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or_else(|| ApiError::not_found(format!("quarantined report {id}")))?;
+    if row.replayed_at.is_some() {
+        return Err(ApiError::conflict(
+            "already_replayed",
+            format!("quarantined report {id} was replayed already"),
+        ));
+    }
+    let report: Report = serde_json::from_value(row.payload.clone()).map_err(|e| {
+        ApiError::invalid(
+            "invalid_report",
+            format!("the stored report no longer parses: {e}"),
+            "",
+        )
+    })?;
+    let stamp = sqlx::query!(
+        "select retired_at from stamps where name = $1",
+        report.host.stamp
+    )
+    .fetch_optional(&state.pool)
+    .await?;
+    match stamp {
+        None => {
+            return Err(ApiError::invalid(
+                "unknown_stamp",
+                format!(
+                    "stamp '{}' still does not exist: declare it first (PUT /api/v1/stamps/{})",
+                    report.host.stamp, report.host.stamp
+                ),
+                "host.stamp",
+            ));
+        }
+        Some(s) if s.retired_at.is_some() => {
+            return Err(ApiError::invalid(
+                "stamp_retired",
+                format!("stamp '{}' is retired", report.host.stamp),
+                "host.stamp",
+            ));
+        }
+        Some(_) => {}
+    }
+    let accepted = super::ingest(state, who, &report).await?;
+    sqlx::query!(
+        "update quarantined_reports set replayed_at = now(), replayed_by = $2, replay_outcome = $3 where id = $1",
+        id,
+        who.name,
+        accepted.outcome
+    )
+    .execute(&state.pool)
+    .await?;
+    Ok(accepted)
+}

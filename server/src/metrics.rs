@@ -1,0 +1,211 @@
+//! Prometheus metrics of the server itself (`GET /metrics`): reports ingested by outcome, ingest
+//! latency, rule runs, problems open by severity and stamp, the database pool. Counters live in
+//! memory (per replica); gauges are read from the database at scrape time.
+
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+
+use crate::startup::AppState;
+
+const BUCKETS_S: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+const OUTCOMES: [&str; 4] = ["stored", "unchanged", "late", "duplicate"];
+
+#[derive(Default)]
+struct Histogram {
+    buckets: [u64; BUCKETS_S.len()],
+    count: u64,
+    sum_s: f64,
+}
+
+impl Histogram {
+    fn observe(&mut self, s: f64) {
+        for (i, b) in BUCKETS_S.iter().enumerate() {
+            if s <= *b {
+                self.buckets[i] += 1;
+            }
+        }
+        self.count += 1;
+        self.sum_s += s;
+    }
+
+    fn render(&self, out: &mut String, name: &str) {
+        for (i, b) in BUCKETS_S.iter().enumerate() {
+            let _ = writeln!(out, "{name}_bucket{{le=\"{b}\"}} {}", self.buckets[i]);
+        }
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", self.count);
+        let _ = writeln!(out, "{name}_sum {}", self.sum_s);
+        let _ = writeln!(out, "{name}_count {}", self.count);
+    }
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    reports: [AtomicU64; OUTCOMES.len()],
+    ingest: Mutex<Histogram>,
+    rule_runs: AtomicU64,
+    rule_run: Mutex<Histogram>,
+    webhook_deliveries: AtomicU64,
+    webhook_failures: AtomicU64,
+}
+
+impl Metrics {
+    pub fn report_ingested(&self, outcome: &str, took: Duration) {
+        if let Some(i) = OUTCOMES.iter().position(|o| *o == outcome) {
+            self.reports[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.ingest
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .observe(took.as_secs_f64());
+    }
+
+    pub fn rule_run(&self, took: Duration) {
+        self.rule_runs.fetch_add(1, Ordering::Relaxed);
+        self.rule_run
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .observe(took.as_secs_f64());
+    }
+
+    pub fn webhook_delivery(&self, ok: bool) {
+        if ok {
+            self.webhook_deliveries.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.webhook_failures.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn render_counters(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "# HELP stampbook_reports_ingested_total Reports accepted, by outcome."
+        );
+        let _ = writeln!(out, "# TYPE stampbook_reports_ingested_total counter");
+        for (i, o) in OUTCOMES.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "stampbook_reports_ingested_total{{outcome=\"{o}\"}} {}",
+                self.reports[i].load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP stampbook_ingest_duration_seconds Time to validate and store one report."
+        );
+        let _ = writeln!(out, "# TYPE stampbook_ingest_duration_seconds histogram");
+        self.ingest
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .render(out, "stampbook_ingest_duration_seconds");
+        let _ = writeln!(
+            out,
+            "# HELP stampbook_rule_run_duration_seconds Time of one stamp's rule evaluation."
+        );
+        let _ = writeln!(out, "# TYPE stampbook_rule_run_duration_seconds histogram");
+        self.rule_run
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .render(out, "stampbook_rule_run_duration_seconds");
+        let _ = writeln!(
+            out,
+            "# HELP stampbook_webhook_deliveries_total Webhook delivery attempts, by result."
+        );
+        let _ = writeln!(out, "# TYPE stampbook_webhook_deliveries_total counter");
+        let _ = writeln!(
+            out,
+            "stampbook_webhook_deliveries_total{{result=\"ok\"}} {}",
+            self.webhook_deliveries.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "stampbook_webhook_deliveries_total{{result=\"failed\"}} {}",
+            self.webhook_failures.load(Ordering::Relaxed)
+        );
+    }
+}
+
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// `GET /metrics`: the Prometheus text format. Unauthenticated, like `/healthz`: it carries
+/// counts, never names of hosts or tokens (stamp names are labels).
+pub async fn handler(state: web::Data<AppState>) -> HttpResponse {
+    let mut out = String::with_capacity(4096);
+    state.metrics.render_counters(&mut out);
+    let _ = writeln!(
+        out,
+        "# HELP stampbook_db_pool_connections Connections of the database pool, by state."
+    );
+    let _ = writeln!(out, "# TYPE stampbook_db_pool_connections gauge");
+    let size = state.pool.size();
+    let idle = state.pool.num_idle() as u32;
+    let _ = writeln!(
+        out,
+        "stampbook_db_pool_connections{{state=\"idle\"}} {idle}"
+    );
+    let _ = writeln!(
+        out,
+        "stampbook_db_pool_connections{{state=\"busy\"}} {}",
+        size.saturating_sub(idle)
+    );
+    let open = sqlx::query!(
+        r#"select s.name, p.severity, count(*) as "n!"
+           from problems p join stamps s on s.id = p.stamp_id
+           where p.resolved_at is null group by 1, 2 order by 1, 2"#
+    )
+    .fetch_all(&state.pool)
+    .await;
+    match open {
+        Ok(rows) => {
+            let _ = writeln!(
+                out,
+                "# HELP stampbook_problems_open Open problems, by stamp and severity."
+            );
+            let _ = writeln!(out, "# TYPE stampbook_problems_open gauge");
+            for r in rows {
+                let _ = writeln!(
+                    out,
+                    "stampbook_problems_open{{stamp=\"{}\",severity=\"{}\"}} {}",
+                    label(&r.name),
+                    r.severity,
+                    r.n
+                );
+            }
+            let _ = writeln!(out, "stampbook_up 1");
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: database unreachable");
+            let _ = writeln!(out, "stampbook_up 0");
+        }
+    }
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_cumulative() {
+        let m = Metrics::default();
+        m.report_ingested("stored", Duration::from_millis(3));
+        m.report_ingested("unchanged", Duration::from_millis(30));
+        let mut out = String::new();
+        m.render_counters(&mut out);
+        assert!(out.contains("stampbook_reports_ingested_total{outcome=\"stored\"} 1"));
+        assert!(out.contains("stampbook_ingest_duration_seconds_bucket{le=\"0.005\"} 1"));
+        assert!(out.contains("stampbook_ingest_duration_seconds_bucket{le=\"0.05\"} 2"));
+        assert!(out.contains("stampbook_ingest_duration_seconds_count 2"));
+    }
+}

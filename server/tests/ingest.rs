@@ -1,0 +1,554 @@
+//! Reports in through the real HTTP API: stored, unchanged, late, duplicate, quarantined, refused.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::Write;
+
+use chrono::{Duration, Utc};
+use common::{assert_error, spawn, spawn_with, spec_document};
+use reqwest::Method;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use stampbook_agent::certgen::{self, CertSpec};
+use stampbook_server::config::ServeArgs;
+
+fn cert_b64(cn: &str, days: i64) -> (String, String) {
+    let spec = CertSpec {
+        not_before: Utc::now() - Duration::days(10),
+        not_after: Utc::now() + Duration::days(days),
+        dns_names: vec![cn.to_owned()],
+        ..CertSpec::new(cn)
+    };
+    let c = certgen::self_signed(&spec).unwrap();
+    (c.der_base64(), c.thumbprint)
+}
+
+fn report(fqdn: &str, stamp: &str, cert: &str) -> Value {
+    json!({
+        "schema": "stampbook.report/v1",
+        "report_id": uuid::Uuid::new_v4(),
+        "collected_at": Utc::now(),
+        "agent": {"name": "stampbook-agent", "version": "0.1.0"},
+        "host": {"fqdn": fqdn, "stamp": stamp, "scale_unit": "compute-r1", "roles": ["nvgre_gateway"],
+                 "os": {"name": "Windows Server 2012 R2 Datacenter", "version": "6.3.9600"},
+                 "vitals": {"cpu_cores": 8, "memory_mb": 16384, "vm_count": 0}},
+        "certificates": [{"store": "LocalMachine\\My", "der": cert, "has_private_key": true}],
+        "interfaces": [
+            {"name": "Management", "addresses": ["10.0.0.21/24"], "gateway": "10.0.0.1"},
+            {"name": "Front-end", "addresses": ["77.233.248.21/24"], "gateway": "77.233.248.1"}
+        ],
+        "routes": [
+            {"destination": "0.0.0.0/0", "next_hop": "10.0.0.1", "interface": "Management", "metric": 300, "persistent": true},
+            {"destination": "0.0.0.0/0", "next_hop": "77.233.248.1", "interface": "Front-end", "metric": 200, "persistent": true},
+            {"destination": "10.0.0.0/24", "next_hop": "on-link", "interface": "Management", "metric": 261}
+        ],
+        "services": [{"name": "vmms", "state": "running", "started_at": "2014-02-06T08:00:00Z"}],
+        "settings": {"components": [{"name": "vmm_agent", "version": "3.2.8169.0"}]}
+    })
+}
+
+async fn post(app: &common::TestApp, token: &str, body: &Value) -> reqwest::Response {
+    app.send_json(Method::POST, "/api/v1/reports", token, body)
+        .await
+}
+
+async fn count(pool: &PgPool, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn a_first_report_is_stored_and_read_back_with_parsed_certificates(pool: PgPool) {
+    let app = spawn(pool).await;
+    app.put_inventory(&spec_document()).await;
+    let collector = app.token("c", "collector", Some("ams-01")).await;
+    let (der, thumb) = cert_b64("gw01.ams-01.example.net", 200);
+    let r = post(
+        &app,
+        &collector,
+        &report("GW01.ams-01.example.net", "ams-01", &der),
+    )
+    .await;
+    assert_eq!(r.status(), 202);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["host"], "gw01.ams-01.example.net");
+    assert_eq!(body["duplicate"], false);
+    assert_eq!(body["outcome"], "stored");
+
+    let host = app.get_json("/api/v1/hosts/gw01.AMS-01.example.net").await;
+    assert_eq!(host["stamp"], "ams-01");
+    assert_eq!(host["roles"], json!(["nvgre_gateway"]));
+    assert_eq!(host["vitals"]["cpu_cores"], 8);
+    let cert = &host["certificates"][0];
+    assert_eq!(cert["thumbprint"], thumb);
+    assert_eq!(cert["subject"], "CN=gw01.ams-01.example.net");
+    assert_eq!(cert["key_algorithm"], "rsa");
+    assert_eq!(cert["key_bits"], 2048);
+    assert_eq!(cert["san_dns"], json!(["gw01.ams-01.example.net"]));
+    assert!(cert["days_left"].as_i64().unwrap() >= 199);
+    let routes = host["routes"].as_array().unwrap();
+    assert_eq!(routes.len(), 3);
+    let effective: Vec<&Value> = routes
+        .iter()
+        .filter(|r| r["effective_default"] == true)
+        .collect();
+    assert_eq!(effective.len(), 1);
+    assert_eq!(effective[0]["next_hop"], "77.233.248.1");
+    assert_eq!(routes[2]["next_hop"], Value::Null, "on-link");
+    assert_eq!(
+        host["interfaces"][0]["addresses"],
+        json!(["77.233.248.21/24"])
+    );
+    assert_eq!(host["services"][0]["name"], "vmms");
+    assert_eq!(host["components"][0]["version"], "3.2.8169.0");
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn the_same_report_id_twice_stores_once(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    app.put_inventory(&spec_document()).await;
+    let (der, _) = cert_b64("gw01.ams-01.example.net", 200);
+    let rep = report("gw01.ams-01.example.net", "ams-01", &der);
+    assert_eq!(post(&app, &app.admin, &rep).await.status(), 202);
+    let changes = count(&pool, "select count(*) from fact_changes").await;
+    let r = post(&app, &app.admin, &rep).await;
+    assert_eq!(r.status(), 202);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["duplicate"], true);
+    assert_eq!(body["host"], "gw01.ams-01.example.net");
+    assert_eq!(count(&pool, "select count(*) from reports").await, 1);
+    assert_eq!(
+        count(&pool, "select count(*) from fact_changes").await,
+        changes
+    );
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn identical_facts_only_advance_the_last_report_time(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    app.put_inventory(&spec_document()).await;
+    let (der, _) = cert_b64("gw01.ams-01.example.net", 200);
+    let mut rep = report("gw01.ams-01.example.net", "ams-01", &der);
+    post(&app, &app.admin, &rep).await;
+    let before = app.get_json("/api/v1/hosts/gw01.ams-01.example.net").await;
+    let changes = count(&pool, "select count(*) from fact_changes").await;
+    rep["report_id"] = json!(uuid::Uuid::new_v4());
+    rep["collected_at"] = json!(Utc::now());
+    let body: Value = post(&app, &app.admin, &rep).await.json().await.unwrap();
+    assert_eq!(body["outcome"], "unchanged");
+    let after = app.get_json("/api/v1/hosts/gw01.ams-01.example.net").await;
+    assert_ne!(before["last_report_at"], after["last_report_at"]);
+    assert_eq!(
+        count(&pool, "select count(*) from fact_changes").await,
+        changes
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from reports where outcome = 'unchanged'"
+        )
+        .await,
+        1
+    );
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn changed_facts_are_stored_with_history(pool: PgPool) {
+    let app = spawn(pool).await;
+    app.put_inventory(&spec_document()).await;
+    let (der, old_thumb) = cert_b64("gw01.ams-01.example.net", 200);
+    let mut rep = report("gw01.ams-01.example.net", "ams-01", &der);
+    post(&app, &app.admin, &rep).await;
+    let (der2, new_thumb) = cert_b64("gw01.ams-01.example.net", 400);
+    rep["report_id"] = json!(uuid::Uuid::new_v4());
+    rep["collected_at"] = json!(Utc::now());
+    rep["certificates"][0]["der"] = json!(der2);
+    rep["routes"][0]["metric"] = json!(100);
+    rep["services"][0]["state"] = json!("stopped");
+    let body: Value = post(&app, &app.admin, &rep).await.json().await.unwrap();
+    assert_eq!(body["outcome"], "stored");
+    let history = app
+        .get_json("/api/v1/hosts/gw01.ams-01.example.net/history")
+        .await;
+    let items = history["items"].as_array().unwrap();
+    let has = |kind: &str, change: &str, needle: &str| {
+        items.iter().any(|i| {
+            i["kind"] == kind
+                && i["change"] == change
+                && i["key"].as_str().unwrap().contains(needle)
+        })
+    };
+    assert!(has("certificate", "appeared", &new_thumb), "{history}");
+    assert!(has("certificate", "disappeared", &old_thumb));
+    assert!(has("service", "changed", "vmms"));
+    assert!(
+        has("route", "changed", "0.0.0.0/0 via 10.0.0.1"),
+        "a metric change is a change of the same route"
+    );
+    assert!(has("host", "appeared", "gw01"));
+    let host = app.get_json("/api/v1/hosts/gw01.ams-01.example.net").await;
+    assert_eq!(host["services"][0]["state"], "stopped");
+    assert_eq!(host["certificates"].as_array().unwrap().len(), 1);
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn a_section_not_collected_keeps_what_was_stored(pool: PgPool) {
+    let app = spawn(pool).await;
+    app.put_inventory(&spec_document()).await;
+    let (der, _) = cert_b64("gw01.ams-01.example.net", 200);
+    let mut rep = report("gw01.ams-01.example.net", "ams-01", &der);
+    post(&app, &app.admin, &rep).await;
+    let obj = rep.as_object_mut().unwrap();
+    obj.remove("routes");
+    obj.insert("services".into(), json!([]));
+    obj.insert("report_id".into(), json!(uuid::Uuid::new_v4()));
+    post(&app, &app.admin, &rep).await;
+    let host = app.get_json("/api/v1/hosts/gw01.ams-01.example.net").await;
+    assert_eq!(
+        host["routes"].as_array().unwrap().len(),
+        3,
+        "routes not collected: kept"
+    );
+    assert_eq!(
+        host["services"],
+        json!([]),
+        "services collected, none: removed"
+    );
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn an_older_report_never_overwrites_newer_facts(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    app.put_inventory(&spec_document()).await;
+    let (der, _) = cert_b64("gw01.ams-01.example.net", 200);
+    let rep = report("gw01.ams-01.example.net", "ams-01", &der);
+    post(&app, &app.admin, &rep).await;
+    let mut old = rep.clone();
+    old["report_id"] = json!(uuid::Uuid::new_v4());
+    old["collected_at"] = json!(Utc::now() - Duration::hours(2));
+    old["services"][0]["state"] = json!("stopped");
+    let body: Value = post(&app, &app.admin, &old).await.json().await.unwrap();
+    assert_eq!(body["outcome"], "late");
+    let host = app.get_json("/api/v1/hosts/gw01.ams-01.example.net").await;
+    assert_eq!(host["services"][0]["state"], "running");
+    let history = app
+        .get_json("/api/v1/hosts/gw01.ams-01.example.net/history?kind=report")
+        .await;
+    assert_eq!(history["items"][0]["change"], "late");
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from reports where outcome = 'late' and payload is not null"
+        )
+        .await,
+        1
+    );
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn report_for_unknown_stamp_is_quarantined_and_replayable(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let (der, _) = cert_b64("hv01.new-01.example.net", 200);
+    let rep = report("hv01.new-01.example.net", "new-01", &der);
+    let r = post(&app, &app.admin, &rep).await;
+    assert_error(r, 422, "unknown_stamp", Some("host.stamp")).await;
+    // sending it again does not duplicate the quarantine entry
+    post(&app, &app.admin, &rep).await;
+    let q = app.get_json("/api/v1/quarantine").await;
+    assert_eq!(q["items"].as_array().unwrap().len(), 1);
+    let id = q["items"][0]["id"].as_i64().unwrap();
+    assert_eq!(q["items"][0]["code"], "unknown_stamp");
+    assert_eq!(count(&pool, "select count(*) from hosts").await, 0);
+
+    let replay = format!("/api/v1/quarantine/{id}/replay");
+    let r = app
+        .send_json(Method::POST, &replay, &app.admin, &json!({}))
+        .await;
+    assert_error(r, 422, "unknown_stamp", Some("host.stamp")).await;
+    let reader = app.token("r", "read", None).await;
+    assert_eq!(
+        app.send_json(Method::POST, &replay, &reader, &json!({}))
+            .await
+            .status(),
+        403
+    );
+
+    app.send_json(Method::PUT, "/api/v1/stamps/new-01", &app.admin, &json!({}))
+        .await;
+    let r = app
+        .send_json(Method::POST, &replay, &app.admin, &json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["outcome"], "stored");
+    assert_eq!(
+        app.get_json("/api/v1/hosts/hv01.new-01.example.net").await["stamp"],
+        "new-01"
+    );
+    assert_error(
+        app.send_json(Method::POST, &replay, &app.admin, &json!({}))
+            .await,
+        409,
+        "already_replayed",
+        None,
+    )
+    .await;
+    assert_eq!(app.get_json("/api/v1/quarantine").await["items"], json!([]));
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn report_for_a_retired_stamp_is_quarantined(pool: PgPool) {
+    let app = spawn(pool).await;
+    app.put_inventory(&spec_document()).await;
+    app.http
+        .delete(app.url("/api/v1/stamps/fra-01"))
+        .bearer_auth(&app.admin)
+        .send()
+        .await
+        .unwrap();
+    let (der, _) = cert_b64("hv01.fra-01.example.net", 200);
+    let r = post(
+        &app,
+        &app.admin,
+        &report("hv01.fra-01.example.net", "fra-01", &der),
+    )
+    .await;
+    assert_error(r, 422, "stamp_retired", Some("host.stamp")).await;
+    assert_eq!(
+        app.get_json("/api/v1/quarantine").await["items"][0]["code"],
+        "stamp_retired"
+    );
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn a_collector_may_only_report_for_its_stamp(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    app.put_inventory(&spec_document()).await;
+    let fra = app.token("c-fra", "collector", Some("fra-01")).await;
+    let reader = app.token("r", "read", None).await;
+    let (der, _) = cert_b64("gw01.ams-01.example.net", 200);
+    let rep = report("gw01.ams-01.example.net", "ams-01", &der);
+    assert_error(
+        post(&app, &fra, &rep).await,
+        403,
+        "forbidden",
+        Some("host.stamp"),
+    )
+    .await;
+    assert_error(post(&app, &reader, &rep).await, 403, "forbidden", None).await;
+    assert_error(post(&app, "", &rep).await, 401, "unauthorized", None).await;
+    assert_eq!(count(&pool, "select count(*) from hosts").await, 0);
+    assert_eq!(
+        count(&pool, "select count(*) from quarantined_reports").await,
+        0
+    );
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn a_certificate_that_does_not_parse_refuses_the_whole_report(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    app.put_inventory(&spec_document()).await;
+    let (der, _) = cert_b64("gw01.ams-01.example.net", 200);
+    let mut rep = report("gw01.ams-01.example.net", "ams-01", &der);
+    rep["certificates"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"store": "LocalMachine\\Root", "der": "bm90IGEgY2VydGlmaWNhdGU="}));
+    let body = assert_error(
+        post(&app, &app.admin, &rep).await,
+        422,
+        "invalid_certificate",
+        Some("certificates[1].der"),
+    )
+    .await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("certificate 1")
+    );
+    rep["certificates"][1]["der"] = json!("%%%not base64");
+    assert_error(
+        post(&app, &app.admin, &rep).await,
+        422,
+        "invalid_certificate",
+        Some("certificates[1].der"),
+    )
+    .await;
+    assert_eq!(
+        count(&pool, "select count(*) from hosts").await,
+        0,
+        "nothing of the report is stored"
+    );
+    assert_eq!(count(&pool, "select count(*) from reports").await, 0);
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn malformed_reports_name_the_field(pool: PgPool) {
+    let app = spawn(pool).await;
+    app.put_inventory(&spec_document()).await;
+    let (der, _) = cert_b64("gw01.ams-01.example.net", 200);
+    let mut rep = report("gw01.ams-01.example.net", "ams-01", &der);
+    rep["routes"][1]["metric"] = json!("low");
+    assert_error(
+        post(&app, &app.admin, &rep).await,
+        400,
+        "malformed",
+        Some("routes[1].metric"),
+    )
+    .await;
+    let mut rep = report("gw01.ams-01.example.net", "ams-01", &der);
+    rep["routes"][0]["next_hop"] = json!("10.0.0.300");
+    assert_error(
+        post(&app, &app.admin, &rep).await,
+        422,
+        "invalid_ip",
+        Some("routes[0].next_hop"),
+    )
+    .await;
+    let mut rep = report("gw01.ams-01.example.net", "ams-01", &der);
+    rep["host"]["roles"] = json!(["toaster"]);
+    assert_error(
+        post(&app, &app.admin, &rep).await,
+        400,
+        "malformed",
+        Some("host.roles[0]"),
+    )
+    .await;
+    let mut rep = report("not a host!", "ams-01", &der);
+    rep["schema"] = json!("stampbook.report/v1");
+    assert_error(
+        post(&app, &app.admin, &rep).await,
+        422,
+        "invalid_fqdn",
+        Some("host.fqdn"),
+    )
+    .await;
+    let mut rep = report("gw01.ams-01.example.net", "ams-01", &der);
+    rep["schema"] = json!("stampbook.report/v9");
+    assert_error(
+        post(&app, &app.admin, &rep).await,
+        422,
+        "unsupported_schema",
+        Some("schema"),
+    )
+    .await;
+    let r = app
+        .http
+        .post(app.url("/api/v1/reports"))
+        .bearer_auth(&app.admin)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 415, "unsupported_media_type", None).await;
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn gzip_bodies_are_accepted_and_size_is_limited_after_decoding(pool: PgPool) {
+    let settings = ServeArgs {
+        max_report_bytes: 64 * 1024,
+        ..ServeArgs::for_tests()
+    };
+    let app = spawn_with(pool, settings).await;
+    app.put_inventory(&spec_document()).await;
+    let (der, _) = cert_b64("gw01.ams-01.example.net", 200);
+    let rep = report("gw01.ams-01.example.net", "ams-01", &der);
+    let r = app
+        .http
+        .post(app.url("/api/v1/reports"))
+        .bearer_auth(&app.admin)
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(gzip(rep.to_string().as_bytes()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    // a small gzip that inflates past the limit
+    let mut big = rep.clone();
+    big["padding"] = json!("x".repeat(200 * 1024));
+    let r = app
+        .http
+        .post(app.url("/api/v1/reports"))
+        .bearer_auth(&app.admin)
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(gzip(big.to_string().as_bytes()))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 413, "payload_too_large", None).await;
+    let r = app
+        .send_json(Method::POST, "/api/v1/reports", &app.admin, &big)
+        .await;
+    assert_error(r, 413, "payload_too_large", None).await;
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn hosts_and_certificates_filter(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    app.put_inventory(&spec_document()).await;
+    let (soon, soon_thumb) = cert_b64("gw01.ams-01.example.net", 10);
+    let (later, _) = cert_b64("hv01.fra-01.example.net", 300);
+    post(
+        &app,
+        &app.admin,
+        &report("gw01.ams-01.example.net", "ams-01", &soon),
+    )
+    .await;
+    let mut hv = report("hv01.fra-01.example.net", "fra-01", &later);
+    hv["host"]["roles"] = json!(["hyperv_host"]);
+    hv["collected_at"] = json!(Utc::now() - Duration::hours(1));
+    post(&app, &app.admin, &hv).await;
+
+    let by_stamp = app.get_json("/api/v1/hosts?stamp=fra-01").await;
+    assert_eq!(by_stamp["items"].as_array().unwrap().len(), 1);
+    let by_role = app.get_json("/api/v1/hosts?role=nvgre_gateway").await;
+    assert_eq!(by_role["items"][0]["fqdn"], "gw01.ams-01.example.net");
+    let stale = app.get_json("/api/v1/hosts?stale=true").await;
+    assert_eq!(stale["items"][0]["fqdn"], "hv01.fra-01.example.net");
+    assert_eq!(stale["items"][0]["stale"], true);
+    let q = app.get_json("/api/v1/hosts?q=GW0").await;
+    assert_eq!(q["items"].as_array().unwrap().len(), 1);
+    assert_error(
+        app.get("/api/v1/hosts?role=toaster", &app.admin).await,
+        400,
+        "invalid_role",
+        Some("role"),
+    )
+    .await;
+
+    let expiring = app
+        .get_json("/api/v1/certificates?expires_within_days=30")
+        .await;
+    let items = expiring["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["thumbprint"], soon_thumb);
+    assert_eq!(items[0]["host"], "gw01.ams-01.example.net");
+    let all = app
+        .get_json("/api/v1/certificates?store=LocalMachine%5CMy&limit=1")
+        .await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 1);
+    let next = all["next_cursor"].as_str().unwrap();
+    let page2 = app
+        .get_json(&format!(
+            "/api/v1/certificates?store=LocalMachine%5CMy&limit=1&cursor={next}"
+        ))
+        .await;
+    assert_eq!(page2["items"][0]["host"], "hv01.fra-01.example.net");
+    assert!(page2["next_cursor"].is_null());
+    assert_eq!(
+        app.get("/api/v1/hosts/nope.example.net", &app.admin)
+            .await
+            .status(),
+        404
+    );
+}
