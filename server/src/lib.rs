@@ -13,6 +13,7 @@ pub mod health;
 pub mod ingest;
 pub mod inventory;
 pub mod metrics;
+pub mod problems;
 pub mod rules;
 pub mod startup;
 pub mod telemetry;

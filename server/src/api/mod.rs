@@ -7,6 +7,7 @@ pub mod hosts;
 pub mod networks;
 pub mod pagination;
 pub mod plans;
+pub mod problems;
 pub mod reports;
 pub mod stamps;
 pub mod system;
@@ -106,6 +107,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/hosts/{fqdn}").route(web::get().to(hosts::get)))
             .service(resource("/hosts/{fqdn}/history").route(web::get().to(hosts::history)))
             .service(resource("/certificates").route(web::get().to(hosts::certificates)))
+            .service(resource("/problems").route(web::get().to(problems::list)))
+            .service(resource("/problems/{id}").route(web::get().to(problems::get)))
+            .service(
+                resource("/problems/{id}/acknowledge").route(web::post().to(problems::acknowledge)),
+            )
             .service(resource("/inventory").route(web::put().to(admin::put_inventory)))
             .service(
                 resource("/tokens")

@@ -1,0 +1,229 @@
+//! Problems as operators and integrations see them: listing with filters, one problem, and
+//! acknowledging (who, note, optional until). Opening and resolving is the rule engine's job.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::PgPool;
+
+use crate::audit::{self, Entry};
+use crate::error::ApiError;
+
+/// The problem shape of SPEC §6.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    pub id: i64,
+    pub rule: String,
+    /// critical, warning or info.
+    pub severity: String,
+    pub stamp: String,
+    /// The host's FQDN, or null.
+    pub host: Option<String>,
+    /// The plan's wap_plan_id, or null.
+    pub plan: Option<String>,
+    pub subject: String,
+    pub message: String,
+    pub evidence: Value,
+    pub opened_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Under an acknowledgement that has not ended (it then does not count for health).
+    pub acknowledged: bool,
+    /// The latest acknowledgement, also once it has ended.
+    pub acknowledgement: Option<Acknowledgement>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Acknowledgement {
+    pub by: String,
+    pub note: String,
+    pub at: DateTime<Utc>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    #[default]
+    Open,
+    Resolved,
+    All,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub stamp: Option<String>,
+    pub severity: Option<String>,
+    pub rule: Option<String>,
+    pub state: State,
+    pub host: Option<String>,
+    pub plan: Option<String>,
+    /// Some(false): only open problems not under an active acknowledgement.
+    pub acknowledged: Option<bool>,
+    /// The id after which (in the list's order: newest first) the page starts.
+    pub before_id: Option<i64>,
+}
+
+macro_rules! problem {
+    ($r:expr) => {{
+        let r = $r;
+        Problem {
+            id: r.id,
+            rule: r.rule,
+            severity: r.severity,
+            stamp: r.stamp,
+            host: r.host,
+            plan: r.plan,
+            subject: r.subject,
+            message: r.message,
+            evidence: r.evidence,
+            opened_at: r.opened_at,
+            last_seen_at: r.last_seen_at,
+            resolved_at: r.resolved_at,
+            acknowledged: r.acknowledged,
+            acknowledgement: match (r.ack_by, r.ack_at) {
+                (Some(by), Some(at)) => Some(Acknowledgement {
+                    by,
+                    note: r.ack_note.unwrap_or_default(),
+                    at,
+                    until: r.ack_until,
+                }),
+                _ => None,
+            },
+        }
+    }};
+}
+
+/// Newest first (by id). Open problems use the partial index; resolved history pages by id.
+pub async fn list(pool: &PgPool, f: &Filter, limit: i64) -> Result<Vec<Problem>, sqlx::Error> {
+    let state = match f.state {
+        State::Open => "open",
+        State::Resolved => "resolved",
+        State::All => "all",
+    };
+    let rows = sqlx::query!(
+        r#"select p.id, p.rule, p.severity, s.name as stamp, h.fqdn::text as host, pl.wap_plan_id as "plan?",
+                  p.subject, p.message, p.evidence, p.opened_at, p.last_seen_at, p.resolved_at,
+                  (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) as "acknowledged!",
+                  p.ack_by, p.ack_note, p.ack_at, p.ack_until
+           from problems p
+           join stamps s on s.id = p.stamp_id
+           left join hosts h on h.id = p.host_id
+           left join plans pl on pl.id = p.plan_id
+           where ($1 = 'all' or ($1 = 'open') = (p.resolved_at is null))
+             and ($2::text is null or s.name = $2)
+             and ($3::text is null or p.severity = $3)
+             and ($4::text is null or p.rule = $4 or p.rule like $4 || '.%')
+             and ($5::text is null or h.fqdn = $5::text::citext)
+             and ($6::text is null or pl.wap_plan_id = $6)
+             and ($7::bool is null or (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) = $7)
+             and ($8::bigint is null or p.id < $8)
+           order by p.id desc
+           limit $9"#,
+        state,
+        f.stamp,
+        f.severity,
+        f.rule,
+        f.host,
+        f.plan,
+        f.acknowledged,
+        f.before_id,
+        limit
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| problem!(r)).collect())
+}
+
+pub async fn get(pool: &PgPool, id: i64) -> Result<Option<Problem>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select p.id, p.rule, p.severity, s.name as stamp, h.fqdn::text as host, pl.wap_plan_id as "plan?",
+                  p.subject, p.message, p.evidence, p.opened_at, p.last_seen_at, p.resolved_at,
+                  (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) as "acknowledged!",
+                  p.ack_by, p.ack_note, p.ack_at, p.ack_until
+           from problems p
+           join stamps s on s.id = p.stamp_id
+           left join hosts h on h.id = p.host_id
+           left join plans pl on pl.id = p.plan_id
+           where p.id = $1"#,
+        id
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| problem!(r)))
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct AckRequest {
+    /// Why it is acknowledged (a ticket, a change window).
+    pub note: String,
+    /// When the acknowledgement ends (RFC 3339); none: until the problem resolves.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Acknowledges an open problem; the stamp's health changes at once (it is derived).
+pub async fn acknowledge(
+    pool: &PgPool,
+    id: i64,
+    by: &str,
+    req: &AckRequest,
+) -> Result<Problem, ApiError> {
+    let note = req.note.trim();
+    if note.is_empty() || note.chars().count() > 2000 {
+        return Err(ApiError::invalid(
+            "invalid_note",
+            "say why in a note of 1 to 2000 characters",
+            "note",
+        ));
+    }
+    if let Some(until) = req.until
+        && until <= Utc::now()
+    {
+        return Err(ApiError::invalid(
+            "invalid_until",
+            "until must be in the future",
+            "until",
+        ));
+    }
+    let mut tx = pool.begin().await?;
+    let current = sqlx::query!(
+        "select resolved_at, stamp_id from problems where id = $1 for update",
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| ApiError::not_found(format!("problem {id}")))?;
+    if current.resolved_at.is_some() {
+        return Err(ApiError::conflict(
+            "problem_resolved",
+            format!("problem {id} is resolved; there is nothing to acknowledge"),
+        ));
+    }
+    sqlx::query!(
+        "update problems set ack_by = $2, ack_note = $3, ack_at = now(), ack_until = $4 where id = $1",
+        id,
+        by,
+        note,
+        req.until
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        Entry {
+            actor: by,
+            action: "acknowledge",
+            entity: "problem",
+            key: &id.to_string(),
+            before: None,
+            after: Some(serde_json::json!({"note": note, "until": req.until})),
+        },
+    )
+    .await?;
+    // plans' rules depend on acknowledgements
+    crate::rules::queue::request_stamp(&mut tx, current.stamp_id).await?;
+    tx.commit().await?;
+    get(pool, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("problem {id}")))
+}
