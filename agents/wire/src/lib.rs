@@ -307,7 +307,10 @@ mod tests {
         }"#;
         let report: Report = serde_json::from_str(json).expect("spec example parses");
         assert_eq!(report.host.roles, vec![Role::NvgreGateway]);
-        assert!(report.certificates.is_none(), "missing section means not collected");
+        assert!(
+            report.certificates.is_none(),
+            "missing section means not collected"
+        );
         assert_eq!(report.routes.as_ref().map(Vec::len), Some(1));
         let back = serde_json::to_value(&report).expect("serialises");
         assert!(back.get("certificates").is_none());
