@@ -2,6 +2,7 @@
 //! v1 and pushes it to the stampbook server; also simulates whole fleets for demos and load tests.
 
 pub mod backoff;
+pub mod certgen;
 pub mod cli;
 pub mod daemon;
 pub mod deliver;

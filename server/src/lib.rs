@@ -1,1 +1,3 @@
 //! stampbook server library.
+
+pub mod facts;

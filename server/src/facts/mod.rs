@@ -1,0 +1,3 @@
+//! What hosts told us: certificate parsing, fact storage and history.
+
+pub mod x509;
