@@ -8,5 +8,6 @@ pub mod daemon;
 pub mod deliver;
 pub mod duration;
 pub mod push;
+pub mod simulate;
 pub mod spool;
 pub mod token;
