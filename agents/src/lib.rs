@@ -4,9 +4,11 @@
 pub mod backoff;
 pub mod certgen;
 pub mod cli;
+pub mod collect;
 pub mod daemon;
 pub mod deliver;
 pub mod duration;
+pub mod parse;
 pub mod push;
 pub mod simulate;
 pub mod spool;

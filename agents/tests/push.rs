@@ -1,10 +1,10 @@
 //! The pusher and the delivery cycle against a real local HTTP server.
 
-mod common;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use common::{Answer, Receiver, closed_port_url, report};
+use support::{Answer, Receiver, closed_port_url, report};
 use stampbook_agent::backoff::Backoff;
 use stampbook_agent::deliver::{Outcome, deliver};
 use stampbook_agent::push::{PushConfig, PushError, Pusher, USER_AGENT};

@@ -1,8 +1,8 @@
 //! The on-disk spool: order, bounds, drop counter, atomic files and `rejected/`.
 
-mod common;
+mod support;
 
-use common::report;
+use support::report;
 use stampbook_agent::spool::{DROPPED_FILE, Spool, SpoolLimits};
 
 fn limits(max_reports: usize, max_bytes: u64, max_rejected: usize) -> SpoolLimits {

@@ -1,0 +1,173 @@
+//! Windows JSON captures (certificate stores, services, role settings, host facts) through
+//! their parsers, with concrete expected values.
+
+mod common;
+
+use chrono::{TimeZone, Utc};
+use common::text;
+use stampbook_agent::parse::{certs, hostinfo, netipconfig, services, settings};
+use stampbook_wire::{Role, normalize_thumbprint};
+
+const RC: &str = "90D0A19F51A0EA8B4D9925D6A956485C8D06F805";
+
+#[test]
+fn certificate_stores_in_every_encoding_and_date_form() {
+    let my = certs::parse_certificates(&text("windows/cert-my-rdgw-ps51.json"), "LocalMachine\\My")
+        .unwrap();
+    assert_eq!(my.len(), 3);
+    assert!(
+        my.iter()
+            .all(|c| c.has_private_key && c.store == "LocalMachine\\My" && c.added_at.is_none())
+    );
+    assert!(my[0].der.starts_with("MIIC9DCCAdygAwIBAgIURWHLEzvajZwgOb"));
+
+    let root = certs::parse_certificates(
+        &text("windows/cert-root-hyperv-single-ps51-utf16.json"),
+        "LocalMachine\\Root",
+    )
+    .unwrap();
+    assert_eq!(root.len(), 1, "a lone object is a one-certificate store");
+    assert_eq!(root[0].der, my[0].der);
+    assert!(!root[0].has_private_key);
+    assert_eq!(
+        root[0].added_at,
+        Some(Utc.with_ymd_and_hms(2014, 2, 6, 8, 0, 0).unwrap())
+    );
+
+    let vmm = certs::parse_certificates(&text("windows/cert-vmm-ps7.json"), "VMM").unwrap();
+    assert_eq!(vmm[0].der, my[0].der);
+    assert_eq!(
+        vmm[0].provider.as_deref(),
+        Some("Microsoft Enhanced RSA and AES Cryptographic Provider")
+    );
+    assert_eq!(
+        vmm[0].added_at,
+        Some(Utc.with_ymd_and_hms(2014, 2, 6, 9, 12, 0).unwrap())
+    );
+    assert_eq!(
+        vmm[1].provider.as_deref(),
+        Some("Microsoft Strong Cryptographic Provider")
+    );
+    assert_eq!(vmm[1].der, my[2].der);
+
+    for empty in [
+        "windows/cert-my-empty-ps51.json",
+        "windows/cert-root-empty-ps51-utf16.json",
+    ] {
+        assert_eq!(
+            certs::parse_certificates(&text(empty), "LocalMachine\\My").unwrap(),
+            vec![],
+            "{empty}"
+        );
+    }
+}
+
+#[test]
+fn services_read_status_numbers_names_and_start_times() {
+    let vmms = services::parse_services(&text("windows/service-vmms-ps51.json")).unwrap();
+    assert_eq!(vmms.len(), 1);
+    assert_eq!(
+        (vmms[0].name.as_str(), vmms[0].state.as_str()),
+        ("vmms", "running")
+    );
+    assert_eq!(
+        vmms[0].started_at,
+        Some(Utc.with_ymd_and_hms(2014, 1, 15, 10, 0, 0).unwrap())
+    );
+
+    let all = services::parse_services(&text("windows/services-hyperv-ps51-bom.json")).unwrap();
+    let states: Vec<_> = all
+        .iter()
+        .map(|s| (s.name.as_str(), s.state.as_str(), s.started_at.is_some()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("vmms", "running", true),
+            ("vmcompute", "stopped", false),
+            ("SCVMMAgent", "running", true)
+        ]
+    );
+    assert_eq!(
+        all[2].started_at,
+        Some(Utc.with_ymd_and_hms(2014, 1, 15, 9, 0, 0).unwrap())
+    );
+}
+
+#[test]
+fn remote_console_settings_read_as_written() {
+    let ts =
+        settings::parse_ts_settings(&text("windows/msvm-terminalservicesettingdata-ps51.json"))
+            .unwrap()
+            .unwrap();
+    assert_eq!(ts.trusted_issuer_certificate_hashes, vec![RC]);
+    assert!(ts.allowed_hash_algorithms.is_empty());
+
+    assert_eq!(
+        settings::parse_fedauth(&text("windows/fedauthsettings-ps51.json")).unwrap(),
+        vec![RC]
+    );
+    let pasted = settings::parse_fedauth(&text("windows/fedauth-array-pasted-ps51.json")).unwrap();
+    assert_eq!(pasted.len(), 3, "{pasted:?}");
+    assert!(
+        pasted[0].starts_with('\u{200e}'),
+        "kept as pasted; the server normalises"
+    );
+    assert_eq!(normalize_thumbprint(&pasted[0]).as_deref(), Some(RC));
+    assert_eq!(pasted[2], "CACDDE3EC06BF137B580C0299D2973293DEB14D1");
+
+    let gw = settings::parse_tsgateway(&text("windows/tsgateway-serversettings-ps51.json"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        gw.authentication_plugin.as_deref(),
+        Some("FedAuthorizationPlugin")
+    );
+    assert_eq!(
+        gw.authorization_plugin.as_deref(),
+        Some("FedAuthorizationPlugin")
+    );
+    assert_eq!(gw.ssl_certificate_thumbprint, None);
+
+    let vmm = settings::parse_vmm(&text("windows/vmm-vmconnect-ps51.json"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        vmm.vmconnect_gateway_certificate_thumbprint.as_deref(),
+        Some(RC)
+    );
+    assert_eq!(vmm.host_identification_mode.as_deref(), Some("FQDN"));
+    assert_eq!(vmm.vmconnect_ttl_minutes, Some(2));
+}
+
+#[test]
+fn host_interfaces_and_components_read_from_bom_files() {
+    let host = hostinfo::parse_host(&text("windows/host-gateway-ps51.json")).unwrap();
+    assert_eq!(
+        (host.fqdn.as_str(), host.stamp.as_str()),
+        ("gw01.ams-01.example.net", "ams-01")
+    );
+    assert_eq!(host.roles, vec![Role::NvgreGateway]);
+    assert_eq!(host.vitals.unwrap().memory_mb, Some(16384));
+
+    let ifs = netipconfig::parse_netipconfig(&text("windows/netipconfiguration-gateway-ps51.json"))
+        .unwrap();
+    let summary: Vec<_> = ifs
+        .iter()
+        .map(|i| (i.name.as_str(), i.addresses.len(), i.gateway.as_deref()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("Management", 1, Some("10.0.0.1")),
+            ("Front-end", 1, Some("77.233.248.1")),
+            ("Provider", 2, None)
+        ]
+    );
+
+    let comps = settings::parse_components(&text("windows/components-vmm-ps51.json")).unwrap();
+    assert_eq!(
+        (comps[0].name.as_str(), comps[0].version.as_str()),
+        ("vmm_server", "3.2.7620.0")
+    );
+}
