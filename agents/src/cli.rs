@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use reqwest::Url;
-use stampbook_wire::Role;
+use stampbook_wire::{MY_STORE, ROOT_STORE, Role};
 
 use crate::backoff::Backoff;
+use crate::collect::CertDir;
 use crate::duration::parse_duration;
 use crate::spool::SpoolLimits;
 
@@ -79,12 +80,19 @@ pub struct CollectArgs {
     /// A role of this host; repeat (or comma-separate) for several.
     #[arg(long = "role", env = "STAMPBOOK_ROLES", value_delimiter = ',', value_parser = parse_role)]
     pub roles: Vec<Role>,
-    /// A directory of PEM/DER certificates to report (Linux); repeatable.
-    #[arg(long = "cert-dir", env = "STAMPBOOK_CERT_DIRS", value_delimiter = ',')]
-    pub cert_dirs: Vec<PathBuf>,
-    /// A service whose state and start time to report; repeatable.
+    /// This host's FQDN, when the system's own idea of it is wrong.
+    #[arg(long, env = "STAMPBOOK_FQDN")]
+    pub fqdn: Option<String>,
+    /// A directory of PEM/DER certificates to report (Linux), as `[STORE=]PATH` where STORE is
+    /// `my` (the default), `root` or a full store name; repeatable.
+    #[arg(long = "cert-dir", env = "STAMPBOOK_CERT_DIRS", value_delimiter = ',', value_parser = parse_cert_dir)]
+    pub cert_dirs: Vec<CertDir>,
+    /// A service whose state and start time to report; repeatable (Windows: default per role).
     #[arg(long = "service", env = "STAMPBOOK_SERVICES", value_delimiter = ',')]
     pub services: Vec<String>,
+    /// The PowerShell to run for `--source windows` (`powershell.exe` 5.1 or `pwsh.exe` 7).
+    #[arg(long, env = "STAMPBOOK_POWERSHELL", default_value = "powershell.exe")]
+    pub powershell: String,
 }
 
 /// Timeouts, retries and trust for talking to the server.
@@ -225,6 +233,28 @@ fn parse_role(text: &str) -> Result<Role, String> {
     })
 }
 
+fn parse_cert_dir(text: &str) -> Result<CertDir, String> {
+    let (store, path) = match text.split_once('=') {
+        Some((store, path)) => {
+            let store = match store.to_ascii_lowercase().as_str() {
+                "my" => MY_STORE.to_owned(),
+                "root" => ROOT_STORE.to_owned(),
+                "" => return Err(format!("`{text}`: empty store name before `=`")),
+                _ => store.to_owned(),
+            };
+            (store, path)
+        }
+        None => (MY_STORE.to_owned(), text),
+    };
+    if path.is_empty() {
+        return Err(format!("`{text}`: no directory"));
+    }
+    Ok(CertDir {
+        store,
+        path: PathBuf::from(path),
+    })
+}
+
 fn parse_server_url(text: &str) -> Result<Url, String> {
     let mut url = Url::parse(text).map_err(|e| format!("`{text}` is not a URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -284,6 +314,31 @@ mod tests {
         assert_eq!(err.exit_code(), i32::from(EXIT_USAGE));
         let err = parse(&["collect", "--source", "linux", "--role", "king"]).unwrap_err();
         assert_eq!(err.exit_code(), i32::from(EXIT_USAGE));
+    }
+
+    #[test]
+    fn cert_dirs_name_their_store() {
+        let cli = parse(&[
+            "collect",
+            "--source",
+            "linux",
+            "--stamp",
+            "ams-01",
+            "--cert-dir",
+            "/etc/pki/tls/certs",
+            "--cert-dir",
+            "root=/etc/ssl/certs",
+            "--cert-dir",
+            "LocalMachine\\CA=/srv/ca",
+        ])
+        .unwrap();
+        let Command::Collect(args) = cli.command else {
+            panic!("collect expected")
+        };
+        let stores: Vec<&str> = args.cert_dirs.iter().map(|d| d.store.as_str()).collect();
+        assert_eq!(stores, vec![MY_STORE, ROOT_STORE, "LocalMachine\\CA"]);
+        assert_eq!(args.cert_dirs[1].path, PathBuf::from("/etc/ssl/certs"));
+        assert!(parse(&["collect", "--source", "linux", "--cert-dir", "root="]).is_err());
     }
 
     #[test]

@@ -11,5 +11,6 @@ pub mod duration;
 pub mod parse;
 pub mod push;
 pub mod simulate;
+pub mod source;
 pub mod spool;
 pub mod token;

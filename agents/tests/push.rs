@@ -4,12 +4,12 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Answer, Receiver, closed_port_url, report};
 use stampbook_agent::backoff::Backoff;
 use stampbook_agent::deliver::{Outcome, deliver};
 use stampbook_agent::push::{PushConfig, PushError, Pusher, USER_AGENT};
 use stampbook_agent::spool::{Spool, SpoolLimits};
 use stampbook_agent::token::Token;
+use support::{Answer, Receiver, closed_port_url, report};
 
 #[expect(clippy::expect_used, reason = "a test helper")]
 fn fast_pusher(url: &reqwest::Url, max_attempts: u32) -> Pusher {

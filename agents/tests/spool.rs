@@ -2,8 +2,8 @@
 
 mod support;
 
-use support::report;
 use stampbook_agent::spool::{DROPPED_FILE, Spool, SpoolLimits};
+use support::report;
 
 fn limits(max_reports: usize, max_bytes: u64, max_rejected: usize) -> SpoolLimits {
     SpoolLimits {

@@ -171,7 +171,11 @@ fn vmconnect_spec(stamp: &StampModel) -> CertSpec {
 }
 
 /// A machine certificate's end of validity: comfortably far, or as the host's fault wants it.
-fn machine_not_after(fault: Option<FaultKind>, rng: &mut StdRng, now: DateTime<Utc>) -> DateTime<Utc> {
+fn machine_not_after(
+    fault: Option<FaultKind>,
+    rng: &mut StdRng,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
     match fault {
         Some(FaultKind::CertExpired) => now - Duration::days(rng.random_range(1..=20)),
         Some(FaultKind::CertExpiringWarning) => now + Duration::days(rng.random_range(10..=25)),

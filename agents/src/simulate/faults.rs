@@ -1,13 +1,8 @@
-//! Fault injection: a seeded plan that puts every fault of the catalogue on a few stamps (one
-//! host per fault), keeps the rest of the fleet healthy, and says which rule each should fire.
+//! The fault catalogue: every way the simulator breaks a stamp, what it is put on, what it looks
+//! like and which SPEC §5 rules it must make fire.
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use rand::seq::{IndexedRandom, SliceRandom};
 use serde::Serialize;
 use stampbook_wire::Role;
-
-use super::fleet::StampModel;
 
 /// Every rule id of SPEC §5.
 pub const RULE_IDS: [&str; 23] = [
@@ -91,13 +86,37 @@ impl FaultKind {
     pub const ALL: [FaultKind; 32] = {
         use FaultKind::*;
         [
-            CertExpired, CertExpiringWarning, CertExpiringCritical, WeakSha1, WeakMd5, WeakRsa1024,
-            VmconnectMissingFromMy, RootMissing, VmmsStartedBeforeRoot, TrustedHashMissing,
-            TrustedHashAlgorithms, TrustedHashNearMiss, StaleHours, StaleDays, OlderUpdateRollup,
-            RdgwTrustedIssuerMismatch, RdgwWrongPlugin, RdgwSelfSignedSsl, RdgwWrongCnSsl,
-            RdgwGatewayCertMissing, RdgwRootMissing, GwDefaultTie, GwDefaultViaManagement,
-            GwNoFrontEndDefault, ManagementStaticMissing, VmconnectNoDigitalSignature,
-            VmconnectNoClientAuth, VmconnectWeakProvider, BelowTargetVersion, Overcommit, Retired,
+            CertExpired,
+            CertExpiringWarning,
+            CertExpiringCritical,
+            WeakSha1,
+            WeakMd5,
+            WeakRsa1024,
+            VmconnectMissingFromMy,
+            RootMissing,
+            VmmsStartedBeforeRoot,
+            TrustedHashMissing,
+            TrustedHashAlgorithms,
+            TrustedHashNearMiss,
+            StaleHours,
+            StaleDays,
+            OlderUpdateRollup,
+            RdgwTrustedIssuerMismatch,
+            RdgwWrongPlugin,
+            RdgwSelfSignedSsl,
+            RdgwWrongCnSsl,
+            RdgwGatewayCertMissing,
+            RdgwRootMissing,
+            GwDefaultTie,
+            GwDefaultViaManagement,
+            GwNoFrontEndDefault,
+            ManagementStaticMissing,
+            VmconnectNoDigitalSignature,
+            VmconnectNoClientAuth,
+            VmconnectWeakProvider,
+            BelowTargetVersion,
+            Overcommit,
+            Retired,
             PlanOnUnhealthyStamp,
         ]
     };
@@ -105,16 +124,36 @@ impl FaultKind {
     pub fn target(self) -> Target {
         use FaultKind::*;
         match self {
-            CertExpired | CertExpiringWarning | CertExpiringCritical | WeakSha1 | WeakMd5
-            | WeakRsa1024 | VmconnectMissingFromMy | RootMissing | VmmsStartedBeforeRoot
-            | TrustedHashMissing | TrustedHashAlgorithms | TrustedHashNearMiss | StaleHours
-            | StaleDays | OlderUpdateRollup => Target::Host(HV),
-            RdgwTrustedIssuerMismatch | RdgwWrongPlugin | RdgwSelfSignedSsl | RdgwWrongCnSsl
-            | RdgwGatewayCertMissing | RdgwRootMissing => Target::Host(RDGW),
+            CertExpired
+            | CertExpiringWarning
+            | CertExpiringCritical
+            | WeakSha1
+            | WeakMd5
+            | WeakRsa1024
+            | VmconnectMissingFromMy
+            | RootMissing
+            | VmmsStartedBeforeRoot
+            | TrustedHashMissing
+            | TrustedHashAlgorithms
+            | TrustedHashNearMiss
+            | StaleHours
+            | StaleDays
+            | OlderUpdateRollup => Target::Host(HV),
+            RdgwTrustedIssuerMismatch
+            | RdgwWrongPlugin
+            | RdgwSelfSignedSsl
+            | RdgwWrongCnSsl
+            | RdgwGatewayCertMissing
+            | RdgwRootMissing => Target::Host(RDGW),
             GwDefaultTie | GwDefaultViaManagement | GwNoFrontEndDefault => Target::Host(GW),
             ManagementStaticMissing => Target::Host(EDGE),
-            VmconnectNoDigitalSignature | VmconnectNoClientAuth | VmconnectWeakProvider
-            | BelowTargetVersion | Overcommit | Retired | PlanOnUnhealthyStamp => Target::Stamp,
+            VmconnectNoDigitalSignature
+            | VmconnectNoClientAuth
+            | VmconnectWeakProvider
+            | BelowTargetVersion
+            | Overcommit
+            | Retired
+            | PlanOnUnhealthyStamp => Target::Stamp,
         }
     }
 
@@ -126,7 +165,9 @@ impl FaultKind {
             CertExpiringWarning | CertExpiringCritical => &["cert.expiring"],
             WeakSha1 | WeakMd5 => &["cert.weak_signature"],
             WeakRsa1024 => &["cert.weak_key"],
-            VmconnectMissingFromMy | RdgwGatewayCertMissing => &["remote_console.cert_not_deployed"],
+            VmconnectMissingFromMy | RdgwGatewayCertMissing => {
+                &["remote_console.cert_not_deployed"]
+            }
             RootMissing | RdgwRootMissing => &["remote_console.root_untrusted"],
             VmmsStartedBeforeRoot => &["remote_console.vmms_restart_needed"],
             TrustedHashMissing | TrustedHashAlgorithms => &["remote_console.host_trusted_issuer"],
@@ -155,10 +196,21 @@ impl FaultKind {
         use FaultKind::*;
         !matches!(
             self,
-            CertExpiringWarning | WeakSha1 | WeakMd5 | WeakRsa1024 | TrustedHashNearMiss
-                | StaleHours | OlderUpdateRollup | RdgwSelfSignedSsl | RdgwWrongCnSsl
-                | ManagementStaticMissing | VmconnectWeakProvider | BelowTargetVersion
-                | Overcommit | Retired | PlanOnUnhealthyStamp
+            CertExpiringWarning
+                | WeakSha1
+                | WeakMd5
+                | WeakRsa1024
+                | TrustedHashNearMiss
+                | StaleHours
+                | OlderUpdateRollup
+                | RdgwSelfSignedSsl
+                | RdgwWrongCnSsl
+                | ManagementStaticMissing
+                | VmconnectWeakProvider
+                | BelowTargetVersion
+                | Overcommit
+                | Retired
+                | PlanOnUnhealthyStamp
         )
     }
 
@@ -186,154 +238,28 @@ impl FaultKind {
             RdgwTrustedIssuerMismatch => "RD Gateway trusts another thumbprint than VMM's",
             RdgwWrongPlugin => "RD Gateway authorization plugin is NativeAuthorization",
             RdgwSelfSignedSsl => "RD Gateway SSL certificate is self-signed",
-            RdgwWrongCnSsl => "RD Gateway SSL certificate is for the host name, not the console name",
+            RdgwWrongCnSsl => {
+                "RD Gateway SSL certificate is for the host name, not the console name"
+            }
             RdgwGatewayCertMissing => "VMConnect certificate absent from the RD Gateway's My store",
             RdgwRootMissing => "VMConnect root absent from the RD Gateway's Root store",
             GwDefaultTie => "both NICs have a default route at metric 266 (no metrics set)",
-            GwDefaultViaManagement => "management default route (200) beats front-end (300)",
+            GwDefaultViaManagement => {
+                "management default (metric 261) beats the front-end one (291)"
+            }
             GwNoFrontEndDefault => "front-end NIC has no gateway; default only via management",
             ManagementStaticMissing => "default via front-end but no route to 10.0.0.0/8 via mgmt",
-            VmconnectNoDigitalSignature => "VMConnect certificate Key Usage is keyEncipherment only",
+            VmconnectNoDigitalSignature => {
+                "VMConnect certificate Key Usage is keyEncipherment only"
+            }
             VmconnectNoClientAuth => "VMConnect certificate EKU is serverAuth only",
             VmconnectWeakProvider => "VMM reports Microsoft Strong Cryptographic Provider",
             BelowTargetVersion => "whole stamp one update rollup below its target_versions",
-            Overcommit => "plan quotas exceed cores x cpu_overcommit and memory x memory_overcommit",
+            Overcommit => {
+                "plan quotas exceed cores x cpu_overcommit and memory x memory_overcommit"
+            }
             Retired => "stamp retired (DELETE) after its reports; its plans stay",
             PlanOnUnhealthyStamp => "plans still on sale on a stamp with a critical problem",
         }
-    }
-}
-
-/// One fault put somewhere.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Injection {
-    pub fault: FaultKind,
-    pub stamp: String,
-    pub host: Option<String>,
-    pub rules: Vec<&'static str>,
-    pub description: &'static str,
-    /// Specifics, e.g. the plans concerned.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub detail: String,
-}
-
-/// The seeded fault plan of a fleet.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct FaultPlan {
-    pub injections: Vec<Injection>,
-    /// Faults for which the fleet had no room (too few stamps or hosts).
-    pub not_placed: Vec<FaultKind>,
-    /// Stamps to retire once their reports are in.
-    pub retired: Vec<String>,
-}
-
-impl FaultPlan {
-    /// Every rule id the injected faults should fire.
-    pub fn expected_rules(&self) -> std::collections::BTreeSet<&'static str> {
-        self.injections.iter().flat_map(|i| i.rules.iter().copied()).collect()
-    }
-}
-
-/// Puts faults on the fleet: the retired stamp apart, about 30% of the stamps stay healthy;
-/// each fault goes on `stamps / 8` stamps (1 to 3), preferring the least faulty stamps.
-pub fn inject(stamps: &mut [StampModel], seed: u64) -> FaultPlan {
-    let mut rng = StdRng::seed_from_u64(seed ^ 0xFA17_5EED);
-    let mut plan = FaultPlan::default();
-    let mut order: Vec<usize> = (0..stamps.len()).collect();
-    order.shuffle(&mut rng);
-    if stamps.len() >= 2
-        && let Some(last) = order.pop()
-    {
-        let stamp = &mut stamps[last];
-        stamp.faults.push(FaultKind::Retired);
-        plan.retired.push(stamp.name.clone());
-        plan.injections.push(injection(FaultKind::Retired, stamp, None));
-    } else {
-        plan.not_placed.push(FaultKind::Retired);
-    }
-    let keep_healthy = if stamps.len() >= 4 { stamps.len() * 3 / 10 } else { 0 };
-    order.truncate(order.len().saturating_sub(keep_healthy).max(1));
-    let copies = (stamps.len() / 8).clamp(1, 3);
-    let mut load = vec![0usize; stamps.len()];
-    let placed_here = FaultKind::ALL
-        .into_iter()
-        .filter(|k| !matches!(k, FaultKind::Retired | FaultKind::PlanOnUnhealthyStamp));
-    for kind in placed_here {
-        for copy in 0..copies {
-            let chosen = order
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| fits(&stamps[**s], kind))
-                .min_by_key(|(position, s)| (load[**s], *position))
-                .map(|(_, s)| *s);
-            let Some(index) = chosen else {
-                if copy == 0 {
-                    plan.not_placed.push(kind);
-                }
-                break;
-            };
-            load[index] += 1;
-            let stamp = &mut stamps[index];
-            let host = match kind.target() {
-                Target::Stamp => {
-                    stamp.faults.push(kind);
-                    None
-                }
-                Target::Host(roles) => {
-                    let free: Vec<usize> = (0..stamp.hosts.len())
-                        .filter(|h| {
-                            stamp.hosts[*h].fault.is_none() && roles.contains(&stamp.hosts[*h].role)
-                        })
-                        .collect();
-                    free.choose(&mut rng).map(|h| {
-                        stamp.hosts[*h].fault = Some(kind);
-                        stamp.hosts[*h].fqdn.clone()
-                    })
-                }
-            };
-            plan.injections.push(injection(kind, stamp, host));
-        }
-    }
-    plan
-}
-
-fn fits(stamp: &StampModel, kind: FaultKind) -> bool {
-    if stamp.has_fault(kind) || stamp.hosts.iter().any(|h| h.fault == Some(kind)) {
-        return false;
-    }
-    match kind.target() {
-        Target::Stamp => true,
-        Target::Host(roles) => stamp
-            .hosts
-            .iter()
-            .any(|h| h.fault.is_none() && roles.contains(&h.role)),
-    }
-}
-
-fn injection(kind: FaultKind, stamp: &StampModel, host: Option<String>) -> Injection {
-    Injection {
-        fault: kind,
-        stamp: stamp.name.clone(),
-        host,
-        rules: kind.rules().to_vec(),
-        description: kind.description(),
-        detail: String::new(),
-    }
-}
-
-/// Adds `plan.stamp_unhealthy` for the plans of every stamp carrying a critical fault.
-pub fn add_unhealthy_plans(plan: &mut FaultPlan, stamps: &[StampModel]) {
-    for stamp in stamps {
-        let mut faults = stamp
-            .faults
-            .iter()
-            .chain(stamp.hosts.iter().filter_map(|h| h.fault.as_ref()));
-        if stamp.plans.is_empty() || !faults.any(|k| k.is_critical()) {
-            continue;
-        }
-        let plans: Vec<&str> = stamp.plans.iter().map(|p| p.wap_plan_id.as_str()).collect();
-        let mut entry = injection(FaultKind::PlanOnUnhealthyStamp, stamp, None);
-        entry.detail = format!("plans {}", plans.join(", "));
-        plan.injections.push(entry);
     }
 }

@@ -139,7 +139,11 @@ fn stamp_doc(stamp: &StampModel) -> StampDoc {
                 role: n.role.as_str().to_owned(),
                 cidr: n.cidr.to_string(),
                 gateway: n.gateway.map(|g| g.to_string()),
-                required_prefixes: n.required_prefixes.iter().map(ToString::to_string).collect(),
+                required_prefixes: n
+                    .required_prefixes
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
             })
             .collect(),
         scale_units: stamp

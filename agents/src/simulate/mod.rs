@@ -2,8 +2,8 @@
 //! real certificates) pushed through the real API, with seeded faults that make every problem
 //! rule of SPEC §5 fire somewhere.
 //!
-//! The fleet model ([`fleet`], [`plans`]) is built from the seed alone; faults ([`faults`]) are
-//! labels on it; certificates ([`certs`]) are made once per stamp; reports ([`report`],
+//! The fleet model ([`fleet`], [`topology`], [`plans`]) is built from the seed alone; faults
+//! ([`faults`], [`placement`]) are labels on it; certificates ([`certs`]) are made once per stamp; reports ([`report`],
 //! [`network`]) are built stamp by stamp while the [`runner`] sends the previous ones.
 
 pub mod certs;
@@ -11,9 +11,11 @@ pub mod faults;
 pub mod fleet;
 pub mod inventory;
 pub mod network;
+pub mod placement;
 pub mod plans;
 pub mod report;
 pub mod runner;
+pub mod topology;
 pub mod versions;
 
 use chrono::{DateTime, Utc};
@@ -22,8 +24,8 @@ use rand::rngs::StdRng;
 use stampbook_wire::Report;
 
 use self::certs::{FleetCerts, StampCerts};
-use self::faults::FaultPlan;
 use self::fleet::StampModel;
+use self::placement::FaultPlan;
 use self::report::{StampContext, host_report};
 use crate::certgen::CertGenError;
 
@@ -50,10 +52,10 @@ impl Fleet {
     /// Builds the fleet: topology, then faults (with `options.faults`), then plans.
     pub fn build(options: FleetOptions) -> Fleet {
         let mut stamps: Vec<StampModel> = (0..options.stamps)
-            .map(|i| fleet::build_stamp(options.seed, i, options.hosts_per_stamp, options.now))
+            .map(|i| topology::build_stamp(options.seed, i, options.hosts_per_stamp, options.now))
             .collect();
         let mut faults = if options.faults {
-            faults::inject(&mut stamps, options.seed)
+            placement::inject(&mut stamps, options.seed)
         } else {
             FaultPlan::default()
         };
@@ -62,7 +64,7 @@ impl Fleet {
             plans::size_plans(stamp, &mut rng);
         }
         if options.faults {
-            faults::add_unhealthy_plans(&mut faults, &stamps);
+            placement::add_unhealthy_plans(&mut faults, &stamps);
         }
         Fleet {
             options,
@@ -81,7 +83,11 @@ impl Fleet {
     }
 
     /// Makes stamp `index`'s certificates and builds every one of its host reports.
-    pub fn stamp_reports(&self, index: usize, fleet_certs: &FleetCerts) -> Result<Vec<Report>, CertGenError> {
+    pub fn stamp_reports(
+        &self,
+        index: usize,
+        fleet_certs: &FleetCerts,
+    ) -> Result<Vec<Report>, CertGenError> {
         let Some(stamp) = self.stamps.get(index) else {
             return Ok(Vec::new());
         };
@@ -96,48 +102,5 @@ impl Fleet {
             .iter()
             .map(|host| host_report(&ctx, host, self.options.now))
             .collect())
-    }
-}
-
-impl FaultPlan {
-    /// A readable table of what was injected where, for the operator running the simulator.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        if self.injections.is_empty() && self.not_placed.is_empty() {
-            return "no faults injected (healthy fleet)\n".to_owned();
-        }
-        out.push_str("faults injected:\n");
-        for i in &self.injections {
-            let rules = if i.rules.is_empty() {
-                "(near miss: no rule)".to_owned()
-            } else {
-                i.rules.join(" + ")
-            };
-            let place = i.host.as_deref().unwrap_or("(stamp)");
-            out.push_str(&format!("  {rules:<58} {:<8} {place:<30} {}", i.stamp, i.description));
-            if !i.detail.is_empty() {
-                out.push_str(&format!(" [{}]", i.detail));
-            }
-            out.push('\n');
-        }
-        let expected = self.expected_rules();
-        let missing: Vec<&str> = faults::RULE_IDS
-            .iter()
-            .copied()
-            .filter(|r| !expected.contains(r))
-            .collect();
-        if !self.not_placed.is_empty() {
-            let names: Vec<String> = self.not_placed.iter().map(|k| format!("{k:?}")).collect();
-            out.push_str(&format!(
-                "not placed (fleet too small; add stamps or hosts): {}\n",
-                names.join(", ")
-            ));
-        }
-        if missing.is_empty() {
-            out.push_str(&format!("every rule id is covered ({} rules)\n", faults::RULE_IDS.len()));
-        } else {
-            out.push_str(&format!("rules not covered: {}\n", missing.join(", ")));
-        }
-        out
     }
 }

@@ -118,7 +118,10 @@ fn network_gateway(
 }
 
 /// Static routes for the management network's required prefixes via its gateway.
-fn required_routes<'a>(stamp: &'a StampModel, host: &'a HostModel) -> impl Iterator<Item = Route> + 'a {
+fn required_routes<'a>(
+    stamp: &'a StampModel,
+    host: &'a HostModel,
+) -> impl Iterator<Item = Route> + 'a {
     let management = stamp
         .network(NetRole::Management)
         .filter(|_| host.address(NetRole::Management).is_some());
@@ -138,15 +141,23 @@ fn required_routes<'a>(stamp: &'a StampModel, host: &'a HostModel) -> impl Itera
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulate::fleet::build_stamp;
+    use crate::simulate::topology::build_stamp;
     use chrono::{TimeZone, Utc};
 
     fn stamp() -> StampModel {
-        build_stamp(1, 0, 12, Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap())
+        build_stamp(
+            1,
+            0,
+            12,
+            Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap(),
+        )
     }
 
     fn effective_defaults(routes: &[Route]) -> Vec<(String, u32)> {
-        let defaults: Vec<&Route> = routes.iter().filter(|r| r.destination == "0.0.0.0/0").collect();
+        let defaults: Vec<&Route> = routes
+            .iter()
+            .filter(|r| r.destination == "0.0.0.0/0")
+            .collect();
         let best = defaults.iter().map(|r| r.metric).min().unwrap_or(u32::MAX);
         defaults
             .iter()
@@ -156,7 +167,11 @@ mod tests {
     }
 
     fn host<'a>(stamp: &'a mut StampModel, name: &str) -> &'a mut HostModel {
-        stamp.hosts.iter_mut().find(|h| h.fqdn.starts_with(name)).unwrap()
+        stamp
+            .hosts
+            .iter_mut()
+            .find(|h| h.fqdn.starts_with(name))
+            .unwrap()
     }
 
     #[test]
@@ -165,8 +180,16 @@ mod tests {
         for name in ["gw01", "gw02", "rdgw01", "rdgw02", "wap01"] {
             let h = s.hosts.iter().find(|h| h.fqdn.starts_with(name)).unwrap();
             let (interfaces, routes) = interfaces_and_routes(&s, h);
-            assert_eq!(effective_defaults(&routes), vec![("Front-end".into(), PREFERRED)], "{name}");
-            assert!(routes.iter().any(|r| r.destination == "10.0.0.0/8" && r.next_hop == "10.1.0.1"));
+            assert_eq!(
+                effective_defaults(&routes),
+                vec![("Front-end".into(), PREFERRED)],
+                "{name}"
+            );
+            assert!(
+                routes
+                    .iter()
+                    .any(|r| r.destination == "10.0.0.0/8" && r.next_hop == "10.1.0.1")
+            );
             assert!(interfaces.iter().any(|i| i.name == "Management"));
         }
     }
@@ -183,21 +206,37 @@ mod tests {
         let tie = effective_defaults(&routes(&s, "gw01"));
         assert_eq!(tie.len(), 2, "two defaults tie: {tie:?}");
         assert!(tie.iter().all(|(_, m)| *m == AUTOMATIC));
-        assert_eq!(effective_defaults(&routes(&s, "gw02")), vec![("Management".into(), AUTOMATIC)]);
+        assert_eq!(
+            effective_defaults(&routes(&s, "gw02")),
+            vec![("Management".into(), AUTOMATIC)]
+        );
         let wap = routes(&s, "wap01");
         assert!(!wap.iter().any(|r| r.destination == "10.0.0.0/8"));
-        assert_eq!(effective_defaults(&wap), vec![("Front-end".into(), PREFERRED)]);
+        assert_eq!(
+            effective_defaults(&wap),
+            vec![("Front-end".into(), PREFERRED)]
+        );
 
         host(&mut s, "gw01").fault = Some(FaultKind::GwDefaultViaManagement);
-        assert_eq!(effective_defaults(&routes(&s, "gw01")), vec![("Management".into(), PREFERRED)]);
+        assert_eq!(
+            effective_defaults(&routes(&s, "gw01")),
+            vec![("Management".into(), PREFERRED)]
+        );
     }
 
     #[test]
     fn hyperv_hosts_default_through_management_only() {
         let s = stamp();
-        let h = s.hosts.iter().find(|h| h.fqdn.starts_with("hv001")).unwrap();
+        let h = s
+            .hosts
+            .iter()
+            .find(|h| h.fqdn.starts_with("hv001"))
+            .unwrap();
         let (interfaces, routes) = interfaces_and_routes(&s, h);
-        assert_eq!(effective_defaults(&routes), vec![("Management".into(), AUTOMATIC)]);
+        assert_eq!(
+            effective_defaults(&routes),
+            vec![("Management".into(), AUTOMATIC)]
+        );
         assert_eq!(interfaces.len(), 2);
         assert_eq!(interfaces[0].addresses, vec!["10.1.1.4/17".to_owned()]);
     }

@@ -23,10 +23,38 @@ struct Offer {
 }
 
 const OFFERS: [Offer; 4] = [
-    Offer { id: "gold", name: "Gold IaaS", cloud: "Gold Cloud", public: true, remote_console: true, weight: 0.4 },
-    Offer { id: "silver", name: "Silver IaaS", cloud: "Silver Cloud", public: true, remote_console: true, weight: 0.3 },
-    Offer { id: "bronze", name: "Bronze IaaS", cloud: "Bronze Cloud", public: true, remote_console: false, weight: 0.2 },
-    Offer { id: "dev", name: "Private Dev/Test", cloud: "DevTest Cloud", public: false, remote_console: false, weight: 0.1 },
+    Offer {
+        id: "gold",
+        name: "Gold IaaS",
+        cloud: "Gold Cloud",
+        public: true,
+        remote_console: true,
+        weight: 0.4,
+    },
+    Offer {
+        id: "silver",
+        name: "Silver IaaS",
+        cloud: "Silver Cloud",
+        public: true,
+        remote_console: true,
+        weight: 0.3,
+    },
+    Offer {
+        id: "bronze",
+        name: "Bronze IaaS",
+        cloud: "Bronze Cloud",
+        public: true,
+        remote_console: false,
+        weight: 0.2,
+    },
+    Offer {
+        id: "dev",
+        name: "Private Dev/Test",
+        cloud: "DevTest Cloud",
+        public: false,
+        remote_console: false,
+        weight: 0.1,
+    },
 ];
 
 /// Physical (cores, memory GB) of a stamp's hosts; `hyperv_only` leaves the management VMs out.

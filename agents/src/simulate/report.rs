@@ -156,12 +156,13 @@ fn services(host: &HostModel) -> Vec<Service> {
         .iter()
         .zip(0i64..)
         .map(|(name, n)| {
-            let started_at = if *name == "vmms" && host.fault == Some(FaultKind::VmmsStartedBeforeRoot) {
-                // Started, then the root was imported, and nobody restarted vmms.
-                host.root_added_at - Duration::days(2)
-            } else {
-                host.booted_at + Duration::seconds(20 + 7 * n)
-            };
+            let started_at =
+                if *name == "vmms" && host.fault == Some(FaultKind::VmmsStartedBeforeRoot) {
+                    // Started, then the root was imported, and nobody restarted vmms.
+                    host.root_added_at - Duration::days(2)
+                } else {
+                    host.booted_at + Duration::seconds(20 + 7 * n)
+                };
             Service {
                 name: (*name).to_owned(),
                 state: "running".to_owned(),
@@ -209,7 +210,9 @@ fn settings(ctx: &StampContext<'_>, host: &HostModel) -> Settings {
                 Some(FaultKind::TrustedHashAlgorithms) => {
                     (vec![thumbprint.clone()], vec!["SHA1".to_owned()])
                 }
-                Some(FaultKind::TrustedHashNearMiss) => (vec![pasted_thumbprint(thumbprint)], vec![]),
+                Some(FaultKind::TrustedHashNearMiss) => {
+                    (vec![pasted_thumbprint(thumbprint)], vec![])
+                }
                 _ => (vec![thumbprint.clone()], vec![]),
             };
             settings.hyperv_terminal_service = Some(HypervTerminalService {
@@ -232,7 +235,9 @@ fn settings(ctx: &StampContext<'_>, host: &HostModel) -> Settings {
                 trusted_issuer_certificates: vec![trusted],
                 authentication_plugin: Some(FED_PLUGIN.to_owned()),
                 authorization_plugin: Some(authorization.to_owned()),
-                ssl_certificate_thumbprint: Some(ctx.certs.rdgw_ssl_for(&host.fqdn).thumbprint.clone()),
+                ssl_certificate_thumbprint: Some(
+                    ctx.certs.rdgw_ssl_for(&host.fqdn).thumbprint.clone(),
+                ),
             });
         }
         _ => {}

@@ -57,7 +57,11 @@ pub struct RunSummary {
 impl RunSummary {
     pub fn reports_per_second(&self) -> f64 {
         let secs = self.duration.as_secs_f64();
-        if secs > 0.0 { self.sent as f64 / secs } else { 0.0 }
+        if secs > 0.0 {
+            self.sent as f64 / secs
+        } else {
+            0.0
+        }
     }
 
     pub fn succeeded(&self) -> bool {
@@ -106,7 +110,10 @@ pub async fn run(
         Sink::Server { admin, .. } if apply_inventory => {
             let document = serde_json::to_value(fleet.inventory())
                 .map_err(|e| SimulateError::Inventory(PushError::Encode(e.to_string())))?;
-            admin.put_inventory(&document).await.map_err(SimulateError::Inventory)?;
+            admin
+                .put_inventory(&document)
+                .await
+                .map_err(SimulateError::Inventory)?;
             tracing::info!(stamps = fleet.stamps.len(), "inventory applied");
         }
         Sink::Server { .. } => {}

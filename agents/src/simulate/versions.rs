@@ -51,7 +51,10 @@ impl StampVersions {
     /// What a host of `role` reports in `settings.components`.
     pub fn components(self, role: Role) -> Vec<Component> {
         let list: Vec<(&str, &str)> = match role {
-            Role::VmmServer => vec![("vmm_server", self.pick(&VMM)), ("vmm_agent", self.pick(&VMM))],
+            Role::VmmServer => vec![
+                ("vmm_server", self.pick(&VMM)),
+                ("vmm_agent", self.pick(&VMM)),
+            ],
             Role::HypervHost => vec![("vmm_agent", self.pick(&VMM))],
             Role::SpfServer => vec![("spf", self.pick(&SPF))],
             Role::WapServer => vec![("wap", self.pick(&WAP))],

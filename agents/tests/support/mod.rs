@@ -66,7 +66,7 @@ impl Answer {
         self
     }
 
-    /// A 202 acknowledging whatever report was sent.
+    /// A 202 acknowledging whatever report was sent (an empty 202 to anything else).
     pub fn accepted() -> Answer {
         Answer::new(202, "")
     }
@@ -189,7 +189,8 @@ async fn serve_connection(
             let index = (log.len() - 1).min(script.len() - 1);
             script[index].clone()
         };
-        let body = if answer.status == 202 && answer.body.is_empty() {
+        let is_report = request.method == "POST" && request.path.ends_with("/api/v1/reports");
+        let body = if is_report && answer.status == 202 && answer.body.is_empty() {
             let sent = request.json();
             serde_json::json!({
                 "report_id": sent["report_id"],
