@@ -226,7 +226,7 @@ if ($isRdGateway) {
 
 if ($isVmm) {
     Save-Section 'vmm.json' {
-        Import-Module -Name virtualmachinemanager
+        Import-Module -Name virtualmachinemanager -DisableNameChecking
         $vmm = Get-SCVMMServer -ComputerName localhost
         $gw = $vmm.VMConnectGatewayCertificateThumbprint
         if (-not $gw -and $vmm.VMConnectGatewayCertificate) { $gw = $vmm.VMConnectGatewayCertificate.Thumbprint }
@@ -240,7 +240,7 @@ if ($isVmm) {
         } | ConvertTo-Json -Depth 4
     }
     Save-Section 'cert-vmm.json' {
-        Import-Module -Name virtualmachinemanager
+        Import-Module -Name virtualmachinemanager -DisableNameChecking
         $vmm = Get-SCVMMServer -ComputerName localhost
         $(foreach ($kind in 'Gateway', 'HyperV') {
             $cert = $vmm."VMConnect${kind}Certificate"
@@ -264,7 +264,7 @@ Save-Section 'components.json' {
     $found = [ordered]@{}
     if (Get-Module -ListAvailable -Name virtualmachinemanager) {
         try {
-            Import-Module -Name virtualmachinemanager
+            Import-Module -Name virtualmachinemanager -DisableNameChecking
             $v = (Get-SCVMMServer -ComputerName localhost).ProductVersion
             if ($v) { $found['vmm_server'] = [string]$v }
         } catch { }

@@ -109,7 +109,7 @@ Get-ChildItem -Path Cert:\LocalMachine\Root |
 /// database; the server object exposes them (or at least their thumbprints, in which case
 /// the copy in the VMM server's personal store is exported).
 pub const CERT_VMM: &str = r#"
-Import-Module -Name virtualmachinemanager
+Import-Module -Name virtualmachinemanager -DisableNameChecking
 $vmm = Get-SCVMMServer -ComputerName localhost
 $(foreach ($kind in 'Gateway', 'HyperV') {
     $cert = $vmm."VMConnect${kind}Certificate"
@@ -163,7 +163,7 @@ Get-CimInstance -Namespace root\CIMV2\TerminalServices -ClassName Win32_TSGatewa
 
 /// VMM's VMConnect settings; the enum is written by name.
 pub const VMM: &str = r#"
-Import-Module -Name virtualmachinemanager
+Import-Module -Name virtualmachinemanager -DisableNameChecking
 $vmm = Get-SCVMMServer -ComputerName localhost
 $gw = $vmm.VMConnectGatewayCertificateThumbprint
 if (-not $gw -and $vmm.VMConnectGatewayCertificate) { $gw = $vmm.VMConnectGatewayCertificate.Thumbprint }
@@ -183,7 +183,7 @@ pub const COMPONENTS: &str = r#"
 $found = [ordered]@{}
 if (Get-Module -ListAvailable -Name virtualmachinemanager) {
     try {
-        Import-Module -Name virtualmachinemanager
+        Import-Module -Name virtualmachinemanager -DisableNameChecking
         $v = (Get-SCVMMServer -ComputerName localhost).ProductVersion
         if ($v) { $found['vmm_server'] = [string]$v }
     } catch { }

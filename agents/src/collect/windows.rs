@@ -176,7 +176,9 @@ impl Shell<'_> {
     }
 }
 
-/// Variables the snippets read, plus UTF-8 output and errors that stop the snippet.
+/// Variables the snippets read, plus UTF-8 output and errors that stop the snippet. Warnings
+/// and progress are silenced because, with stdout redirected, PowerShell writes them into it
+/// and they would corrupt the JSON.
 fn prelude(opts: &WindowsOptions) -> String {
     let list = |items: &[String]| {
         items
@@ -188,6 +190,7 @@ fn prelude(opts: &WindowsOptions) -> String {
     let roles: Vec<String> = opts.roles.iter().map(|r| r.as_str().to_owned()).collect();
     format!(
         "$ErrorActionPreference = 'Stop'\n$ProgressPreference = 'SilentlyContinue'\n\
+         $WarningPreference = 'SilentlyContinue'\n$InformationPreference = 'SilentlyContinue'\n\
          [Console]::OutputEncoding = [System.Text.Encoding]::UTF8\n\
          $Stamp = {}\n$ScaleUnit = {}\n$Roles = @({})\n$Fqdn = {}\n$Services = @({})\n",
         quote(&opts.stamp),

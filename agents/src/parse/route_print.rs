@@ -31,10 +31,14 @@ pub fn parse_route_print(text: &str) -> Result<Vec<Route>, ParseError> {
     let tables = scan(text)?;
     let mut routes = tables.active;
     for route in &mut routes {
-        route.persistent = tables
-            .persistent
-            .iter()
-            .any(|p| p.destination == route.destination && p.next_hop == route.next_hop);
+        // A persistent route added with the interface's own address as gateway is shown
+        // on-link among the active routes.
+        route.persistent = tables.persistent.iter().any(|p| {
+            p.destination == route.destination
+                && (p.next_hop == route.next_hop
+                    || (route.next_hop == ON_LINK
+                        && route.interface.as_deref() == Some(p.next_hop.as_str())))
+        });
     }
     Ok(routes)
 }
@@ -290,6 +294,9 @@ mod tests {
         let routes = parse_route_print(text).unwrap();
         assert_eq!(routes.len(), 1);
         assert!(routes[0].persistent);
+        let own_address = "Active Routes:\nh\n10.5.0.0 255.255.0.0 On-link 10.0.0.5 261\n\
+                           Persistent Routes:\nh\n10.5.0.0 255.255.0.0 10.0.0.5 5\n";
+        assert!(parse_route_print(own_address).unwrap()[0].persistent);
         let p = parse_persistent_routes(text).unwrap();
         assert_eq!(p[0].metric, None);
     }
