@@ -8,9 +8,10 @@ use anyhow::{Context, Result};
 use chrono::{SubsecRound, Utc};
 use clap::Parser;
 use stampbook_agent::cli::{
-    Cli, CollectArgs, Command, EXIT_FAILURE, LogFormat, PushArgs, RunArgs, ServerArgs,
+    Cli, CollectArgs, Command, EXIT_FAILURE, EXIT_USAGE, LogFormat, PushArgs, RunArgs, ServerArgs,
     SimulateArgs, SpoolArgs, TransportArgs,
 };
+use stampbook_agent::collect::CollectError;
 use stampbook_agent::daemon::{run_every, shutdown_on_signals};
 use stampbook_agent::deliver::{CycleReport, Outcome, deliver};
 use stampbook_agent::push::{PushConfig, Pusher, ensure_crypto_provider};
@@ -41,9 +42,17 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e:#}");
-            ExitCode::from(EXIT_FAILURE)
+            ExitCode::from(exit_status(&e))
         }
     }
+}
+
+/// 2 when the flags cannot work (what a collector says about its options), else 1.
+fn exit_status(error: &anyhow::Error) -> u8 {
+    let usage = error
+        .chain()
+        .any(|cause| matches!(cause.downcast_ref(), Some(CollectError::Options(_))));
+    if usage { EXIT_USAGE } else { EXIT_FAILURE }
 }
 
 fn init_tracing(format: LogFormat) {

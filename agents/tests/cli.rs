@@ -26,6 +26,17 @@ fn a_usage_error_exits_with_2() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+    // No stamp for a live source: the collector refuses its options, a usage error too.
+    let out = agent()
+        .args(["collect", "--source", "linux"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = agent().arg("--version").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
 }

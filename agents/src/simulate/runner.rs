@@ -116,7 +116,14 @@ pub async fn run(
                 .map_err(SimulateError::Inventory)?;
             tracing::info!(stamps = fleet.stamps.len(), "inventory applied");
         }
-        Sink::Server { .. } => {}
+        Sink::Server { .. } => {
+            if fleet.options.faults {
+                tracing::warn!(
+                    "without --apply-inventory the server keeps its own inventory: the plan, \
+                     capacity, target-version and retired-stamp faults depend on it"
+                );
+            }
+        }
     }
 
     let total = fleet.report_count() as u64;
@@ -170,7 +177,11 @@ pub async fn run(
         }
     }
 
-    if let Sink::Server { admin, .. } = sink.as_ref() {
+    // Retiring is part of declaring the inventory: without --apply-inventory the server's own
+    // inventory stands, and retiring one of its stamps would be a surprise.
+    if let Sink::Server { admin, .. } = sink.as_ref()
+        && apply_inventory
+    {
         for name in &fleet.faults.retired {
             match admin.retire_stamp(name).await {
                 Ok(()) => tracing::info!(stamp = %name, "stamp retired"),
