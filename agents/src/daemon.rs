@@ -41,11 +41,18 @@ async fn wait_for_signal() -> &'static str {
     "Ctrl-C"
 }
 
+/// Resolves once `true` is sent; never when the sender goes away without sending it.
+pub async fn stop_requested(mut shutdown: watch::Receiver<bool>) {
+    if shutdown.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 /// Runs `cycle` now and then every `every` (jittered) until `shutdown` turns `true`.
 /// Returns the number of cycles run.
 pub async fn run_every<F, Fut>(
     every: Duration,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
     mut cycle: F,
 ) -> u64
 where
@@ -66,7 +73,7 @@ where
         );
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
-            _ = shutdown.wait_for(|stop| *stop) => break,
+            () = stop_requested(shutdown.clone()) => break,
         }
     }
     tracing::info!(cycles, "stopped");
@@ -101,6 +108,15 @@ mod tests {
         let cycles = handle.await.unwrap();
         assert_eq!(cycles, after);
         assert!(started.elapsed() < Duration::from_secs(1_200));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dropped_sender_does_not_stop_the_loop() {
+        let (tx, rx) = watch::channel(false);
+        drop(tx);
+        let looping = run_every(Duration::from_secs(60), rx, || async {});
+        let outcome = tokio::time::timeout(Duration::from_secs(600), looping).await;
+        assert!(outcome.is_err(), "still running after ten minutes");
     }
 
     #[tokio::test]

@@ -1,6 +1,7 @@
 //! The `stampbook-agent` binary: parses the command line, sets up logging on stderr and runs
 //! the command. Exit status: 0 done, 1 failed, 2 usage error.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -57,8 +58,10 @@ fn exit_status(error: &anyhow::Error) -> u8 {
 
 fn init_tracing(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only on a terminal: journald and log files get plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

@@ -225,12 +225,12 @@ impl Pusher {
 
     /// Runs `work` unless shutdown is (or becomes) requested.
     async fn interruptible<T>(&self, work: impl Future<Output = T>) -> Result<T, PushError> {
-        let Some(mut shutdown) = self.shutdown.clone() else {
+        let Some(shutdown) = self.shutdown.clone() else {
             return Ok(work.await);
         };
         tokio::select! {
             out = work => Ok(out),
-            _ = shutdown.wait_for(|stop| *stop) => Err(PushError::Interrupted),
+            () = crate::daemon::stop_requested(shutdown) => Err(PushError::Interrupted),
         }
     }
 }

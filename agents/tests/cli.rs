@@ -171,3 +171,47 @@ async fn push_with_a_spool_delivers_and_prints_nothing_on_stdout() {
             .ends_with(".json"))
     );
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn run_pushes_at_start_and_stops_cleanly_on_sigterm() {
+    let server = Receiver::start(vec![Answer::accepted()]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("capture");
+    std::fs::create_dir(&capture).unwrap();
+    std::fs::write(
+        capture.join("host.json"),
+        r#"{"Fqdn":"hv003.ams-01.example.net","Stamp":"ams-01","Roles":["hyperv_host"],"CpuCores":16,"MemoryMB":262144}"#,
+    )
+    .unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "collector-token").unwrap();
+    let child = agent()
+        .args(["run", "--every", "1h", "--source", "capture-dir"])
+        .arg(&capture)
+        .args(["--server", server.url.as_str()])
+        .arg("--token-file")
+        .arg(&token)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while server.requests().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no push at start");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("SIGTERM") && stderr.contains("stopped"),
+        "{stderr}"
+    );
+    assert_eq!(server.requests().len(), 1);
+}

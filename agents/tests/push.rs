@@ -244,3 +244,30 @@ async fn without_a_spool_a_failure_is_an_error() {
     let err = deliver(&down, None, report(0)).await.unwrap_err();
     assert!(err.to_string().contains("connect"), "{err}");
 }
+
+#[tokio::test]
+async fn shutdown_while_waiting_to_retry_spools_the_report_at_once() {
+    let server = Receiver::start(vec![Answer::new(503, "").header("retry-after", "30")]).await;
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let pusher = fast_pusher(&server.url, 5).with_shutdown(shutdown);
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path(), SpoolLimits::default()).unwrap();
+    let started = Instant::now();
+    let cycle = tokio::join!(deliver(&pusher, Some(&spool), report(0)), async {
+        while server.requests().is_empty() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        stop.send(true).unwrap();
+    })
+    .0
+    .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "did not wait out Retry-After"
+    );
+    let Outcome::Spooled { reason } = &cycle.outcome else {
+        panic!("spooled expected, got {:?}", cycle.outcome)
+    };
+    assert!(reason.contains("interrupted"), "{reason}");
+    assert_eq!(spool.entries().unwrap().len(), 1);
+}

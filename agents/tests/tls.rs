@@ -1,7 +1,10 @@
 //! HTTPS with a private CA (`--ca-file`): trusted when given, refused otherwise. The server is
 //! a blocking rustls loop on 127.0.0.1:0 with a certgen certificate for `localhost`.
 
-#![expect(clippy::unwrap_used, reason = "the test server's set-up fails the test loudly")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "the test server's set-up fails the test loudly"
+)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
