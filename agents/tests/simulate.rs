@@ -565,8 +565,15 @@ impl<'a> Ctx<'a> {
                 self.fleet.faults.retired.contains(&self.stamp.name) && !self.stamp.plans.is_empty()
             }
             PlanOnUnhealthyStamp => {
-                fault_kinds(self.stamp).iter().any(|k| k.is_critical())
-                    && !self.stamp.plans.is_empty()
+                let faults = fault_kinds(self.stamp);
+                let critical = faults.iter().any(|k| k.is_critical());
+                let remote_console = faults
+                    .iter()
+                    .any(|k| k.rules().iter().any(|r| r.starts_with("remote_console.")));
+                self.stamp
+                    .plans
+                    .iter()
+                    .any(|p| critical || (remote_console && p.remote_console))
             }
         }
     }

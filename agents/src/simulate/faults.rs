@@ -259,7 +259,9 @@ impl FaultKind {
                 "plan quotas exceed cores x cpu_overcommit and memory x memory_overcommit"
             }
             Retired => "stamp retired (DELETE) after its reports; its plans stay",
-            PlanOnUnhealthyStamp => "plans still on sale on a stamp with a critical problem",
+            PlanOnUnhealthyStamp => {
+                "plans on sale on a stamp with a critical or Remote Console problem"
+            }
         }
     }
 }

@@ -136,17 +136,29 @@ fn injection(kind: FaultKind, stamp: &StampModel, host: Option<String>) -> Injec
     }
 }
 
-/// Adds `plan.stamp_unhealthy` for the plans of every stamp carrying a critical fault.
+/// Adds `plan.stamp_unhealthy` where it follows: every plan of a stamp with a critical fault,
+/// and the Remote Console plans of a stamp with any `remote_console.*` fault.
 pub fn add_unhealthy_plans(plan: &mut FaultPlan, stamps: &[StampModel]) {
     for stamp in stamps {
-        let mut faults = stamp
+        let faults: Vec<FaultKind> = stamp
             .faults
             .iter()
-            .chain(stamp.hosts.iter().filter_map(|h| h.fault.as_ref()));
-        if stamp.plans.is_empty() || !faults.any(|k| k.is_critical()) {
+            .copied()
+            .chain(stamp.hosts.iter().filter_map(|h| h.fault))
+            .collect();
+        let critical = faults.iter().any(|k| k.is_critical());
+        let remote_console = faults
+            .iter()
+            .any(|k| k.rules().iter().any(|r| r.starts_with("remote_console.")));
+        let plans: Vec<&str> = stamp
+            .plans
+            .iter()
+            .filter(|p| critical || (remote_console && p.remote_console))
+            .map(|p| p.wap_plan_id.as_str())
+            .collect();
+        if plans.is_empty() {
             continue;
         }
-        let plans: Vec<&str> = stamp.plans.iter().map(|p| p.wap_plan_id.as_str()).collect();
         let mut entry = injection(FaultKind::PlanOnUnhealthyStamp, stamp, None);
         entry.detail = format!("plans {}", plans.join(", "));
         plan.injections.push(entry);
