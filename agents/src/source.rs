@@ -1,0 +1,56 @@
+//! Runs the collection source chosen on the command line (`--source windows|linux|capture-dir`)
+//! with the operator's flags, so that `collect`, `push` and `run` build the same report.
+
+use chrono::{DateTime, Utc};
+use stampbook_wire::Report;
+
+use crate::cli::{CollectArgs, SourceKind};
+use crate::collect::{
+    CollectError, LinuxOptions, WindowsOptions, collect_capture_dir, collect_linux, collect_windows,
+};
+
+/// Collects one report as of `now`. Blocking: it reads files and runs programs.
+pub fn collect(args: &CollectArgs, now: DateTime<Utc>) -> Result<Report, CollectError> {
+    let stamp = args.stamp.clone().unwrap_or_default();
+    match args.source {
+        SourceKind::CaptureDir => {
+            let dir = args.dir.as_deref().ok_or_else(|| {
+                CollectError::Options("--source capture-dir needs the capture folder".into())
+            })?;
+            let mut report = collect_capture_dir(dir, now)?;
+            // The flags win over what the capture script was told on the air-gapped host.
+            let host = &mut report.host;
+            if let Some(stamp) = &args.stamp {
+                host.stamp.clone_from(stamp);
+            }
+            if let Some(unit) = &args.scale_unit {
+                host.scale_unit = Some(unit.clone());
+            }
+            if !args.roles.is_empty() {
+                host.roles.clone_from(&args.roles);
+            }
+            if let Some(fqdn) = &args.fqdn {
+                host.fqdn = fqdn.to_ascii_lowercase();
+            }
+            Ok(report)
+        }
+        SourceKind::Windows => {
+            let mut opts = WindowsOptions::new(stamp, args.roles.clone());
+            opts.scale_unit.clone_from(&args.scale_unit);
+            opts.fqdn.clone_from(&args.fqdn);
+            if !args.services.is_empty() {
+                opts.services.clone_from(&args.services);
+            }
+            opts.powershell.clone_from(&args.powershell);
+            collect_windows(&opts, now)
+        }
+        SourceKind::Linux => {
+            let mut opts = LinuxOptions::new(stamp, args.roles.clone());
+            opts.scale_unit.clone_from(&args.scale_unit);
+            opts.fqdn.clone_from(&args.fqdn);
+            opts.cert_dirs.clone_from(&args.cert_dirs);
+            opts.services.clone_from(&args.services);
+            collect_linux(&opts, now)
+        }
+    }
+}
