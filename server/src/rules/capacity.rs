@@ -138,7 +138,8 @@ impl CapacitySummary {
         };
         // Quotas are declared, not reported: no plan means nothing allocated, not unknown.
         let plans = &inputs.plans;
-        let declared = |f: fn(&PlanQuota) -> i64| plans.iter().map(f).fold(0i64, i64::saturating_add);
+        let declared =
+            |f: fn(&PlanQuota) -> i64| plans.iter().map(f).fold(0i64, i64::saturating_add);
         let allocated = Resources {
             vms: sum(plans.iter().map(|p| p.vms)),
             cpus: Some(declared(|p| p.vcpus)),
@@ -180,9 +181,7 @@ pub fn evaluate(ctx: &StampContext, inputs: &CapacityInputs) -> Vec<Finding> {
     let s = CapacitySummary::compute(ctx, inputs);
     let mut findings = Vec::new();
     let plans: Vec<String> = inputs.plans.iter().map(|p| p.wap_plan_id.clone()).collect();
-    let evidence = |dimension: &str| {
-        json!({"dimension": dimension, "summary": s, "plans": plans})
-    };
+    let evidence = |dimension: &str| json!({"dimension": dimension, "summary": s, "plans": plans});
     let caveat = |missing: &[String]| {
         if missing.is_empty() {
             String::new()
@@ -215,9 +214,11 @@ pub fn evaluate(ctx: &StampContext, inputs: &CapacityInputs) -> Vec<Finding> {
             evidence("vcpu"),
         ));
     }
-    if let (Some(limit), Some(memory), Some(quota)) =
-        (s.memory_limit_gb, s.physical.memory_gb, s.allocated.memory_gb)
-        && quota > limit
+    if let (Some(limit), Some(memory), Some(quota)) = (
+        s.memory_limit_gb,
+        s.physical.memory_gb,
+        s.allocated.memory_gb,
+    ) && quota > limit
     {
         let message = format!(
             "Plans on {} promise {quota} GB of memory, more than {memory:.0} GB physical × {} = \
@@ -280,11 +281,22 @@ mod tests {
         let subjects: Vec<&str> = findings.iter().map(|f| f.subject.as_str()).collect();
         assert_eq!(subjects, ["vcpu", "memory"]);
         for f in &findings {
-            assert_eq!((f.rule, f.severity, f.host_id), (OVERCOMMIT, Severity::Warning, None));
+            assert_eq!(
+                (f.rule, f.severity, f.host_id),
+                (OVERCOMMIT, Severity::Warning, None)
+            );
             assert!(f.message.contains("ams-01") && f.message.contains("gold-ams"));
         }
-        assert!(findings[0].message.contains("129 vCPUs, more than 32 physical cores × 4 = 128"));
-        assert!(findings[1].message.contains("513 GB of memory, more than 512 GB"));
+        assert!(
+            findings[0]
+                .message
+                .contains("129 vCPUs, more than 32 physical cores × 4 = 128")
+        );
+        assert!(
+            findings[1]
+                .message
+                .contains("513 GB of memory, more than 512 GB")
+        );
     }
 
     #[test]
@@ -304,7 +316,11 @@ mod tests {
         inputs.hyperv_hosts[1].vitals = VitalsFact::default();
         let findings = evaluate(&stamp(), &inputs);
         assert_eq!(findings.len(), 1);
-        assert!(findings[0].message.contains("1 of 2 Hyper-V hosts did not report it"));
+        assert!(
+            findings[0]
+                .message
+                .contains("1 of 2 Hyper-V hosts did not report it")
+        );
         assert!(findings[0].message.contains("hv02.ams-01.example.net"));
     }
 
@@ -314,7 +330,10 @@ mod tests {
         assert_eq!(s.physical.cpus, Some(32));
         assert_eq!(s.physical.memory_gb, Some(512.0));
         assert_eq!(s.physical.storage_gb, Some(8000));
-        assert_eq!((s.used.vms, s.used.cpus, s.used.memory_gb), (Some(20), Some(80), Some(256.0)));
+        assert_eq!(
+            (s.used.vms, s.used.cpus, s.used.memory_gb),
+            (Some(20), Some(80), Some(256.0))
+        );
         assert_eq!(s.allocated.storage_gb, Some(2000));
         assert_eq!(s.vcpu_ratio, Some(2.0));
         assert_eq!(s.memory_ratio, Some(0.5));

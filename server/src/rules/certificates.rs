@@ -191,7 +191,11 @@ mod tests {
     }
 
     fn only(findings: &[Finding], rule: &str) -> Vec<Finding> {
-        findings.iter().filter(|f| f.rule == rule).cloned().collect()
+        findings
+            .iter()
+            .filter(|f| f.rule == rule)
+            .cloned()
+            .collect()
     }
 
     #[test]
@@ -205,7 +209,11 @@ mod tests {
             (EXPIRED, Severity::Critical, Some(7))
         );
         assert_eq!(f.subject, cert.thumbprint);
-        assert!(f.message.contains("hv01.ams-01.example.net"), "{}", f.message);
+        assert!(
+            f.message.contains("hv01.ams-01.example.net"),
+            "{}",
+            f.message
+        );
         assert!(f.message.contains(&cert.thumbprint), "{}", f.message);
         assert!(f.message.contains("2 days ago"), "{}", f.message);
     }
@@ -263,7 +271,11 @@ mod tests {
         let findings = only(&run(vec![my(&weak)]), WEAK_KEY);
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].subject, weak.thumbprint);
-        assert!(findings[0].message.contains("1024-bit"), "{}", findings[0].message);
+        assert!(
+            findings[0].message.contains("1024-bit"),
+            "{}",
+            findings[0].message
+        );
         // weak_sha1_rsa is RSA-2048: weak signature, strong key.
         assert!(only(&run(vec![my(&certgen::weak_sha1_rsa())]), WEAK_KEY).is_empty());
         let ec = expiring_in(TimeDelta::days(300));

@@ -57,11 +57,7 @@ pub(crate) fn name_list(names: &[String], max: usize) -> String {
     if names.len() <= max {
         return names.join(", ");
     }
-    format!(
-        "{} and {} more",
-        names[..max].join(", "),
-        names.len() - max
-    )
+    format!("{} and {} more", names[..max].join(", "), names.len() - max)
 }
 
 /// A finding about one host.
@@ -119,6 +115,9 @@ mod tests {
     fn long_host_lists_are_cut_in_messages() {
         let names: Vec<String> = (1..=6).map(|i| format!("hv0{i}")).collect();
         assert_eq!(name_list(&names[..2], 5), "hv01, hv02");
-        assert_eq!(name_list(&names, 5), "hv01, hv02, hv03, hv04, hv05 and 1 more");
+        assert_eq!(
+            name_list(&names, 5),
+            "hv01, hv02, hv03, hv04, hv05 and 1 more"
+        );
     }
 }

@@ -165,7 +165,11 @@ pub fn evaluate_stamp(
 }
 
 /// Every plan-scoped rule, given the stamp's open problems (this run's findings included).
-pub fn evaluate_plans(ctx: &StampContext, plans: &[PlanFact], open: &[OpenProblem]) -> Vec<Finding> {
+pub fn evaluate_plans(
+    ctx: &StampContext,
+    plans: &[PlanFact],
+    open: &[OpenProblem],
+) -> Vec<Finding> {
     plans::evaluate(ctx, plans, open)
 }
 
@@ -185,11 +189,17 @@ mod tests {
             assert!(!r.description.is_empty());
             assert!(r.description.ends_with('.'), "{}", r.id);
             assert!(
-                matches!(prefix, "cert" | "remote_console" | "route" | "host" | "stamp" | "capacity" | "plan"),
+                matches!(
+                    prefix,
+                    "cert" | "remote_console" | "route" | "host" | "stamp" | "capacity" | "plan"
+                ),
                 "{}",
                 r.id
             );
         }
-        assert_eq!(rule_info("host.stale").map(|r| r.scope), Some(RuleScope::Host));
+        assert_eq!(
+            rule_info("host.stale").map(|r| r.scope),
+            Some(RuleScope::Host)
+        );
     }
 }

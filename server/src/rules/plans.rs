@@ -27,7 +27,12 @@ pub fn evaluate(ctx: &StampContext, plans: &[PlanFact], open: &[OpenProblem]) ->
         .collect()
 }
 
-fn plan_finding(rule: &'static str, plan: &PlanFact, message: String, evidence: serde_json::Value) -> Finding {
+fn plan_finding(
+    rule: &'static str,
+    plan: &PlanFact,
+    message: String,
+    evidence: serde_json::Value,
+) -> Finding {
     Finding {
         rule,
         severity: Severity::Critical,
@@ -75,7 +80,9 @@ fn stamp_unhealthy(ctx: &StampContext, plan: &PlanFact, open: &[OpenProblem]) ->
     let mut rules: Vec<&str> = blocking.iter().map(|p| p.rule.as_str()).collect();
     rules.sort_unstable();
     rules.dedup();
-    let remote_console = blocking.iter().any(|p| p.rule.starts_with("remote_console."));
+    let remote_console = blocking
+        .iter()
+        .any(|p| p.rule.starts_with("remote_console."));
     let why = if plan.remote_console && remote_console {
         "Remote Console is broken there"
     } else {
@@ -138,7 +145,10 @@ mod tests {
         let findings = evaluate(&ctx, &[plan(false)], &[]);
         assert_eq!(findings.len(), 1);
         let f = &findings[0];
-        assert_eq!((f.rule, f.severity, f.plan_id), (STAMP_MISSING, Severity::Critical, Some(42)));
+        assert_eq!(
+            (f.rule, f.severity, f.plan_id),
+            (STAMP_MISSING, Severity::Critical, Some(42))
+        );
         assert_eq!((f.subject.as_str(), f.host_id), ("gold-ams", None));
         assert!(f.message.contains("gold-ams") && f.message.contains("ams-01"));
         assert!(evaluate(&stamp(), &[plan(false)], &[]).is_empty());
@@ -159,9 +169,16 @@ mod tests {
         let findings = evaluate(&stamp(), &[plan(false)], &open);
         assert_eq!(findings.len(), 1);
         let f = &findings[0];
-        assert_eq!((f.rule, f.severity, f.plan_id), (STAMP_UNHEALTHY, Severity::Critical, Some(42)));
+        assert_eq!(
+            (f.rule, f.severity, f.plan_id),
+            (STAMP_UNHEALTHY, Severity::Critical, Some(42))
+        );
         assert_eq!(f.subject, "gold-ams");
-        assert!(f.message.contains("(1 problem: cert.expired)"), "{}", f.message);
+        assert!(
+            f.message.contains("(1 problem: cert.expired)"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]
@@ -176,7 +193,11 @@ mod tests {
 
     #[test]
     fn remote_console_plan_counts_acknowledged_remote_console_problems() {
-        let open = [problem("remote_console.rdgw_public_cert", Severity::Warning, true)];
+        let open = [problem(
+            "remote_console.rdgw_public_cert",
+            Severity::Warning,
+            true,
+        )];
         let findings = evaluate(&stamp(), &[plan(true)], &open);
         assert_eq!(findings.len(), 1);
         assert!(findings[0].message.contains("Remote Console is broken"));

@@ -45,6 +45,7 @@
 
 mod context;
 mod hosts;
+mod public_cert;
 mod stamp;
 
 pub use context::{

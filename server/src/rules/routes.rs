@@ -2,13 +2,8 @@
 //! through, which default route is in force, and the classic NVGRE gateway fault of a default
 //! gateway on both NICs (SPEC §5).
 //!
-//! Classification: a route with a next hop belongs to the most specific stamp network whose
-//! CIDR contains the next hop; an on-link route to the network of its interface's address (the
-//! `interface` field is an address with `route print`, a name with `Get-NetRoute`, matched to
-//! `InterfaceFact.name` case-insensitively). A next hop of `0.0.0.0`/`::` is on-link, as in
-//! `Get-NetRoute`. Routes through no declared network are labelled by the host's own subnet
-//! containing the hop (else the interface, else the hop), so two such routes are "different
-//! networks" only when they plainly are.
+//! Routes are classified by stamp network in [`classify`] (most specific CIDR containing the
+//! next hop; on-link routes by their interface's address).
 //!
 //! Decisions where the SPEC is silent:
 //! - IPv4 (`0.0.0.0/0`) and IPv6 (`::/0`) defaults are judged separately, never against each
@@ -26,233 +21,26 @@
 //! - `routes: None` (not collected) yields nothing; an empty list is "no routes" and an NVGRE
 //!   gateway with none gets `route.default_missing`.
 
+mod classify;
+
 use std::collections::BTreeSet;
-use std::net::IpAddr;
 
 use ipnet::IpNet;
 use serde_json::{Value, json};
 use stampbook_wire::Role;
 
 use super::describe::host_finding;
-use super::model::{Finding, HostFacts, NetworkFact, NetworkRole, RouteFact, Severity, StampContext};
+use super::model::{Finding, HostFacts, NetworkFact, NetworkRole, Severity, StampContext};
+
+pub use classify::{
+    ClassifiedRoute, Family, classify, default_routes, effective_defaults, has_address_in,
+    host_addresses, network_of,
+};
 
 pub const DEFAULT_VIA_MANAGEMENT: &str = "route.default_via_management";
 pub const DEFAULT_AMBIGUOUS: &str = "route.default_ambiguous";
 pub const DEFAULT_MISSING: &str = "route.default_missing";
 pub const MANAGEMENT_STATIC_MISSING: &str = "route.management_static_missing";
-
-/// An address family, judged on its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Family {
-    V4,
-    V6,
-}
-
-impl Family {
-    pub fn of_net(net: &IpNet) -> Family {
-        match net {
-            IpNet::V4(_) => Family::V4,
-            IpNet::V6(_) => Family::V6,
-        }
-    }
-
-    pub fn of_addr(addr: &IpAddr) -> Family {
-        match addr {
-            IpAddr::V4(_) => Family::V4,
-            IpAddr::V6(_) => Family::V6,
-        }
-    }
-
-    /// The default destination, also the subject of default-route findings.
-    pub fn default_destination(self) -> &'static str {
-        match self {
-            Family::V4 => "0.0.0.0/0",
-            Family::V6 => "::/0",
-        }
-    }
-}
-
-/// A route and the network it leaves through.
-#[derive(Debug, Clone)]
-pub struct ClassifiedRoute<'a> {
-    pub route: &'a RouteFact,
-    /// The declared stamp network, if the route goes through one.
-    pub network: Option<&'a NetworkFact>,
-    /// The address classification used: the next hop, or the interface's address when on-link.
-    pub via: Option<IpAddr>,
-    /// The network's name, or a label for an undeclared one; equal labels = same network.
-    pub label: String,
-}
-
-impl ClassifiedRoute<'_> {
-    pub fn role(&self) -> Option<NetworkRole> {
-        self.network.map(|n| n.role)
-    }
-
-    fn is_default(&self) -> bool {
-        self.route.destination.prefix_len() == 0
-    }
-
-    /// `0.0.0.0/0 via 10.0.0.1 (mgmt, metric 266)`.
-    pub fn describe(&self) -> String {
-        let hop = match self.route.next_hop.filter(|h| !h.is_unspecified()) {
-            Some(hop) => format!("via {hop}"),
-            None => format!("on-link {}", self.route.interface.as_deref().unwrap_or("?")),
-        };
-        format!(
-            "{} {hop} ({}, metric {})",
-            self.route.destination, self.label, self.route.metric
-        )
-    }
-
-    pub fn evidence(&self) -> Value {
-        json!({
-            "destination": self.route.destination,
-            "next_hop": self.route.next_hop.map_or("on-link".to_owned(), |h| h.to_string()),
-            "interface": self.route.interface,
-            "metric": self.route.metric,
-            "persistent": self.route.persistent,
-            "network": self.network.map(|n| &n.name),
-            "role": self.role(),
-            "via": self.via,
-            "classified_as": self.label,
-        })
-    }
-}
-
-/// The most specific stamp network containing `addr`.
-pub fn network_of(ctx: &StampContext, addr: IpAddr) -> Option<&NetworkFact> {
-    ctx.networks
-        .iter()
-        .filter(|n| n.cidr.contains(&addr))
-        .max_by_key(|n| n.cidr.prefix_len())
-}
-
-/// The host's own addresses: its interfaces', plus interface addresses named by routes (a
-/// `route print` capture may come without interfaces).
-pub fn host_addresses(host: &HostFacts) -> Vec<IpAddr> {
-    let mut out: Vec<IpAddr> = host
-        .interfaces
-        .iter()
-        .flatten()
-        .flat_map(|i| i.addresses.iter().map(IpNet::addr))
-        .collect();
-    for route in host.routes.iter().flatten() {
-        if let Some(addr) = route.interface.as_deref().and_then(|i| i.trim().parse().ok())
-            && !out.contains(&addr)
-        {
-            out.push(addr);
-        }
-    }
-    out
-}
-
-/// Whether the host has an address in a network with `role`.
-pub fn has_address_in(ctx: &StampContext, host: &HostFacts, role: NetworkRole) -> bool {
-    host_addresses(host)
-        .into_iter()
-        .any(|a| network_of(ctx, a).is_some_and(|n| n.role == role))
-}
-
-pub fn classify<'a>(
-    ctx: &'a StampContext,
-    host: &'a HostFacts,
-    route: &'a RouteFact,
-) -> ClassifiedRoute<'a> {
-    let family = Family::of_net(&route.destination);
-    let via = match route.next_hop.filter(|h| !h.is_unspecified()) {
-        Some(hop) => Some(hop),
-        None => interface_address(ctx, host, route.interface.as_deref(), family),
-    };
-    let network = via.and_then(|a| network_of(ctx, a));
-    let label = match network {
-        Some(n) => n.name.clone(),
-        None => undeclared_label(host, route, via),
-    };
-    ClassifiedRoute {
-        route,
-        network,
-        via,
-        label,
-    }
-}
-
-/// The address of a route's interface: the field itself when it is an address, else the
-/// named interface's address in the family (preferring one inside a stamp network).
-fn interface_address(
-    ctx: &StampContext,
-    host: &HostFacts,
-    interface: Option<&str>,
-    family: Family,
-) -> Option<IpAddr> {
-    let interface = interface?.trim();
-    if let Ok(addr) = interface.parse::<IpAddr>() {
-        return Some(addr);
-    }
-    let found = host
-        .interfaces
-        .iter()
-        .flatten()
-        .find(|i| i.name.trim().eq_ignore_ascii_case(interface))?;
-    let candidates: Vec<IpAddr> = found
-        .addresses
-        .iter()
-        .map(IpNet::addr)
-        .filter(|a| Family::of_addr(a) == family)
-        .collect();
-    candidates
-        .iter()
-        .find(|a| network_of(ctx, **a).is_some())
-        .or(candidates.first())
-        .copied()
-}
-
-fn undeclared_label(host: &HostFacts, route: &RouteFact, via: Option<IpAddr>) -> String {
-    let subnet = via.and_then(|a| {
-        host.interfaces
-            .iter()
-            .flatten()
-            .flat_map(|i| &i.addresses)
-            .find(|net| net.prefix_len() > 0 && net.trunc().contains(&a))
-            .map(IpNet::trunc)
-    });
-    match (subnet, route.interface.as_deref(), via) {
-        (Some(subnet), _, _) => format!("undeclared network {subnet}"),
-        (None, Some(interface), _) => format!("undeclared network on interface {interface}"),
-        (None, None, Some(via)) => format!("undeclared network via {via}"),
-        (None, None, None) => "unknown network".to_owned(),
-    }
-}
-
-/// Every default route of `family`, classified, lowest metric first.
-pub fn default_routes<'a>(
-    ctx: &'a StampContext,
-    host: &'a HostFacts,
-    family: Family,
-) -> Vec<ClassifiedRoute<'a>> {
-    let mut defaults: Vec<ClassifiedRoute<'a>> = host
-        .routes
-        .iter()
-        .flatten()
-        .filter(|r| Family::of_net(&r.destination) == family)
-        .map(|r| classify(ctx, host, r))
-        .filter(ClassifiedRoute::is_default)
-        .collect();
-    defaults.sort_by_key(|c| c.route.metric);
-    defaults
-}
-
-/// The effective default routes: those tied at the lowest metric (the page marks these).
-pub fn effective_defaults<'a>(defaults: &[ClassifiedRoute<'a>]) -> Vec<ClassifiedRoute<'a>> {
-    let Some(lowest) = defaults.iter().map(|c| c.route.metric).min() else {
-        return Vec::new();
-    };
-    defaults
-        .iter()
-        .filter(|c| c.route.metric == lowest)
-        .cloned()
-        .collect()
-}
 
 /// All `route.*` findings for one host.
 pub fn evaluate(ctx: &StampContext, host: &HostFacts) -> Vec<Finding> {
@@ -261,7 +49,11 @@ pub fn evaluate(ctx: &StampContext, host: &HostFacts) -> Vec<Finding> {
     }
     let mut findings = Vec::new();
     for family in [Family::V4, Family::V6] {
-        if !ctx.networks.iter().any(|n| Family::of_net(&n.cidr) == family) {
+        if !ctx
+            .networks
+            .iter()
+            .any(|n| Family::of_net(&n.cidr) == family)
+        {
             continue;
         }
         let defaults = default_routes(ctx, host, family);
@@ -371,7 +163,9 @@ fn missing(
         .iter()
         .find(|n| n.role == NetworkRole::FrontEnd && Family::of_net(&n.cidr) == family)?;
     if !host.has_role(Role::NvgreGateway)
-        || defaults.iter().any(|c| c.role() == Some(NetworkRole::FrontEnd))
+        || defaults
+            .iter()
+            .any(|c| c.role() == Some(NetworkRole::FrontEnd))
     {
         return None;
     }
@@ -452,7 +246,11 @@ fn static_missing_finding(
         .map_or_else(|| format!("a gateway in {}", mgmt.cidr), |g| g.to_string());
     let fix = match (prefix, mgmt.gateway) {
         (IpNet::V4(p), Some(g)) => {
-            format!("; fix: route -p add {} mask {} {g}", p.network(), p.netmask())
+            format!(
+                "; fix: route -p add {} mask {} {g}",
+                p.network(),
+                p.netmask()
+            )
         }
         _ => String::new(),
     };

@@ -88,7 +88,10 @@ mod tests {
             (STALE, Severity::Warning, Some(3))
         );
         assert_eq!(f.subject, "last_report");
-        assert!(f.message.starts_with("hv03.ams-01.example.net has not reported for 15 min"));
+        assert!(
+            f.message
+                .starts_with("hv03.ams-01.example.net has not reported for 15 min")
+        );
     }
 
     #[test]

@@ -195,14 +195,14 @@ fn component_finding(
     target: Option<&String>,
 ) -> Option<Finding> {
     // Newest first; unparseable versions last, in text order.
-    groups.sort_by(|a, b| {
-        match (Version::parse(&a.version), Version::parse(&b.version)) {
+    groups.sort_by(
+        |a, b| match (Version::parse(&a.version), Version::parse(&b.version)) {
             (Some(x), Some(y)) => y.cmp(&x),
             (Some(_), None) => Ordering::Less,
             (None, Some(_)) => Ordering::Greater,
             (None, None) => a.version.cmp(&b.version),
-        }
-    });
+        },
+    );
     for group in &mut groups {
         group.hosts.sort();
     }
@@ -241,7 +241,11 @@ fn component_finding(
     if let (Some(target), false) = (target, below.is_empty()) {
         sentences.push(format!(
             "{} below the target {} of {}: {}",
-            if below.len() == 1 { "1 host is" } else { "hosts are" },
+            if below.len() == 1 {
+                "1 host is"
+            } else {
+                "hosts are"
+            },
             labelled(component, target),
             ctx.name,
             name_list(&below, 5)
@@ -282,10 +286,19 @@ mod tests {
 
     #[test]
     fn known_builds_have_rollup_names_unknown_ones_do_not() {
-        assert_eq!(rollup_name("vmm_server", "3.2.7620.0"), Some("VMM 2012 R2 UR1"));
-        assert_eq!(rollup_name("VMM_Agent", "3.2.8292"), Some("VMM 2012 R2 UR12"));
+        assert_eq!(
+            rollup_name("vmm_server", "3.2.7620.0"),
+            Some("VMM 2012 R2 UR1")
+        );
+        assert_eq!(
+            rollup_name("VMM_Agent", "3.2.8292"),
+            Some("VMM 2012 R2 UR12")
+        );
         assert_eq!(rollup_name("vmm_console", "3.2.7511.0"), None);
-        assert_eq!(rollup_name("MgmtSvc-AdminSite", "3.50.48.0"), Some("WAP UR13.1"));
+        assert_eq!(
+            rollup_name("MgmtSvc-AdminSite", "3.50.48.0"),
+            Some("WAP UR13.1")
+        );
         assert_eq!(rollup_name("wap", "3.27.8196.3"), Some("WAP UR7.1"));
         // A WAP build is no VMM rollup and SPF has no table.
         assert_eq!(rollup_name("vmm_server", "3.50.48.0"), None);
@@ -295,9 +308,18 @@ mod tests {
 
     #[test]
     fn versions_compare_numerically_not_as_text() {
-        assert_eq!(compare_versions("3.2.8002.0", "3.2.7895.0"), Some(Ordering::Greater));
-        assert_eq!(compare_versions("3.50.45.0", "3.9.0.0"), Some(Ordering::Greater));
-        assert_eq!(compare_versions("3.2.7620", "3.2.7620.0"), Some(Ordering::Equal));
+        assert_eq!(
+            compare_versions("3.2.8002.0", "3.2.7895.0"),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            compare_versions("3.50.45.0", "3.9.0.0"),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            compare_versions("3.2.7620", "3.2.7620.0"),
+            Some(Ordering::Equal)
+        );
         assert_eq!(compare_versions("3.2.x", "3.2.0"), None);
     }
 
@@ -312,7 +334,10 @@ mod tests {
         let findings = evaluate(&stamp(), &rows);
         assert_eq!(findings.len(), 1, "{findings:#?}");
         let f = &findings[0];
-        assert_eq!((f.rule, f.severity, f.host_id), (VERSION_DRIFT, Severity::Warning, None));
+        assert_eq!(
+            (f.rule, f.severity, f.host_id),
+            (VERSION_DRIFT, Severity::Warning, None)
+        );
         assert_eq!(f.subject, "vmm_agent");
         assert!(
             f.message.contains(
@@ -327,7 +352,8 @@ mod tests {
     #[test]
     fn one_version_everywhere_at_or_above_target_is_fine() {
         let mut ctx = stamp();
-        ctx.target_versions.insert("vmm_server".into(), "3.2.7620.0".into());
+        ctx.target_versions
+            .insert("vmm_server".into(), "3.2.7620.0".into());
         let rows = [
             row(1, "vmm01", "vmm_server", "3.2.7634.0"),
             row(2, "vmm02", "VMM_Server", "3.2.7634.0"),
@@ -338,15 +364,16 @@ mod tests {
     #[test]
     fn a_version_below_target_names_the_hosts_even_without_drift() {
         let mut ctx = stamp();
-        ctx.target_versions.insert("vmm_server".into(), "3.2.7634.0".into());
+        ctx.target_versions
+            .insert("vmm_server".into(), "3.2.7634.0".into());
         let rows = [row(1, "vmm01", "vmm_server", "3.2.7620.0")];
         let findings = evaluate(&ctx, &rows);
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].subject, "vmm_server");
         assert!(
-            findings[0]
-                .message
-                .contains("1 host is below the target 3.2.7634.0 (VMM 2012 R2 UR2) of ams-01: vmm01"),
+            findings[0].message.contains(
+                "1 host is below the target 3.2.7634.0 (VMM 2012 R2 UR2) of ams-01: vmm01"
+            ),
             "{}",
             findings[0].message
         );
@@ -358,7 +385,10 @@ mod tests {
         let mut ctx = stamp();
         ctx.target_versions.insert("spf".into(), "7.2.5.0".into());
         assert!(evaluate(&ctx, &[row(1, "spf01", "spf", "unknown")]).is_empty());
-        let rows = [row(1, "spf01", "spf", "unknown"), row(2, "spf02", "spf", "7.2.5.0")];
+        let rows = [
+            row(1, "spf01", "spf", "unknown"),
+            row(2, "spf02", "spf", "7.2.5.0"),
+        ];
         assert_eq!(evaluate(&ctx, &rows)[0].evidence["below_target"], json!([]));
     }
 }

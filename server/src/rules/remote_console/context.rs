@@ -153,7 +153,9 @@ fn resolve(inputs: &RemoteConsoleInputs, role: VmConnectRole) -> Option<VmConnec
         .filter(|(_, _, c)| store_is(&c.store, VMM_STORE) && c.provider.is_some())
         .min_by_key(|(id, _, _)| *id != host_id)
         .and_then(|(_, _, c)| c.provider.clone());
-    let root = cert.as_ref().and_then(|c| root_of(c, &inputs.root_candidates));
+    let root = cert
+        .as_ref()
+        .and_then(|c| root_of(c, &inputs.root_candidates));
     Some(VmConnectCert {
         role,
         thumbprint,

@@ -4,16 +4,16 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use stampbook_wire::{MY_STORE, ROOT_STORE, Role, thumbprint_key};
 
-use crate::facts::x509::{ParsedCertificate, SERVER_AUTH_EKU};
 use crate::rules::describe::{cert_evidence, cert_name, host_finding, store_is};
 use crate::rules::model::{Finding, HostCert, HostFacts, Severity, StampContext};
 
+use super::public_cert::rdgw_public_cert;
 use super::{
-    CERT_NOT_DEPLOYED, FED_AUTH_PLUGIN, HOST_TRUSTED_ISSUER, RDGW_PLUGIN, RDGW_PUBLIC_CERT,
-    RDGW_TRUSTED_ISSUER, ROOT_UNTRUSTED, RemoteConsoleContext, VMMS_RESTART_NEEDED, VmConnectCert,
+    CERT_NOT_DEPLOYED, FED_AUTH_PLUGIN, HOST_TRUSTED_ISSUER, RDGW_PLUGIN, RDGW_TRUSTED_ISSUER,
+    ROOT_UNTRUSTED, RemoteConsoleContext, VMMS_RESTART_NEEDED, VmConnectCert,
 };
 
 /// All host-level `remote_console.*` findings for one host.
@@ -65,7 +65,11 @@ fn store<'a>(host: &'a HostFacts, name: &'a str) -> Option<impl Iterator<Item = 
     Some(certs.iter().filter(move |c| store_is(&c.store, name)))
 }
 
-fn find_in<'a>(host: &'a HostFacts, name: &'a str, thumbprint: &str) -> Option<Option<&'a HostCert>> {
+fn find_in<'a>(
+    host: &'a HostFacts,
+    name: &'a str,
+    thumbprint: &str,
+) -> Option<Option<&'a HostCert>> {
     let key = thumbprint_key(thumbprint);
     Some(store(host, name)?.find(|c| thumbprint_key(&c.cert.thumbprint) == key))
 }
@@ -100,7 +104,10 @@ fn root_untrusted(host: &HostFacts, vc: &VmConnectCert) -> Option<Finding> {
             if find_in(host, ROOT_STORE, &root.thumbprint)?.is_some() {
                 return None;
             }
-            (root.thumbprint.clone(), format!("its root {}", cert_name(root)))
+            (
+                root.thumbprint.clone(),
+                format!("its root {}", cert_name(root)),
+            )
         }
         // The issuer is in no Root store of the stamp: this host cannot trust it either (as
         // long as its Root store was collected at all).
@@ -108,7 +115,10 @@ fn root_untrusted(host: &HostFacts, vc: &VmConnectCert) -> Option<Finding> {
             host.certificates.as_ref()?;
             (
                 cert.issuer.clone(),
-                format!("its issuer {} (found in no Root store of the stamp)", cert.issuer),
+                format!(
+                    "its issuer {} (found in no Root store of the stamp)",
+                    cert.issuer
+                ),
             )
         }
     };
@@ -280,8 +290,16 @@ fn rdgw_plugins(host: &HostFacts) -> Vec<Finding> {
         return Vec::new();
     };
     [
-        ("authentication_plugin", "AuthenticationPlugin", &rd.authentication_plugin),
-        ("authorization_plugin", "AuthorizationPlugin", &rd.authorization_plugin),
+        (
+            "authentication_plugin",
+            "AuthenticationPlugin",
+            &rd.authentication_plugin,
+        ),
+        (
+            "authorization_plugin",
+            "AuthorizationPlugin",
+            &rd.authorization_plugin,
+        ),
     ]
     .into_iter()
     .filter_map(|(subject, setting, value)| {
@@ -306,109 +324,4 @@ fn rdgw_plugins(host: &HostFacts) -> Vec<Finding> {
         ))
     })
     .collect()
-}
-
-/// The RD Gateway's SSL certificate: the one its settings name, looked up in `My`; when the
-/// settings name none, the `My` certificate with a private key a client would most likely be
-/// served (matching the public name, then not self-signed, then fit for server
-/// authentication, then the latest expiry).
-fn ssl_certificate<'a>(ctx: &StampContext, host: &'a HostFacts) -> SslCertificate<'a> {
-    let Some(mut my) = store(host, MY_STORE) else {
-        return SslCertificate::Unknown;
-    };
-    let named = host
-        .settings
-        .rd_gateway
-        .as_ref()
-        .and_then(|rd| rd.ssl_certificate_thumbprint.as_deref())
-        .filter(|t| !thumbprint_key(t).is_empty());
-    if let Some(thumbprint) = named {
-        // Bound to a certificate that is not in My: nothing to judge its name by.
-        let key = thumbprint_key(thumbprint);
-        return my
-            .find(|c| thumbprint_key(&c.cert.thumbprint) == key)
-            .map_or(SslCertificate::Unknown, |c| SslCertificate::Found(&c.cert));
-    }
-    let fqdn = ctx.rd_gateway_fqdn.as_deref().unwrap_or_default();
-    my.filter(|c| c.has_private_key)
-        .map(|c| c.cert.as_ref())
-        .max_by_key(|c| {
-            (
-                c.matches_dns_name(fqdn),
-                !c.self_signed,
-                c.eku.is_none() || c.has_eku(SERVER_AUTH_EKU),
-                c.not_after,
-            )
-        })
-        .map_or(SslCertificate::NoneWithKey, SslCertificate::Found)
-}
-
-enum SslCertificate<'a> {
-    /// Certificates not collected, or the named one is not in `My`: nothing to judge.
-    Unknown,
-    /// `My` holds no certificate with a private key: the gateway has nothing to serve.
-    NoneWithKey,
-    Found(&'a ParsedCertificate),
-}
-
-fn rdgw_public_cert(ctx: &StampContext, host: &HostFacts) -> Option<Finding> {
-    let fqdn = ctx.rd_gateway_fqdn.as_deref();
-    let cert = match ssl_certificate(ctx, host) {
-        SslCertificate::Found(cert) => cert,
-        SslCertificate::Unknown => return None,
-        SslCertificate::NoneWithKey => {
-            let name = fqdn.unwrap_or("the stamp's public RD Gateway name");
-            let message = format!(
-                "{}: RD Gateway has no certificate with a private key in LocalMachine\\My to \
-                 serve {name}; install a publicly trusted certificate for {name}",
-                host.fqdn
-            );
-            let subject = fqdn.unwrap_or("ssl_certificate");
-            return Some(host_finding(
-                RDGW_PUBLIC_CERT,
-                Severity::Warning,
-                host,
-                subject,
-                message,
-                json!({"rd_gateway_fqdn": fqdn, "certificate": Value::Null}),
-            ));
-        }
-    };
-    let mut problems = Vec::new();
-    if cert.self_signed {
-        problems.push("is self-signed (tenants' browsers and RDP clients will not trust it)".to_owned());
-    }
-    if let Some(fqdn) = fqdn
-        && !cert.matches_dns_name(fqdn)
-    {
-        let names: Vec<&str> = cert.subject_cn.iter().chain(&cert.san_dns).map(String::as_str).collect();
-        problems.push(format!(
-            "does not name {fqdn} (CN/SAN: {})",
-            if names.is_empty() { "none".to_owned() } else { names.join(", ") }
-        ));
-    }
-    if problems.is_empty() {
-        return None;
-    }
-    let message = format!(
-        "{}: the RD Gateway's SSL certificate {} {}; bind a publicly trusted certificate for {}",
-        host.fqdn,
-        cert_name(cert),
-        problems.join(" and "),
-        fqdn.unwrap_or("the stamp's public RD Gateway name")
-    );
-    let evidence = json!({
-        "rd_gateway_fqdn": fqdn,
-        "ssl_certificate_thumbprint": host.settings.rd_gateway.as_ref()
-            .and_then(|rd| rd.ssl_certificate_thumbprint.as_deref()),
-        "certificate": cert_evidence(cert),
-    });
-    Some(host_finding(
-        RDGW_PUBLIC_CERT,
-        Severity::Warning,
-        host,
-        &cert.thumbprint,
-        message,
-        evidence,
-    ))
 }

@@ -9,8 +9,7 @@ use crate::facts::x509::{CLIENT_AUTH_EKU, KeyUsageFlag, ParsedCertificate, SERVE
 use crate::rules::model::{Finding, Severity};
 
 use super::{
-    CERT_EKU, CERT_KEY_USAGE, CERT_PROVIDER, REQUIRED_PROVIDER, RemoteConsoleContext,
-    VmConnectCert,
+    CERT_EKU, CERT_KEY_USAGE, CERT_PROVIDER, REQUIRED_PROVIDER, RemoteConsoleContext, VmConnectCert,
 };
 
 /// The stamp-wide `remote_console.*` findings. A certificate serving as both the gateway and
@@ -36,10 +35,17 @@ pub fn evaluate_stamp(rc: &RemoteConsoleContext) -> Vec<Finding> {
 
 /// `VMConnect Hyper-V and gateway certificate "…" (thumbprint …)` when shared.
 fn roles(rc: &RemoteConsoleContext, vc: &VmConnectCert) -> String {
-    let shared = rc.certificates().filter(|o| o.thumbprint == vc.thumbprint).count() > 1;
+    let shared = rc
+        .certificates()
+        .filter(|o| o.thumbprint == vc.thumbprint)
+        .count()
+        > 1;
     if shared {
-        vc.name()
-            .replacen("VMConnect Hyper-V certificate", "VMConnect Hyper-V and gateway certificate", 1)
+        vc.name().replacen(
+            "VMConnect Hyper-V certificate",
+            "VMConnect Hyper-V and gateway certificate",
+            1,
+        )
     } else {
         vc.name()
     }
@@ -63,7 +69,11 @@ fn key_usage(vc: &VmConnectCert, cert: &ParsedCertificate, name: &str) -> Option
         Some(_) if cert.has_key_usage(KeyUsageFlag::DigitalSignature) => return None,
         Some(flags) => format!(
             "has Key Usage {} without digitalSignature",
-            flags.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")
+            flags
+                .iter()
+                .map(|f| f.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     let message = format!(
@@ -93,7 +103,10 @@ fn eku(vc: &VmConnectCert, cert: &ParsedCertificate, name: &str) -> Option<Findi
         None => "has no Enhanced Key Usage extension".to_owned(),
         Some(oids) => format!(
             "has Enhanced Key Usage {} without Client Authentication",
-            oids.iter().map(|o| eku_name(o)).collect::<Vec<_>>().join(", ")
+            oids.iter()
+                .map(|o| eku_name(o))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     let message = format!(

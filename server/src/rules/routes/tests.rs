@@ -4,6 +4,7 @@
 use stampbook_agent::parse::route_print::parse_route_print;
 use stampbook_wire::{ON_LINK, Role};
 
+use super::super::model::RouteFact;
 use super::super::testkit::{host, interface, stamp};
 use super::*;
 
@@ -80,7 +81,10 @@ fn route_print_fixed_layout_front_end_wins_and_no_default_rule_fires() {
     let defaults = default_routes(&ctx, &h, Family::V4);
     let effective = effective_defaults(&defaults);
     assert_eq!(effective.len(), 1);
-    assert_eq!((effective[0].label.as_str(), effective[0].route.metric), ("frontend", 205));
+    assert_eq!(
+        (effective[0].label.as_str(), effective[0].route.metric),
+        ("frontend", 205)
+    );
 }
 
 #[test]
@@ -90,12 +94,27 @@ fn route_print_tie_through_management_and_front_end_is_ambiguous_and_via_managem
     let via = find(&findings, DEFAULT_VIA_MANAGEMENT);
     assert_eq!((via.severity, via.host_id), (Severity::Critical, Some(21)));
     assert_eq!(via.subject, "0.0.0.0/0");
-    assert!(via.message.starts_with("gw01.ams-01.example.net: default routes tie at metric 266"));
-    assert!(via.message.contains("0.0.0.0/0 via 10.0.0.1 (mgmt, metric 266)"), "{}", via.message);
+    assert!(
+        via.message
+            .starts_with("gw01.ams-01.example.net: default routes tie at metric 266")
+    );
+    assert!(
+        via.message
+            .contains("0.0.0.0/0 via 10.0.0.1 (mgmt, metric 266)"),
+        "{}",
+        via.message
+    );
 
     let tie = find(&findings, DEFAULT_AMBIGUOUS);
-    assert_eq!((tie.severity, tie.subject.as_str()), (Severity::Warning, "0.0.0.0/0"));
-    assert!(tie.message.contains("77.233.248.1 (frontend, metric 266)"), "{}", tie.message);
+    assert_eq!(
+        (tie.severity, tie.subject.as_str()),
+        (Severity::Warning, "0.0.0.0/0")
+    );
+    assert!(
+        tie.message.contains("77.233.248.1 (frontend, metric 266)"),
+        "{}",
+        tie.message
+    );
     assert_eq!(tie.evidence["effective"].as_array().unwrap().len(), 2);
 
     find(&findings, MANAGEMENT_STATIC_MISSING);
@@ -121,7 +140,11 @@ fn gateway_default_through_management_at_lower_metric_fires() {
     ]);
     let findings = evaluate(&stamp(), &h);
     assert_eq!(rules_of(&findings), [DEFAULT_VIA_MANAGEMENT]);
-    assert!(findings[0].message.contains("the effective default route 0.0.0.0/0 leaves"));
+    assert!(
+        findings[0]
+            .message
+            .contains("the effective default route 0.0.0.0/0 leaves")
+    );
 }
 
 #[test]
@@ -153,7 +176,10 @@ fn on_link_default_is_classified_by_the_named_interface_address() {
         .map(|c| c.label)
         .collect();
     assert_eq!(labels, ["frontend", "mgmt"]);
-    assert_eq!(rules_of(&evaluate(&stamp(), &h))[..2], [DEFAULT_VIA_MANAGEMENT, DEFAULT_AMBIGUOUS]);
+    assert_eq!(
+        rules_of(&evaluate(&stamp(), &h))[..2],
+        [DEFAULT_VIA_MANAGEMENT, DEFAULT_AMBIGUOUS]
+    );
 }
 
 #[test]
@@ -169,7 +195,10 @@ fn the_most_specific_network_classifies_a_next_hop() {
     let ip = "10.0.0.1".parse().unwrap();
     assert_eq!(network_of(&ctx, ip).map(|n| n.name.as_str()), Some("mgmt"));
     let ip = "10.9.0.1".parse().unwrap();
-    assert_eq!(network_of(&ctx, ip).map(|n| n.name.as_str()), Some("dc-supernet"));
+    assert_eq!(
+        network_of(&ctx, ip).map(|n| n.name.as_str()),
+        Some("dc-supernet")
+    );
 }
 
 #[test]
@@ -177,10 +206,20 @@ fn nvgre_gateway_without_front_end_default_is_missing_one() {
     let h = gateway_vm(vec![route("0.0.0.0/0", "10.0.0.1", "10.0.0.21", 266)]);
     let findings = evaluate(&stamp(), &h);
     let f = find(&findings, DEFAULT_MISSING);
-    assert_eq!((f.severity, f.subject.as_str()), (Severity::Warning, "0.0.0.0/0"));
-    assert!(f.message.contains("add 0.0.0.0/0 via 77.233.248.1"), "{}", f.message);
+    assert_eq!(
+        (f.severity, f.subject.as_str()),
+        (Severity::Warning, "0.0.0.0/0")
+    );
+    assert!(
+        f.message.contains("add 0.0.0.0/0 via 77.233.248.1"),
+        "{}",
+        f.message
+    );
 
-    assert_eq!(rules_of(&evaluate(&stamp(), &gateway_vm(vec![]))), [DEFAULT_MISSING]);
+    assert_eq!(
+        rules_of(&evaluate(&stamp(), &gateway_vm(vec![]))),
+        [DEFAULT_MISSING]
+    );
     // A front-end default at a worse metric is still a default through front-end.
     let h = gateway_vm(vec![
         route("0.0.0.0/0", "10.0.0.1", "10.0.0.21", 266),
@@ -205,19 +244,31 @@ fn management_static_route_must_cover_each_required_prefix_via_its_gateway() {
     };
     let findings = with(None);
     let f = find(&findings, MANAGEMENT_STATIC_MISSING);
-    assert_eq!((f.severity, f.host_id, f.subject.as_str()), (Severity::Warning, Some(21), "10.0.0.0/16"));
+    assert_eq!(
+        (f.severity, f.host_id, f.subject.as_str()),
+        (Severity::Warning, Some(21), "10.0.0.0/16")
+    );
     assert!(
-        f.message.contains("no static route to 10.0.0.0/16 via 10.0.0.1 (management network mgmt)"),
+        f.message
+            .contains("no static route to 10.0.0.0/16 via 10.0.0.1 (management network mgmt)"),
         "{}",
         f.message
     );
-    assert!(f.message.contains("route -p add 10.0.0.0 mask 255.255.0.0 10.0.0.1"));
+    assert!(
+        f.message
+            .contains("route -p add 10.0.0.0 mask 255.255.0.0 10.0.0.1")
+    );
 
     assert!(with(Some(route("10.0.0.0/16", "10.0.0.1", "10.0.0.21", 305))).is_empty());
     assert!(with(Some(route("10.0.0.0/8", "10.0.0.1", "10.0.0.21", 305))).is_empty());
     let narrower = with(Some(route("10.0.0.0/24", "10.0.0.1", "10.0.0.21", 305)));
     assert_eq!(rules_of(&narrower), [MANAGEMENT_STATIC_MISSING]);
-    let wrong_hop = with(Some(route("10.0.0.0/16", "77.233.248.1", "77.233.248.21", 305)));
+    let wrong_hop = with(Some(route(
+        "10.0.0.0/16",
+        "77.233.248.1",
+        "77.233.248.21",
+        305,
+    )));
     assert_eq!(rules_of(&wrong_hop), [MANAGEMENT_STATIC_MISSING]);
 }
 
