@@ -99,12 +99,15 @@ fn expiry(
     } else {
         Severity::Warning
     };
+    let days_left = match left.num_days() {
+        0 => format!("{} left", human_duration(left)),
+        1 => "1 day left".to_owned(),
+        n => format!("{n} days left"),
+    };
     let message = format!(
-        "{}: certificate {name} in LocalMachine\\My expires on {date} (in {}, {} days left); \
-         renew it before then",
-        host.fqdn,
-        human_duration(left),
-        left.num_days()
+        "{}: certificate {name} in LocalMachine\\My expires on {date} ({days_left}); renew it \
+         before then",
+        host.fqdn
     );
     Some(host_finding(
         EXPIRING,

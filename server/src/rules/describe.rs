@@ -47,7 +47,8 @@ pub(crate) fn human_duration(d: TimeDelta) -> String {
     match (days, hours) {
         (0, 0) => format!("{minutes} min"),
         (0, h) => format!("{h} h {minutes} min"),
-        (1, _) => "1 day".to_owned(),
+        (1, 0) => "1 day".to_owned(),
+        (1, h) => format!("1 day {h} h"),
         (d, _) => format!("{d} days"),
     }
 }
@@ -107,7 +108,8 @@ mod tests {
     fn durations_read_at_a_glance() {
         assert_eq!(human_duration(TimeDelta::minutes(42)), "42 min");
         assert_eq!(human_duration(TimeDelta::minutes(310)), "5 h 10 min");
-        assert_eq!(human_duration(TimeDelta::hours(30)), "1 day");
+        assert_eq!(human_duration(TimeDelta::hours(30)), "1 day 6 h");
+        assert_eq!(human_duration(TimeDelta::hours(24)), "1 day");
         assert_eq!(human_duration(-TimeDelta::days(3)), "3 days");
     }
 

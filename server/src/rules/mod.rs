@@ -150,7 +150,8 @@ pub fn evaluate_host(
 }
 
 /// Every stamp-scoped rule: the VMConnect certificates, version drift over
-/// `(host_id, fqdn, component, version)` rows, and capacity.
+/// `(host_id, fqdn, component, version)` rows, and capacity. None of them depends on the time
+/// today; `_now` keeps the engine's call uniform with [`evaluate_host`] for rules that will.
 pub fn evaluate_stamp(
     ctx: &StampContext,
     rc: &RemoteConsoleContext,

@@ -242,9 +242,9 @@ fn component_finding(
         sentences.push(format!(
             "{} below the target {} of {}: {}",
             if below.len() == 1 {
-                "1 host is"
+                "1 host is".to_owned()
             } else {
-                "hosts are"
+                format!("{} hosts are", below.len())
             },
             labelled(component, target),
             ctx.name,

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use serde_json::json;
 use stampbook_wire::{MY_STORE, ROOT_STORE, Role, thumbprint_key};
 
+use crate::facts::x509::ParsedCertificate;
 use crate::rules::describe::{cert_evidence, cert_name, host_finding, store_is};
 use crate::rules::model::{Finding, HostCert, HostFacts, Severity, StampContext};
 
@@ -97,17 +98,24 @@ fn not_deployed(host: &HostFacts, vc: &VmConnectCert) -> Option<Finding> {
     ))
 }
 
+/// `the root "CA" (thumbprint …) of the VMConnect … certificate "…"`, or the certificate itself
+/// when it is its own root.
+fn root_phrase(vc: &VmConnectCert, root: &ParsedCertificate) -> String {
+    if root.thumbprint == vc.thumbprint {
+        format!("the self-signed {}", vc.name())
+    } else {
+        format!("the root {} of the {}", cert_name(root), vc.name())
+    }
+}
+
 fn root_untrusted(host: &HostFacts, vc: &VmConnectCert) -> Option<Finding> {
     let cert = vc.cert.as_ref()?;
-    let (subject, root_name) = match &vc.root {
+    let (subject, what) = match &vc.root {
         Some(root) => {
             if find_in(host, ROOT_STORE, &root.thumbprint)?.is_some() {
                 return None;
             }
-            (
-                root.thumbprint.clone(),
-                format!("its root {}", cert_name(root)),
-            )
+            (root.thumbprint.clone(), root_phrase(vc, root))
         }
         // The issuer is in no Root store of the stamp: this host cannot trust it either (as
         // long as its Root store was collected at all).
@@ -116,16 +124,18 @@ fn root_untrusted(host: &HostFacts, vc: &VmConnectCert) -> Option<Finding> {
             (
                 cert.issuer.clone(),
                 format!(
-                    "its issuer {} (found in no Root store of the stamp)",
-                    cert.issuer
+                    "{}, the issuer of the {} (found in no Root store of the stamp),",
+                    cert.issuer,
+                    vc.name()
                 ),
             )
         }
     };
     let message = format!(
-        "{}: does not trust the {}: {root_name} is not in LocalMachine\\Root; import it there{}",
+        "{}: {what} is not in LocalMachine\\Root, so the host does not trust VMM's Remote \
+         Console tokens; import it into LocalMachine\\Root on {}{}",
         host.fqdn,
-        vc.name(),
+        host.fqdn,
         if host.has_role(Role::HypervHost) {
             ", then restart vmms"
         } else {
@@ -158,14 +168,13 @@ fn vmms_restart(host: &HostFacts, vc: &VmConnectCert) -> Option<Finding> {
         return None;
     }
     let message = format!(
-        "{}: restart vmms on {} (Restart-Service vmms): it started at {} UTC, before the root {} \
-         of the {} appeared in LocalMachine\\Root at {} UTC{}, so it does not trust VMM's \
-         Remote Console tokens yet",
+        "{}: restart vmms on {} (Restart-Service vmms): it started at {} UTC, before {} \
+         appeared in LocalMachine\\Root at {} UTC{}, so it does not trust VMM's Remote Console \
+         tokens yet",
         host.fqdn,
         host.fqdn,
         started.format("%Y-%m-%d %H:%M"),
-        cert_name(root),
-        vc.name(),
+        root_phrase(vc, root),
         appeared.format("%Y-%m-%d %H:%M"),
         if entry.added_at.is_some() {
             ""

@@ -30,7 +30,7 @@ fn ssl_certificate<'a>(ctx: &StampContext, host: &'a HostFacts) -> SslCertificat
         let key = thumbprint_key(thumbprint);
         return my
             .find(|c| thumbprint_key(&c.cert.thumbprint) == key)
-            .map_or(SslCertificate::Unknown, |c| SslCertificate::Found(&c.cert));
+            .map_or(SslCertificate::Unknown, |c| SslCertificate::Named(&c.cert));
     }
     let fqdn = ctx.rd_gateway_fqdn.as_deref().unwrap_or_default();
     my.filter(|c| c.has_private_key)
@@ -43,7 +43,7 @@ fn ssl_certificate<'a>(ctx: &StampContext, host: &'a HostFacts) -> SslCertificat
                 c.not_after,
             )
         })
-        .map_or(SslCertificate::NoneWithKey, SslCertificate::Found)
+        .map_or(SslCertificate::NoneWithKey, SslCertificate::BestCandidate)
 }
 
 enum SslCertificate<'a> {
@@ -51,13 +51,17 @@ enum SslCertificate<'a> {
     Unknown,
     /// `My` holds no certificate with a private key: the gateway has nothing to serve.
     NoneWithKey,
-    Found(&'a ParsedCertificate),
+    /// The one `ssl_certificate_thumbprint` names.
+    Named(&'a ParsedCertificate),
+    /// No thumbprint reported: the best `My` candidate; if it fails, every candidate does.
+    BestCandidate(&'a ParsedCertificate),
 }
 
 pub(super) fn rdgw_public_cert(ctx: &StampContext, host: &HostFacts) -> Option<Finding> {
     let fqdn = ctx.rd_gateway_fqdn.as_deref();
-    let cert = match ssl_certificate(ctx, host) {
-        SslCertificate::Found(cert) => cert,
+    let (cert, named) = match ssl_certificate(ctx, host) {
+        SslCertificate::Named(cert) => (cert, true),
+        SslCertificate::BestCandidate(cert) => (cert, false),
         SslCertificate::Unknown => return None,
         SslCertificate::NoneWithKey => {
             let name = fqdn.unwrap_or("the stamp's public RD Gateway name");
@@ -104,10 +108,18 @@ pub(super) fn rdgw_public_cert(ctx: &StampContext, host: &HostFacts) -> Option<F
     if problems.is_empty() {
         return None;
     }
+    let which = if named {
+        format!("the RD Gateway's SSL certificate {}", cert_name(cert))
+    } else {
+        format!(
+            "no certificate with a private key in LocalMachine\\My is fit to be the RD Gateway's \
+             SSL certificate (it reports no thumbprint): the best candidate {}",
+            cert_name(cert)
+        )
+    };
     let message = format!(
-        "{}: the RD Gateway's SSL certificate {} {}; bind a publicly trusted certificate for {}",
+        "{}: {which} {}; bind a publicly trusted certificate for {}",
         host.fqdn,
-        cert_name(cert),
         problems.join(" and "),
         fqdn.unwrap_or("the stamp's public RD Gateway name")
     );
@@ -116,6 +128,7 @@ pub(super) fn rdgw_public_cert(ctx: &StampContext, host: &HostFacts) -> Option<F
         "ssl_certificate_thumbprint": host.settings.rd_gateway.as_ref()
             .and_then(|rd| rd.ssl_certificate_thumbprint.as_deref()),
         "certificate": cert_evidence(cert),
+        "inferred": !named,
     });
     Some(host_finding(
         RDGW_PUBLIC_CERT,

@@ -576,7 +576,14 @@ fn without_a_reported_ssl_thumbprint_the_best_matching_my_certificate_is_judged(
         .unwrap()
         .retain(|c| c.cert.subject_cn.as_deref() != Some("console.ams-01.example.net"));
     let findings = w.host_findings(&w.rdgw);
-    assert_eq!(one(&findings, RDGW_PUBLIC_CERT).subject, machine.thumbprint);
+    let f = one(&findings, RDGW_PUBLIC_CERT);
+    assert_eq!(f.subject, machine.thumbprint);
+    assert!(
+        f.message
+            .contains("the best candidate \"rdgw01.ams-01.example.net\""),
+        "{}",
+        f.message
+    );
 
     w.rdgw.certificates = Some(vec![root(&w.vc), my(&w.vc)]);
     w.rdgw.certificates.as_mut().unwrap()[1].has_private_key = false;

@@ -65,10 +65,6 @@ impl ClassifiedRoute<'_> {
         self.network.map(|n| n.role)
     }
 
-    fn is_default(&self) -> bool {
-        self.route.destination.prefix_len() == 0
-    }
-
     /// `0.0.0.0/0 via 10.0.0.1 (mgmt, metric 266)`.
     pub fn describe(&self) -> String {
         let hop = match self.route.next_hop.filter(|h| !h.is_unspecified()) {
@@ -213,9 +209,8 @@ pub fn default_routes<'a>(
         .routes
         .iter()
         .flatten()
-        .filter(|r| Family::of_net(&r.destination) == family)
+        .filter(|r| r.destination.prefix_len() == 0 && Family::of_net(&r.destination) == family)
         .map(|r| classify(ctx, host, r))
-        .filter(ClassifiedRoute::is_default)
         .collect();
     defaults.sort_by_key(|c| c.route.metric);
     defaults
