@@ -67,7 +67,10 @@ impl ParsedReport {
         [
             ("certificates", self.certificates.is_some()),
             ("components", s.components.is_some()),
-            ("hyperv_terminal_service", s.hyperv_terminal_service.is_some()),
+            (
+                "hyperv_terminal_service",
+                s.hyperv_terminal_service.is_some(),
+            ),
             ("interfaces", self.interfaces.is_some()),
             ("rd_gateway", s.rd_gateway.is_some()),
             ("routes", self.routes.is_some()),

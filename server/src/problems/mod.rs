@@ -154,7 +154,10 @@ pub async fn get(pool: &PgPool, id: i64) -> Result<Option<Problem>, sqlx::Error>
 }
 
 /// The problems with these ids, in the API's shape (for webhook events).
-pub async fn by_ids(conn: &mut sqlx::PgConnection, ids: &[i64]) -> Result<Vec<Problem>, sqlx::Error> {
+pub async fn by_ids(
+    conn: &mut sqlx::PgConnection,
+    ids: &[i64],
+) -> Result<Vec<Problem>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select p.id, p.rule, p.severity, s.name as stamp, h.fqdn::text as host, pl.wap_plan_id as "plan?",
                   p.subject, p.message, p.evidence, p.opened_at, p.last_seen_at, p.resolved_at,

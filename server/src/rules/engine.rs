@@ -41,13 +41,22 @@ struct Existing {
 /// Evaluates a stamp: every host when `only` is `None`, else those hosts plus the stamp-wide
 /// and plan rules. Writes problems, webhook events and the stamp's status in one transaction.
 #[tracing::instrument(skip_all, fields(stamp_id, hosts = only.map_or(-1, |h| h.len() as i64)))]
-pub async fn evaluate(pool: &PgPool, stamp_id: i64, only: Option<&[i64]>, certs: &mut CertCache, metrics: Option<&Metrics>) -> Result<Outcome, sqlx::Error> {
+pub async fn evaluate(
+    pool: &PgPool,
+    stamp_id: i64,
+    only: Option<&[i64]>,
+    certs: &mut CertCache,
+    metrics: Option<&Metrics>,
+) -> Result<Outcome, sqlx::Error> {
     let started = Instant::now();
     let now = Utc::now();
     let mut tx = pool.begin().await?;
-    sqlx::query!("select pg_advisory_xact_lock(hashtext('stampbook.evaluate'), $1::int)", stamp_id as i32)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "select pg_advisory_xact_lock(hashtext('stampbook.evaluate'), $1::int)",
+        stamp_id as i32
+    )
+    .execute(&mut *tx)
+    .await?;
     let Some(ctx) = load::stamp_context(&mut tx, stamp_id).await? else {
         return Ok(Outcome::default());
     };
@@ -93,7 +102,16 @@ pub async fn evaluate(pool: &PgPool, stamp_id: i64, only: Option<&[i64]>, certs:
             });
             continue;
         }
-        existing.insert(key, Existing { id: r.id, severity: r.severity, message: r.message, evidence: r.evidence, acknowledged: r.acknowledged });
+        existing.insert(
+            key,
+            Existing {
+                id: r.id,
+                severity: r.severity,
+                message: r.message,
+                evidence: r.evidence,
+                acknowledged: r.acknowledged,
+            },
+        );
     }
 
     // plan rules see every problem open after this run (plan rules' own excluded by them)
@@ -113,11 +131,25 @@ pub async fn evaluate(pool: &PgPool, stamp_id: i64, only: Option<&[i64]>, certs:
     if let Some(m) = metrics {
         m.rule_run(started.elapsed());
     }
-    tracing::debug!(duration_ms = started.elapsed().as_millis() as u64, opened = outcome.opened, resolved = outcome.resolved, "stamp evaluated");
-    Ok(Outcome { hosts: hosts.len(), findings: findings.len(), ..outcome })
+    tracing::debug!(
+        duration_ms = started.elapsed().as_millis() as u64,
+        opened = outcome.opened,
+        resolved = outcome.resolved,
+        "stamp evaluated"
+    );
+    Ok(Outcome {
+        hosts: hosts.len(),
+        findings: findings.len(),
+        ..outcome
+    })
 }
 
-async fn reconcile(tx: &mut PgConnection, stamp_id: i64, findings: &[Finding], mut existing: HashMap<Identity, Existing>) -> Result<Outcome, sqlx::Error> {
+async fn reconcile(
+    tx: &mut PgConnection,
+    stamp_id: i64,
+    findings: &[Finding],
+    mut existing: HashMap<Identity, Existing>,
+) -> Result<Outcome, sqlx::Error> {
     let mut touch: Vec<i64> = Vec::new();
     let mut fresh: Vec<&Finding> = Vec::new();
     let mut seen: HashSet<Identity> = HashSet::new();
@@ -127,7 +159,13 @@ async fn reconcile(tx: &mut PgConnection, stamp_id: i64, findings: &[Finding], m
             continue;
         }
         match existing.remove(&key) {
-            Some(e) if e.severity == f.severity.as_str() && e.message == f.message && e.evidence == f.evidence => touch.push(e.id),
+            Some(e)
+                if e.severity == f.severity.as_str()
+                    && e.message == f.message
+                    && e.evidence == f.evidence =>
+            {
+                touch.push(e.id)
+            }
             Some(e) => {
                 sqlx::query!(
                     "update problems set severity = $2, message = $3, evidence = $4, last_seen_at = now() where id = $1",
@@ -143,20 +181,29 @@ async fn reconcile(tx: &mut PgConnection, stamp_id: i64, findings: &[Finding], m
         }
     }
     if !touch.is_empty() {
-        sqlx::query!("update problems set last_seen_at = now() where id = any($1)", &touch)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "update problems set last_seen_at = now() where id = any($1)",
+            &touch
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     let gone: Vec<i64> = existing.values().map(|e| e.id).collect();
     if !gone.is_empty() {
-        sqlx::query!("update problems set resolved_at = greatest(now(), opened_at) where id = any($1)", &gone)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "update problems set resolved_at = greatest(now(), opened_at) where id = any($1)",
+            &gone
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     let mut opened: Vec<i64> = Vec::new();
     if !fresh.is_empty() {
         let rules: Vec<String> = fresh.iter().map(|f| f.rule.to_owned()).collect();
-        let severities: Vec<String> = fresh.iter().map(|f| f.severity.as_str().to_owned()).collect();
+        let severities: Vec<String> = fresh
+            .iter()
+            .map(|f| f.severity.as_str().to_owned())
+            .collect();
         let hosts: Vec<i64> = fresh.iter().map(|f| f.host_id.unwrap_or(0)).collect();
         let plans: Vec<i64> = fresh.iter().map(|f| f.plan_id.unwrap_or(0)).collect();
         let subjects: Vec<String> = fresh.iter().map(|f| f.subject.clone()).collect();
@@ -181,11 +228,20 @@ async fn reconcile(tx: &mut PgConnection, stamp_id: i64, findings: &[Finding], m
         .await?;
     }
     crate::webhooks::outbox::problem_events(tx, &opened, &gone).await?;
-    Ok(Outcome { hosts: 0, findings: 0, opened: opened.len(), resolved: gone.len() })
+    Ok(Outcome {
+        hosts: 0,
+        findings: 0,
+        opened: opened.len(),
+        resolved: gone.len(),
+    })
 }
 
 /// The per-stamp figures the overview shows without scanning the fleet.
-async fn refresh_status(tx: &mut PgConnection, stamp_id: i64, report_interval_s: i64) -> Result<(), sqlx::Error> {
+async fn refresh_status(
+    tx: &mut PgConnection,
+    stamp_id: i64,
+    report_interval_s: i64,
+) -> Result<(), sqlx::Error> {
     let nearest = sqlx::query!(
         r#"select c.not_after, c.thumbprint, h.fqdn::text as "fqdn!"
            from host_certificates hc join hosts h on h.id = hc.host_id join certificates c on c.thumbprint = hc.thumbprint
@@ -255,7 +311,11 @@ pub async fn request_all(pool: &PgPool) -> Result<u64, sqlx::Error> {
 
 /// Evaluates everything queued until the queue is empty; answers how many stamps ran. A stamp
 /// whose evaluation fails goes back to the queue.
-pub async fn drain(pool: &PgPool, certs: &mut CertCache, metrics: Option<&Metrics>) -> Result<usize, sqlx::Error> {
+pub async fn drain(
+    pool: &PgPool,
+    certs: &mut CertCache,
+    metrics: Option<&Metrics>,
+) -> Result<usize, sqlx::Error> {
     let mut done = 0;
     loop {
         let batch = take(pool, 16).await?;

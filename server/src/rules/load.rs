@@ -12,8 +12,8 @@ use stampbook_wire::{ROOT_STORE, Role, normalize_thumbprint};
 
 use super::capacity::{CapacityInputs, HostVitals, PlanQuota};
 use super::model::{
-    HostCert, HostFacts, InterfaceFact, NetworkFact, NetworkRole, PlanFact, RouteFact, ServiceFact, SettingsFacts,
-    StampContext, VitalsFact,
+    HostCert, HostFacts, InterfaceFact, NetworkFact, NetworkRole, PlanFact, RouteFact, ServiceFact,
+    SettingsFacts, StampContext, VitalsFact,
 };
 use super::remote_console::{self, RemoteConsoleContext, RemoteConsoleInputs};
 use crate::facts::x509::{KeyAlgorithm, KeyUsageFlag, ParsedCertificate, SignatureHash};
@@ -66,7 +66,9 @@ impl CertCache {
             signature_hash: r.signature_hash.as_deref().and_then(SignatureHash::parse),
             key_algorithm: KeyAlgorithm::parse(&r.key_algorithm),
             key_bits: r.key_bits.and_then(|b| u32::try_from(b).ok()),
-            key_usage: r.key_usage.map(|k| k.iter().filter_map(|f| KeyUsageFlag::parse(f)).collect()),
+            key_usage: r
+                .key_usage
+                .map(|k| k.iter().filter_map(|f| KeyUsageFlag::parse(f)).collect()),
             eku: r.eku,
             san_dns: r.san_dns,
             self_signed: r.self_signed,
@@ -98,7 +100,10 @@ macro_rules! cert_row {
     };
 }
 
-pub async fn stamp_context(conn: &mut PgConnection, stamp_id: i64) -> Result<Option<StampContext>, sqlx::Error> {
+pub async fn stamp_context(
+    conn: &mut PgConnection,
+    stamp_id: i64,
+) -> Result<Option<StampContext>, sqlx::Error> {
     let Some(s) = sqlx::query!(
         r#"select name, retired_at is not null as "retired!", rd_gateway_fqdn, report_interval_s, cert_warning_days,
                   cert_critical_days, cpu_overcommit, memory_overcommit, target_versions
@@ -164,7 +169,12 @@ pub async fn remote_console(
     .collect();
     let thumbprints: Vec<String> = vmm
         .iter()
-        .flat_map(|(_, _, v)| [&v.vmconnect_gateway_certificate_thumbprint, &v.vmconnect_hyperv_certificate_thumbprint])
+        .flat_map(|(_, _, v)| {
+            [
+                &v.vmconnect_gateway_certificate_thumbprint,
+                &v.vmconnect_hyperv_certificate_thumbprint,
+            ]
+        })
         .filter_map(|t| t.as_deref().and_then(normalize_thumbprint))
         .collect();
     let rows = sqlx::query!(
@@ -182,12 +192,29 @@ pub async fn remote_console(
     let mut issuers: Vec<String> = Vec::new();
     for r in rows {
         let (host_id, fqdn) = (r.host_id, r.fqdn.clone());
-        let (store, key, provider, added_at, first_seen_at) = (r.store.clone(), r.has_private_key, r.provider.clone(), r.added_at, r.first_seen_at);
+        let (store, key, provider, added_at, first_seen_at) = (
+            r.store.clone(),
+            r.has_private_key,
+            r.provider.clone(),
+            r.added_at,
+            r.first_seen_at,
+        );
         let cert = certs.get(cert_row!(r));
         if !issuers.contains(&cert.issuer) {
             issuers.push(cert.issuer.clone());
         }
-        sightings.push((host_id, fqdn, HostCert { store, has_private_key: key, provider, added_at, first_seen_at, cert }));
+        sightings.push((
+            host_id,
+            fqdn,
+            HostCert {
+                store,
+                has_private_key: key,
+                provider,
+                added_at,
+                first_seen_at,
+                cert,
+            },
+        ));
     }
     let roots = sqlx::query!(
         r#"select distinct c.thumbprint, c.subject, c.subject_cn, c.issuer, c.serial, c.not_before, c.not_after,
@@ -203,7 +230,11 @@ pub async fn remote_console(
     .into_iter()
     .map(|r| certs.get(cert_row!(r)))
     .collect();
-    let rc = remote_console::context(&RemoteConsoleInputs { vmm, sightings, root_candidates: roots });
+    let rc = remote_console::context(&RemoteConsoleInputs {
+        vmm,
+        sightings,
+        root_candidates: roots,
+    });
     let mut root_thumbprints: Vec<String> = rc
         .certificates()
         .filter_map(|v| v.root.as_ref().map(|r| r.thumbprint.clone()))
@@ -254,10 +285,23 @@ pub async fn hosts(
     .await?;
     let mut by_host_certs: HashMap<i64, Vec<HostCert>> = HashMap::new();
     for r in cert_rows {
-        let (host_id, store, key, provider, added_at, first_seen_at) =
-            (r.host_id, r.store.clone(), r.has_private_key, r.provider.clone(), r.added_at, r.first_seen_at);
+        let (host_id, store, key, provider, added_at, first_seen_at) = (
+            r.host_id,
+            r.store.clone(),
+            r.has_private_key,
+            r.provider.clone(),
+            r.added_at,
+            r.first_seen_at,
+        );
         let cert = certs.get(cert_row!(r));
-        by_host_certs.entry(host_id).or_default().push(HostCert { store, has_private_key: key, provider, added_at, first_seen_at, cert });
+        by_host_certs.entry(host_id).or_default().push(HostCert {
+            store,
+            has_private_key: key,
+            provider,
+            added_at,
+            first_seen_at,
+            cert,
+        });
     }
     let mut routes = group(
         sqlx::query!(
@@ -316,11 +360,14 @@ pub async fn hosts(
     })
     .collect();
     let mut components = group(
-        sqlx::query!("select host_id, name, version from host_components where host_id = any($1)", &ids)
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .map(|r| (r.host_id, (r.name, r.version))),
+        sqlx::query!(
+            "select host_id, name, version from host_components where host_id = any($1)",
+            &ids
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.host_id, (r.name, r.version))),
     );
 
     Ok(rows
@@ -339,12 +386,18 @@ pub async fn hosts(
                     vm_vcpus: r.vm_vcpus.map(i64::from),
                     vm_memory_mb: r.vm_memory_mb,
                 },
-                certificates: collected("certificates").then(|| by_host_certs.remove(&r.id).unwrap_or_default()),
-                interfaces: collected("interfaces").then(|| interfaces.remove(&r.id).unwrap_or_default()),
+                certificates: collected("certificates")
+                    .then(|| by_host_certs.remove(&r.id).unwrap_or_default()),
+                interfaces: collected("interfaces")
+                    .then(|| interfaces.remove(&r.id).unwrap_or_default()),
                 routes: collected("routes").then(|| routes.remove(&r.id).unwrap_or_default()),
                 services: collected("services").then(|| services.remove(&r.id).unwrap_or_default()),
                 settings: settings.remove(&r.id).unwrap_or_default(),
-                components: components.remove(&r.id).unwrap_or_default().into_iter().collect::<BTreeMap<_, _>>(),
+                components: components
+                    .remove(&r.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect::<BTreeMap<_, _>>(),
                 fqdn: r.fqdn,
             }
         })
@@ -352,7 +405,10 @@ pub async fn hosts(
 }
 
 /// Every component version reported in the stamp: (host id, fqdn, component, version).
-pub async fn components(conn: &mut PgConnection, stamp_id: i64) -> Result<Vec<(i64, String, String, String)>, sqlx::Error> {
+pub async fn components(
+    conn: &mut PgConnection,
+    stamp_id: i64,
+) -> Result<Vec<(i64, String, String, String)>, sqlx::Error> {
     Ok(sqlx::query!(
         r#"select h.id, h.fqdn::text as "fqdn!", c.name, c.version
            from host_components c join hosts h on h.id = c.host_id where h.stamp_id = $1 order by h.fqdn, c.name"#,
@@ -376,7 +432,10 @@ pub async fn plans(conn: &mut PgConnection, stamp_id: i64) -> Result<Vec<PlanFac
     .await
 }
 
-pub async fn capacity(conn: &mut PgConnection, stamp_id: i64) -> Result<CapacityInputs, sqlx::Error> {
+pub async fn capacity(
+    conn: &mut PgConnection,
+    stamp_id: i64,
+) -> Result<CapacityInputs, sqlx::Error> {
     let hyperv_hosts = sqlx::query!(
         r#"select id, fqdn::text as "fqdn!", cpu_cores, memory_mb, storage_gb, vm_count, vm_vcpus, vm_memory_mb
            from hosts where stamp_id = $1 and 'hyperv_host' = any(roles) order by fqdn"#,
@@ -413,5 +472,8 @@ pub async fn capacity(conn: &mut PgConnection, stamp_id: i64) -> Result<Capacity
         storage_gb: Some(p.quota_storage_gb),
     })
     .collect();
-    Ok(CapacityInputs { hyperv_hosts, plans })
+    Ok(CapacityInputs {
+        hyperv_hosts,
+        plans,
+    })
 }

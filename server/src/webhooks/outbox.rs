@@ -25,13 +25,18 @@ pub struct Event {
 }
 
 /// Queues `problem.opened` for `opened` and `problem.resolved` for `resolved` problem ids.
-pub async fn problem_events(tx: &mut PgConnection, opened: &[i64], resolved: &[i64]) -> Result<(), sqlx::Error> {
+pub async fn problem_events(
+    tx: &mut PgConnection,
+    opened: &[i64],
+    resolved: &[i64],
+) -> Result<(), sqlx::Error> {
     if opened.is_empty() && resolved.is_empty() {
         return Ok(());
     }
-    let subscribers = sqlx::query_scalar!(r#"select count(*) as "n!" from webhooks where deleted_at is null"#)
-        .fetch_one(&mut *tx)
-        .await?;
+    let subscribers =
+        sqlx::query_scalar!(r#"select count(*) as "n!" from webhooks where deleted_at is null"#)
+            .fetch_one(&mut *tx)
+            .await?;
     if subscribers == 0 {
         return Ok(());
     }
@@ -44,7 +49,12 @@ pub async fn problem_events(tx: &mut PgConnection, opened: &[i64], resolved: &[i
             continue;
         }
         for problem in problems::by_ids(tx, list).await? {
-            let event = Event { event: kind.to_owned(), event_id: Uuid::new_v4(), occurred_at: now, problem };
+            let event = Event {
+                event: kind.to_owned(),
+                event_id: Uuid::new_v4(),
+                occurred_at: now,
+                problem,
+            };
             events.push(kind.to_owned());
             ids.push(event.event_id);
             payloads.push(serde_json::to_value(&event).unwrap_or(Value::Null));

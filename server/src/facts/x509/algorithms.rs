@@ -40,9 +40,15 @@ impl SignatureHash {
 
     /// The inverse of [`SignatureHash::as_str`] (for values read back from storage).
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Md5, Self::Sha1, Self::Sha256, Self::Sha384, Self::Sha512]
-            .into_iter()
-            .find(|h| h.as_str() == s)
+        [
+            Self::Md5,
+            Self::Sha1,
+            Self::Sha256,
+            Self::Sha384,
+            Self::Sha512,
+        ]
+        .into_iter()
+        .find(|h| h.as_str() == s)
     }
 
     fn from_digest_oid(oid: &str) -> Option<Self> {
