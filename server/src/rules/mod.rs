@@ -4,7 +4,7 @@
 //! The rule families (SPEC §5), one module each, all pure (no database, no HTTP, no clock):
 //! - [`certificates`] — `cert.*`: expiry and weak crypto of certificates with a key in `My`;
 //! - [`remote_console`] — `remote_console.*`: the VMConnect certificate chain from VMM through
-//!   Hyper-V hosts to the RD Gateway ([`remote_console::context`] resolves it once per stamp);
+//!   Hyper-V hosts to the RD Gateway ([`remote_console::context()`] resolves it once per stamp);
 //! - [`routes`] — `route.*`: default routes of multi-homed hosts, by stamp network;
 //! - [`staleness`] — `host.stale`: hosts that stopped reporting;
 //! - [`versions`] — `stamp.version_drift`, with the update-rollup tables;
@@ -181,7 +181,97 @@ pub fn evaluate_plans(
 mod tests {
     use std::collections::BTreeSet;
 
+    use chrono::TimeDelta;
+    use stampbook_agent::certgen::{self, CertSpec};
+    use stampbook_wire::Role;
+
+    use super::capacity::{HostVitals, PlanQuota};
+    use super::model::VitalsFact;
+    use super::testkit::{host, my, stamp};
     use super::*;
+
+    #[test]
+    fn entry_points_gather_every_family_and_tag_findings_with_known_rules() {
+        let ctx = stamp();
+        let mut h = host(3, "hv03.ams-01.example.net", &[Role::HypervHost]);
+        let now = h.last_collected_at + TimeDelta::hours(2);
+        let expired = certgen::self_signed(&CertSpec {
+            not_after: now - TimeDelta::days(1),
+            ..CertSpec::new("hv03.ams-01.example.net")
+        })
+        .unwrap();
+        h.certificates = Some(vec![my(&expired)]);
+        let rc = RemoteConsoleContext::default();
+        let host_rules: Vec<&str> = evaluate_host(&ctx, &rc, &h, now)
+            .iter()
+            .map(|f| f.rule)
+            .collect();
+        assert_eq!(host_rules, [certificates::EXPIRED, staleness::STALE]);
+
+        let components = [
+            (
+                3,
+                "hv03".to_owned(),
+                "vmm_agent".to_owned(),
+                "3.2.7620.0".to_owned(),
+            ),
+            (
+                4,
+                "hv04".to_owned(),
+                "vmm_agent".to_owned(),
+                "3.2.7634.0".to_owned(),
+            ),
+        ];
+        let capacity = CapacityInputs {
+            hyperv_hosts: vec![HostVitals {
+                host_id: 3,
+                fqdn: h.fqdn.clone(),
+                vitals: VitalsFact {
+                    cpu_cores: Some(8),
+                    ..VitalsFact::default()
+                },
+            }],
+            plans: vec![PlanQuota {
+                wap_plan_id: "gold-ams".into(),
+                vms: None,
+                vcpus: 33,
+                memory_gb: 0,
+                storage_gb: None,
+            }],
+        };
+        let stamp_findings = evaluate_stamp(&ctx, &rc, &components, &capacity, now);
+        let stamp_rules: Vec<&str> = stamp_findings.iter().map(|f| f.rule).collect();
+        assert_eq!(stamp_rules, [versions::VERSION_DRIFT, capacity::OVERCOMMIT]);
+
+        let open: Vec<OpenProblem> = evaluate_host(&ctx, &rc, &h, now)
+            .into_iter()
+            .map(|f| OpenProblem {
+                rule: f.rule.to_owned(),
+                severity: f.severity,
+                host_id: f.host_id,
+                subject: f.subject,
+                acknowledged: false,
+            })
+            .collect();
+        let plan = PlanFact {
+            plan_id: 9,
+            wap_plan_id: "gold-ams".into(),
+            name: "Gold IaaS".into(),
+            remote_console: false,
+            quota_vcpus: 33,
+            quota_memory_gb: 0,
+        };
+        let plan_rules: Vec<&str> = evaluate_plans(&ctx, &[plan], &open)
+            .iter()
+            .map(|f| f.rule)
+            .collect();
+        assert_eq!(plan_rules, [plans::STAMP_UNHEALTHY]);
+
+        for f in stamp_findings {
+            let info = rule_info(f.rule).unwrap();
+            assert_eq!(info.scope, RuleScope::Stamp);
+        }
+    }
 
     #[test]
     fn every_rule_of_the_spec_is_listed_once_with_its_family_prefix() {

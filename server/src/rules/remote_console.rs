@@ -1,7 +1,7 @@
 //! Remote Console (`remote_console.*`): the chain from VMM's VMConnect certificates through
 //! the Hyper-V hosts' and RD Gateways' trust to the RD Gateway's public face (SPEC §5).
 //!
-//! [`context`] resolves the stamp's VMConnect certificates once; [`evaluate_host`] judges one
+//! [`context()`] resolves the stamp's VMConnect certificates once; [`evaluate_host`] judges one
 //! Hyper-V host or RD Gateway; [`evaluate_stamp`] judges the certificates themselves.
 //!
 //! Missing data never fires a rule, except where the rule is about absence and the data that

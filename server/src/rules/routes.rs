@@ -2,7 +2,7 @@
 //! through, which default route is in force, and the classic NVGRE gateway fault of a default
 //! gateway on both NICs (SPEC §5).
 //!
-//! Routes are classified by stamp network in [`classify`] (most specific CIDR containing the
+//! Routes are classified by stamp network in [`classify()`] (most specific CIDR containing the
 //! next hop; on-link routes by their interface's address).
 //!
 //! Decisions where the SPEC is silent:
