@@ -16,8 +16,10 @@ pub struct Page<T> {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Items per page, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -74,6 +76,23 @@ pub fn page<T>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> String) -> Page
         items: rows,
         next_cursor,
     }
+}
+
+/// A page of a short list held in memory (a stamp's networks, the tokens), by `key`.
+pub fn page_in_memory<T>(
+    mut items: Vec<T>,
+    params: &PageParams,
+    key: impl Fn(&T) -> String,
+) -> Result<Page<T>, ApiError> {
+    let limit = params.limit()?;
+    let after = params.after()?;
+    items.sort_by_key(|i| key(i));
+    let rows: Vec<T> = items
+        .into_iter()
+        .filter(|i| after.as_ref().is_none_or(|a| key(i) > *a))
+        .take(limit as usize + 1)
+        .collect();
+    Ok(page(rows, limit, key))
 }
 
 #[cfg(test)]
