@@ -44,6 +44,7 @@ pub async fn put_inventory(
 pub struct NewToken {
     pub name: String,
     /// collector, read, operator or admin.
+    #[schema(pattern = "^(collector|read|operator|admin)$")]
     pub scope: String,
     /// Restrict a collector token to one stamp.
     pub stamp: Option<String>,
@@ -152,12 +153,7 @@ pub async fn list_audit(
         cursor: q.cursor.clone(),
     };
     let limit = page.limit()?;
-    let before = match page.after()? {
-        Some(c) => Some(c.parse::<i64>().map_err(|_| {
-            ApiError::bad_request("invalid_cursor", "bad cursor").with_field("cursor")
-        })?),
-        None => None,
-    };
+    let before = page.after_id()?;
     let rows = audit::list(&state.pool, q.entity.as_deref(), before, limit + 1).await?;
     Ok(HttpResponse::Ok().json(super::pagination::page(rows, limit, |r| r.id.to_string())))
 }

@@ -85,7 +85,8 @@ async fn of(conn: &mut sqlx::PgConnection, row: &StampRow) -> ApiResult<StampCap
 }
 
 #[utoipa::path(get, path = "/api/v1/capacity", tag = "capacity", params(CapacityQuery),
-    responses((status = 200, description = "Per stamp: physical, used and allocated capacity, ratios and headroom; CSV with `Accept: text/csv`",
+    responses((status = 404, description = "A `stamp` names no stamp (the message names it)", body = super::openapi::ErrorBody),
+              (status = 200, description = "Per stamp: physical, used and allocated capacity, ratios and headroom; CSV with `Accept: text/csv`",
                content((super::openapi::CapacityPage = "application/json"), (String = "text/csv")),
                headers(("X-Next-Cursor" = String, description = "CSV only: the next page's cursor"), ("Link" = String, description = "CSV only: `<...>; rel=\"next\"`")))),
     extensions(("x-required-scope" = json!("read"))))]

@@ -177,12 +177,7 @@ pub async fn history(
         cursor: q.cursor.clone(),
     };
     let limit = page.limit()?;
-    let before = match page.after()? {
-        Some(c) => Some(c.parse::<i64>().map_err(|_| {
-            ApiError::bad_request("invalid_cursor", "bad cursor").with_field("cursor")
-        })?),
-        None => None,
-    };
+    let before = page.after_id()?;
     let host_id = sqlx::query_scalar!(
         "select id from hosts where fqdn = $1::text::citext",
         fqdn.as_str()
@@ -209,7 +204,9 @@ pub async fn history(
 #[into_params(parameter_in = Query)]
 pub struct CertificateQuery {
     pub stamp: Option<String>,
-    /// Only certificates whose not_after is within this many days (negative: expired that long ago).
+    /// Only certificates whose not_after is within this many days (negative: expired that long
+    /// ago), -36500 to 36500.
+    #[param(minimum = -36500, maximum = 36500)]
     pub expires_within_days: Option<i32>,
     /// Only this store (`LocalMachine\My`, `LocalMachine\Root`, `VMM`).
     pub store: Option<String>,
@@ -242,6 +239,15 @@ pub async fn certificates(
         cursor: q.cursor.clone(),
     };
     let limit = page.limit()?;
+    if q.expires_within_days
+        .is_some_and(|d| !(-36500..=36500).contains(&d))
+    {
+        return Err(ApiError::bad_request(
+            "invalid_expires_within_days",
+            "expires_within_days is -36500 to 36500",
+        )
+        .with_field("expires_within_days"));
+    }
     let thumbprint = match &q.thumbprint {
         Some(t) => Some(stampbook_wire::normalize_thumbprint(t).ok_or_else(|| {
             ApiError::bad_request("invalid_thumbprint", "a thumbprint is 40 hex digits")

@@ -1,6 +1,7 @@
 //! Content negotiation: which representation an `Accept` header admits (JSON, and CSV on the
 //! lists that offer it), 406 in the error shape when it admits none, and the chosen [`Format`]
-//! for the handler to extract.
+//! for the handler to extract; and, as the first check every API request meets, a 400 for a NUL
+//! character in the path or query (PostgreSQL text cannot hold one).
 
 use std::future::{Ready, ready};
 
@@ -107,6 +108,14 @@ pub async fn middleware(
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     if formats == Formats::Fixed {
         return Ok(next.call(req).await?.map_into_left_body());
+    }
+    // PostgreSQL text cannot hold NUL: refuse it in a path or query value before it gets there
+    if req.uri().to_string().contains("%00") {
+        let e = ApiError::bad_request(
+            "invalid_text",
+            "the path or query contains a NUL character (%00)",
+        );
+        return Ok(req.into_response(e.error_response()).map_into_right_body());
     }
     let accept = req
         .headers()

@@ -121,7 +121,7 @@ page, the next cursor in `X-Next-Cursor` and `Link: <...>; rel=\"next\"`.
 pub struct ApiDoc;
 
 /// `GET /api/openapi.json`: this document.
-#[utoipa::path(get, path = "/api/openapi.json", tag = "system",
+#[utoipa::path(get, path = "/api/openapi.json", tag = "system", operation_id = "openapi",
     responses((status = 200, description = "The OpenAPI 3.1 document of this API", body = Object)))]
 pub async fn handler() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
@@ -174,6 +174,14 @@ impl Conventions {
             .and_then(|v| v.as_str())
             .map(str::to_owned);
         let v1 = path.starts_with(super::V1);
+        // handler names repeat across files (`list`, `get`): qualify them with the tag
+        if let (Some(tag), Some(id)) = (
+            op.tags.as_ref().and_then(|t| t.first()),
+            op.operation_id.as_ref(),
+        ) && !id.starts_with(&format!("{tag}_"))
+        {
+            op.operation_id = Some(format!("{tag}_{id}"));
+        }
         let mut errors: Vec<(&str, RefOr<Response>)> = Vec::new();
         let mut add = |status: &'static str, r: RefOr<Response>| errors.push((status, r));
         if let Some(scope) = &scope {

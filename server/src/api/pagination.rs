@@ -40,7 +40,27 @@ impl PageParams {
 
     /// The sort key after which this page starts.
     pub fn after(&self) -> Result<Option<String>, ApiError> {
-        self.cursor.as_deref().map(decode).transpose()
+        // `cursor=` (empty) is the first page, as when it is left out
+        self.cursor
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .map(decode)
+            .transpose()
+    }
+
+    /// The cursor of a list keyed by a numeric id.
+    pub fn after_id(&self) -> Result<Option<i64>, ApiError> {
+        self.after()?
+            .map(|c| {
+                c.parse::<i64>().map_err(|_| {
+                    ApiError::bad_request(
+                        "invalid_cursor",
+                        "the cursor is not one this server gave out",
+                    )
+                    .with_field("cursor")
+                })
+            })
+            .transpose()
     }
 }
 

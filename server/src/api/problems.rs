@@ -17,10 +17,12 @@ use crate::startup::AppState;
 pub struct ProblemQuery {
     pub stamp: Option<String>,
     /// critical, warning or info.
+    #[param(pattern = "^(critical|warning|info)$")]
     pub severity: Option<String>,
     /// A rule id (`cert.expiring`) or a family (`remote_console`).
     pub rule: Option<String>,
     /// open (default), resolved or all.
+    #[param(inline)]
     pub state: Option<State>,
     pub host: Option<String>,
     pub plan: Option<String>,
@@ -60,12 +62,7 @@ pub async fn list(
         cursor: q.cursor.clone(),
     };
     let limit = page.limit()?;
-    let before_id = match page.after()? {
-        Some(c) => Some(c.parse::<i64>().map_err(|_| {
-            ApiError::bad_request("invalid_cursor", "bad cursor").with_field("cursor")
-        })?),
-        None => None,
-    };
+    let before_id = page.after_id()?;
     let filter = Filter {
         stamp: q.stamp.clone(),
         severity: q.severity.clone(),

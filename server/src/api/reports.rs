@@ -65,12 +65,7 @@ pub async fn list_quarantine(
         cursor: q.cursor.clone(),
     };
     let limit = page.limit()?;
-    let before = match page.after()? {
-        Some(c) => Some(c.parse::<i64>().map_err(|_| {
-            ApiError::bad_request("invalid_cursor", "bad cursor").with_field("cursor")
-        })?),
-        None => None,
-    };
+    let before = page.after_id()?;
     let rows = quarantine::list(
         &state.pool,
         q.pending.unwrap_or(true),

@@ -25,20 +25,6 @@ pub struct ListQuery {
     pub cursor: Option<String>,
 }
 
-fn cursor_id(page: &PageParams) -> ApiResult<Option<i64>> {
-    page.after()?
-        .map(|c| {
-            c.parse::<i64>().map_err(|_| {
-                ApiError::bad_request(
-                    "invalid_cursor",
-                    "the cursor is not one this server gave out",
-                )
-                .with_field("cursor")
-            })
-        })
-        .transpose()
-}
-
 /// Webhook subscriptions, oldest first; never their secrets.
 #[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks",
     params(ListQuery),
@@ -58,7 +44,7 @@ pub async fn list(
     let rows = store::list(
         &state.pool,
         q.include_deleted.unwrap_or(false),
-        cursor_id(&page)?,
+        page.after_id()?,
         limit + 1,
     )
     .await?;
@@ -171,7 +157,7 @@ pub async fn deliveries(
         cursor: q.cursor.clone(),
     };
     let limit = page.limit()?;
-    let before = cursor_id(&page)?;
+    let before = page.after_id()?;
     let mut conn = state.pool.acquire().await?;
     store::get(&mut conn, id)
         .await?
