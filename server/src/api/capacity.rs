@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::csv::Csv;
 use super::negotiate::Format;
-use super::pagination::{self, MAX_LIMIT, PageParams};
+use super::pagination::{self, PageParams};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::inventory::store::{self, StampRow};
@@ -16,13 +16,16 @@ use crate::rules::capacity::CapacitySummary;
 use crate::rules::load;
 use crate::startup::AppState;
 
+/// Stamps one request may name (long query strings meet the server's request-line limit).
+const MAX_NAMED: usize = 50;
+
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CapacityQuery {
     /// A stamp to compare; repeat it (`stamp=a&stamp=b`) for several, in the order wanted. Named
     /// stamps are answered even when retired; without any, every stamp not retired, by name,
-    /// a page at a time.
-    #[param(style = Form, explode, max_items = 1000)]
+    /// a page at a time. At most 50 (leave `stamp` out to get them all).
+    #[param(style = Form, explode, max_items = 50)]
     pub stamp: Option<Vec<String>>,
     /// Stamps per page, 1 to 1000 (default 100); only without `stamp`.
     #[param(minimum = 1, maximum = 1000)]
@@ -101,10 +104,12 @@ pub async fn get(
     let mut conn = state.pool.acquire().await?;
     let page = match &q.stamp {
         Some(names) => {
-            if names.len() as i64 > MAX_LIMIT {
+            if names.len() > MAX_NAMED {
                 return Err(ApiError::bad_request(
                     "too_many_stamps",
-                    format!("compare at most {MAX_LIMIT} stamps at once"),
+                    format!(
+                        "name at most {MAX_NAMED} stamps; leave `stamp` out to page through all"
+                    ),
                 )
                 .with_field("stamp"));
             }
