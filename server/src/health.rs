@@ -55,6 +55,15 @@ impl ChainLink {
         })
     }
 
+    /// The serialised name (`vmm_certificate`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChainLink::VmmCertificate => "vmm_certificate",
+            ChainLink::HostTrust => "host_trust",
+            ChainLink::RdGatewayTrust => "rd_gateway_trust",
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             ChainLink::VmmCertificate => "VMM certificate",
