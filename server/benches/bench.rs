@@ -42,6 +42,8 @@ enum What {
         #[arg(long)]
         pgbench_script: std::path::PathBuf,
     },
+    /// A full re-evaluation of an already loaded database, timed.
+    Full,
     /// Where the time of one stamp's evaluation goes, phase by phase (on a loaded database).
     Profile {
         #[arg(long, default_value_t = 1)]
@@ -381,6 +383,7 @@ fn main() {
                 incremental,
             } => rules(&cli, *stamps, *hosts, *incremental).await,
             What::Profile { stamp_id } => profile(&cli, *stamp_id).await,
+            What::Full => full(&cli).await,
         }
     });
 }
@@ -461,5 +464,16 @@ async fn profile(cli: &Cli, stamp_id: i64) {
             t_full,
             t_incr
         );
+    }
+}
+
+async fn full(cli: &Cli) {
+    let pool = PgPool::connect(&cli.database_url).await.unwrap();
+    let mut lanes = engine::lanes();
+    for label in ["cold", "warm"] {
+        engine::request_all(&pool).await.unwrap();
+        let t = Instant::now();
+        let n = engine::drain(&pool, &mut lanes, None).await.unwrap();
+        println!("full re-evaluation ({label} certificate cache, {} lanes): {n} stamps in {:.2} s", lanes.len(), t.elapsed().as_secs_f64());
     }
 }

@@ -468,6 +468,20 @@ async fn store(
     let mut whole_stamp = fresh && h.roles.contains(&stampbook_wire::Role::VmmServer);
     if let Some(certs) = &p.certificates {
         let c = facts::sync_certificates(tx, host_id, certs, collected, fresh).await?;
+        if fresh || !c.is_empty() {
+            let nearest = certs
+                .iter()
+                .filter(|c| c.store == stampbook_wire::MY_STORE && c.has_private_key)
+                .min_by(|a, b| (a.parsed.not_after, &a.parsed.thumbprint).cmp(&(b.parsed.not_after, &b.parsed.thumbprint)));
+            sqlx::query!(
+                "update hosts set nearest_cert_expiry = $2, nearest_cert_thumbprint = $3 where id = $1",
+                host_id,
+                nearest.map(|c| c.parsed.not_after),
+                nearest.map(|c| c.parsed.thumbprint.clone())
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
         // Root and VMM stores feed every host's Remote Console rules
         whole_stamp |= fresh && certs.iter().any(|c| c.store != stampbook_wire::MY_STORE)
             || c.iter()

@@ -309,12 +309,10 @@ async fn refresh_status(
     report_interval_s: i64,
 ) -> Result<(), sqlx::Error> {
     let nearest = sqlx::query!(
-        r#"select c.not_after, c.thumbprint, h.fqdn::text as "fqdn!"
-           from host_certificates hc join hosts h on h.id = hc.host_id join certificates c on c.thumbprint = hc.thumbprint
-           where h.stamp_id = $1 and hc.store = $2 and hc.has_private_key
-           order by c.not_after limit 1"#,
-        stamp_id,
-        stampbook_wire::MY_STORE
+        r#"select nearest_cert_expiry as "not_after!", nearest_cert_thumbprint as "thumbprint!", fqdn::text as "fqdn!"
+           from hosts where stamp_id = $1 and nearest_cert_expiry is not null
+           order by nearest_cert_expiry limit 1"#,
+        stamp_id
     )
     .fetch_optional(&mut *tx)
     .await?;
