@@ -87,7 +87,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(crate::api::system::healthz))
         .route("/readyz", web::get().to(crate::api::system::readyz))
         .route("/metrics", web::get().to(crate::metrics::handler))
-        .configure(crate::api::configure);
+        .configure(crate::api::configure)
+        .configure(crate::web::configure);
 }
 
 pub struct Application {
@@ -114,7 +115,7 @@ impl Application {
                 .wrap(from_fn(request_id_header))
                 .wrap(TracingLogger::default())
                 .configure(routes)
-                .default_service(web::to(crate::api::not_found))
+                .default_service(web::to(crate::web::not_found))
         })
         .workers(workers)
         .listen(listener)?

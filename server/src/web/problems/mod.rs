@@ -1,0 +1,311 @@
+//! `/problems`: every problem, filtered by stamp, severity, rule, state, host or plan, newest
+//! first, 50 a page; and `POST /problems/{id}/acknowledge`, the operator's form (CSRF-checked).
+
+pub mod view;
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use chrono::{Duration, Utc};
+use serde::Deserialize;
+
+use super::access::{Ctx, safe_next};
+use super::error::WebError;
+use super::format;
+use super::page::{self, Chrome, Crumb};
+use crate::problems::{self, AckRequest, Filter, State};
+use crate::startup::AppState;
+use view::ProblemView;
+
+pub const PAGE_SIZE: i64 = 50;
+
+/// Rule ids of SPEC §5, offered as suggestions in the rule filter (a prefix such as
+/// `remote_console` matches the whole family).
+pub const RULE_IDS: &[&str] = &[
+    "cert.expired",
+    "cert.expiring",
+    "cert.weak_signature",
+    "cert.weak_key",
+    "remote_console",
+    "remote_console.cert_key_usage",
+    "remote_console.cert_eku",
+    "remote_console.cert_provider",
+    "remote_console.cert_not_deployed",
+    "remote_console.root_untrusted",
+    "remote_console.vmms_restart_needed",
+    "remote_console.host_trusted_issuer",
+    "remote_console.rdgw_trusted_issuer",
+    "remote_console.rdgw_plugin",
+    "remote_console.rdgw_public_cert",
+    "route.default_via_management",
+    "route.default_ambiguous",
+    "route.default_missing",
+    "route.management_static_missing",
+    "host.stale",
+    "stamp.version_drift",
+    "plan.stamp_unhealthy",
+    "plan.stamp_missing",
+    "capacity.overcommit",
+];
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ProblemsQuery {
+    pub stamp: Option<String>,
+    pub severity: Option<String>,
+    pub rule: Option<String>,
+    pub state: Option<String>,
+    pub host: Option<String>,
+    pub plan: Option<String>,
+    /// `yes`: only under an active acknowledgement; `no`: only those counting towards health.
+    pub ack: Option<String>,
+    /// Page start: problems with a smaller id.
+    pub before: Option<i64>,
+    /// Just acknowledged (after the form's redirect).
+    pub acked: Option<i64>,
+    pub wallboard: Option<String>,
+}
+
+pub struct StampOption {
+    pub name: String,
+    pub label: String,
+}
+
+#[derive(Template)]
+#[template(path = "problems.html")]
+pub struct ProblemsPage {
+    pub chrome: Chrome,
+    pub problems: Vec<ProblemView>,
+    pub stamps: Vec<StampOption>,
+    pub rules: &'static [&'static str],
+    pub stamp: String,
+    pub severity: String,
+    pub rule: String,
+    pub state: String,
+    pub host: String,
+    pub plan: String,
+    pub ack: String,
+    pub filtered: bool,
+    pub next_href: String,
+    pub first_href: String,
+    pub acked: Option<i64>,
+    pub can_ack: bool,
+}
+
+fn clean(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    q: web::Query<ProblemsQuery>,
+) -> Result<HttpResponse, WebError> {
+    let st = match q.state.as_deref() {
+        None | Some("") | Some("open") => State::Open,
+        Some("resolved") => State::Resolved,
+        Some("all") => State::All,
+        Some(other) => {
+            return Err(WebError::BadRequest(format!(
+                "Unknown state '{other}': use open, resolved or all."
+            )));
+        }
+    };
+    let severity = clean(&q.severity);
+    if let Some(s) = &severity
+        && !["critical", "warning", "info"].contains(&s.as_str())
+    {
+        return Err(WebError::BadRequest(format!(
+            "Unknown severity '{s}': use critical, warning or info."
+        )));
+    }
+    let ack = clean(&q.ack);
+    let filter = Filter {
+        stamp: clean(&q.stamp),
+        severity,
+        rule: clean(&q.rule),
+        state: st,
+        host: clean(&q.host),
+        plan: clean(&q.plan),
+        acknowledged: match ack.as_deref() {
+            Some("yes") => Some(true),
+            Some("no") => Some(false),
+            _ => None,
+        },
+        before_id: q.before,
+    };
+    let mut rows = problems::list(&state.pool, &filter, PAGE_SIZE + 1).await?;
+    let more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    let stamps = sqlx::query!(
+        r#"select name, display_name, retired_at is not null as "retired!" from stamps order by name"#
+    )
+    .fetch_all(&state.pool)
+    .await?
+    .into_iter()
+    .map(|s| StampOption {
+        label: if s.retired {
+            format!("{} ({}, retired)", s.display_name, s.name)
+        } else {
+            format!("{} ({})", s.display_name, s.name)
+        },
+        name: s.name,
+    })
+    .collect();
+    let state_s = match st {
+        State::Open => "open",
+        State::Resolved => "resolved",
+        State::All => "all",
+    };
+    let wb = ctx.wallboard.then_some("1");
+    let href = |before: Option<String>| {
+        format!(
+            "/problems{}",
+            format::query(&[
+                ("stamp", filter.stamp.as_deref()),
+                ("severity", filter.severity.as_deref()),
+                ("rule", filter.rule.as_deref()),
+                ("state", (st != State::Open).then_some(state_s)),
+                ("host", filter.host.as_deref()),
+                ("plan", filter.plan.as_deref()),
+                ("ack", ack.as_deref()),
+                ("before", before.as_deref()),
+                ("wallboard", wb),
+            ])
+        )
+    };
+    let next_href = match rows.last() {
+        Some(last) if more => href(Some(last.id.to_string())),
+        _ => String::new(),
+    };
+    let first_href = if q.before.is_some() {
+        href(None)
+    } else {
+        String::new()
+    };
+    let now = ctx.now;
+    let mut crumbs = vec![Crumb::link("Overview", "/")];
+    let title = match &filter.stamp {
+        Some(s) => {
+            crumbs.push(Crumb::link(s.clone(), format!("/stamps/{s}")));
+            format!("Problems of {s}")
+        }
+        None => "Problems".to_owned(),
+    };
+    crumbs.push(Crumb::here("Problems"));
+    let page = ProblemsPage {
+        chrome: Chrome::new(&ctx, title, "problems").crumbs(crumbs),
+        problems: rows.into_iter().map(|p| ProblemView::new(p, now)).collect(),
+        stamps,
+        rules: RULE_IDS,
+        filtered: filter.stamp.is_some()
+            || filter.severity.is_some()
+            || filter.rule.is_some()
+            || filter.host.is_some()
+            || filter.plan.is_some()
+            || ack.is_some()
+            || st != State::Open,
+        stamp: filter.stamp.unwrap_or_default(),
+        severity: filter.severity.unwrap_or_default(),
+        rule: filter.rule.unwrap_or_default(),
+        state: state_s.to_owned(),
+        host: filter.host.unwrap_or_default(),
+        plan: filter.plan.unwrap_or_default(),
+        ack: ack.unwrap_or_default(),
+        next_href,
+        first_href,
+        acked: q.acked,
+        can_ack: ctx.can_operate() && !ctx.wallboard,
+    };
+    page::render(&page)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AckForm {
+    pub csrf: Option<String>,
+    #[serde(default)]
+    pub note: String,
+    /// How long: empty (until it resolves), `1h`, `4h`, `24h`, `7d`.
+    #[serde(rename = "for", default)]
+    pub duration: String,
+    /// The page to go back to.
+    #[serde(rename = "return")]
+    pub back: Option<String>,
+}
+
+fn until(duration: &str) -> Result<Option<Duration>, WebError> {
+    Ok(match duration {
+        "" => None,
+        "1h" => Some(Duration::hours(1)),
+        "4h" => Some(Duration::hours(4)),
+        "24h" => Some(Duration::hours(24)),
+        "7d" => Some(Duration::days(7)),
+        other => {
+            return Err(WebError::Invalid(format!(
+                "'{other}' is not a duration the form offers."
+            )));
+        }
+    })
+}
+
+/// Sets `acked=<id>` on a local path, so the page can confirm what happened.
+fn with_acked(back: &str, id: i64) -> String {
+    let (rest, fragment) = back.split_once('#').unwrap_or((back, ""));
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let mut pairs: Vec<String> = query
+        .split('&')
+        .filter(|kv| !kv.is_empty() && !kv.starts_with("acked="))
+        .map(str::to_owned)
+        .collect();
+    pairs.push(format!("acked={id}"));
+    let mut out = format!("{path}?{}", pairs.join("&"));
+    if !fragment.is_empty() {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
+}
+
+pub async fn acknowledge(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    id: web::Path<i64>,
+    f: web::Form<AckForm>,
+) -> Result<HttpResponse, WebError> {
+    let who = ctx.authorize_write(false, f.csrf.as_deref())?;
+    let id = id.into_inner();
+    let req = AckRequest {
+        note: f.note.clone(),
+        until: until(f.duration.trim())?.map(|d| Utc::now() + d),
+    };
+    problems::acknowledge(&state.pool, id, &who.name, &req).await?;
+    tracing::info!(problem = id, by = %who.name, "problem acknowledged from the dashboard");
+    let back = safe_next(f.back.as_deref());
+    Ok(page::see_other(&with_acked(&back, id)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_the_offered_ones() {
+        assert!(until("").unwrap().is_none());
+        assert_eq!(until("4h").unwrap(), Some(Duration::hours(4)));
+        assert!(until("10y").is_err());
+    }
+
+    #[test]
+    fn the_way_back_carries_the_acknowledged_id() {
+        assert_eq!(with_acked("/problems", 7), "/problems?acked=7");
+        assert_eq!(
+            with_acked("/problems?stamp=a#p7", 7),
+            "/problems?stamp=a&acked=7#p7"
+        );
+        assert_eq!(
+            with_acked("/problems?acked=3&x=1", 7),
+            "/problems?x=1&acked=7"
+        );
+    }
+}
