@@ -46,6 +46,8 @@ pub struct Tile {
     pub console_ready: bool,
     pub console_broken: String,
     pub plans: Vec<PlanChip>,
+    /// Nothing to look at: health ok, every host reporting, no certificate inside a threshold.
+    pub quiet: bool,
 }
 
 pub struct Totals {
@@ -67,7 +69,13 @@ pub struct OverviewPage {
     pub tiles: Vec<Tile>,
     pub totals: Totals,
     pub origin: String,
+    /// Show quiet stamps as one compact list (wallboard, or a fleet too big for full tiles).
+    pub compact_quiet: bool,
+    pub quiet: usize,
 }
+
+/// Above this many stamps, quiet ones are listed compactly on a laptop too.
+const FULL_TILES_UP_TO: usize = 12;
 
 /// The expiry class of a certificate `days` away under a stamp's thresholds.
 pub fn expiry_class(days: i64, warning_days: i32, critical_days: i32) -> &'static str {
@@ -136,7 +144,14 @@ pub async fn show(state: web::Data<AppState>, ctx: Ctx) -> Result<HttpResponse, 
                     host: r.nearest_cert_host.clone().unwrap_or_default(),
                 }
             });
+            let quiet = h.health == Health::Ok
+                && r.evaluated_at.is_some()
+                && hosts_total > 0
+                && hosts_stale == 0
+                && h.remote_console.ready
+                && cert.as_ref().is_none_or(|c| c.class == "ok");
             Some(Tile {
+                quiet,
                 place: [r.region.as_str(), r.location.as_str()]
                     .into_iter()
                     .filter(|s| !s.is_empty())
@@ -185,8 +200,11 @@ pub async fn show(state: web::Data<AppState>, ctx: Ctx) -> Result<HttpResponse, 
     } else {
         "Overview".to_owned()
     };
+    let compact_quiet = ctx.wallboard || tiles.len() > FULL_TILES_UP_TO;
     page::render(&OverviewPage {
         chrome: Chrome::new(&ctx, title, "overview").refresh(OVERVIEW_REFRESH_S),
+        quiet: tiles.iter().filter(|t| t.quiet).count(),
+        compact_quiet,
         tiles,
         totals,
         origin: ctx.origin.clone(),
