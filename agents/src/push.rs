@@ -129,6 +129,14 @@ impl Pusher {
     }
 
     /// `DELETE /api/v1/stamps/{name}`: retires a stamp (admin token).
+    /// Brings a retired stamp back (`PATCH {"retired": false}`), e.g. before a simulation run
+    /// sends its reports again.
+    pub async fn unretire_stamp(&self, name: &str) -> Result<(), PushError> {
+        let path = format!("api/v1/stamps/{name}");
+        let body = br#"{"retired": false}"#;
+        self.send(Method::PATCH, &path, Some(body)).await.map(drop)
+    }
+
     pub async fn retire_stamp(&self, name: &str) -> Result<(), PushError> {
         let path = format!("api/v1/stamps/{name}");
         self.send(Method::DELETE, &path, None).await.map(drop)

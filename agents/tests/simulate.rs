@@ -608,6 +608,8 @@ async fn a_dry_run_writes_the_inventory_the_fault_plan_and_one_file_per_report()
 
 #[tokio::test]
 async fn the_fleet_goes_through_the_api_inventory_first_then_reports_then_the_retirement() {
+    // inventory, then the stamp to retire is brought back (a previous run may have retired it),
+    // then the reports, then the retirement
     use stampbook_agent::push::{PushConfig, Pusher};
     use stampbook_agent::token::Token;
     let server = Receiver::start(vec![Answer::accepted()]).await;
@@ -625,7 +627,7 @@ async fn the_fleet_goes_through_the_api_inventory_first_then_reports_then_the_re
     assert_eq!(summary.sent, 20);
 
     let requests = server.requests();
-    assert_eq!(requests.len(), 22);
+    assert_eq!(requests.len(), 23);
     let first = &requests[0];
     assert_eq!(
         (first.method.as_str(), first.path.as_str()),
@@ -636,7 +638,11 @@ async fn the_fleet_goes_through_the_api_inventory_first_then_reports_then_the_re
         first.json(),
         serde_json::to_value(fleet.inventory()).unwrap()
     );
-    for r in &requests[1..21] {
+    let unretire = &requests[1];
+    assert_eq!(unretire.method, "PATCH");
+    assert_eq!(unretire.path, format!("/api/v1/stamps/{}", retired[0]));
+    assert_eq!(unretire.json(), serde_json::json!({"retired": false}));
+    for r in &requests[2..22] {
         assert_eq!(
             (r.method.as_str(), r.path.as_str()),
             ("POST", "/api/v1/reports")
@@ -644,7 +650,7 @@ async fn the_fleet_goes_through_the_api_inventory_first_then_reports_then_the_re
         assert_eq!(r.header("authorization"), Some("Bearer collector-token"));
         let _: Report = serde_json::from_value(r.json()).unwrap();
     }
-    let last = &requests[21];
+    let last = &requests[22];
     assert_eq!(last.method, "DELETE");
     assert_eq!(last.path, format!("/api/v1/stamps/{}", retired[0]));
     assert_eq!(last.header("authorization"), Some("Bearer admin-token"));

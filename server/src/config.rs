@@ -166,7 +166,8 @@ impl ServeArgs {
             evaluation_interval_s: 3600,
             report_retention_days: 14,
             workers: Some(2),
-            no_workers: false,
+            // tests run the evaluator themselves (rules::engine::evaluate_queued), deterministically
+            no_workers: true,
         }
     }
 

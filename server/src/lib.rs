@@ -18,3 +18,4 @@ pub mod rules;
 pub mod startup;
 pub mod telemetry;
 pub mod web;
+pub mod webhooks;

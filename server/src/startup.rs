@@ -137,6 +137,14 @@ impl Application {
 
     /// Serves until the process is asked to stop (SIGINT/SIGTERM), then drains.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let mut workers = Vec::new();
+        if !self.state.settings.no_workers {
+            workers.push(tokio::spawn(crate::rules::worker::run(self.state.clone())));
+        }
+        let result = self.server.await;
+        for w in workers {
+            w.abort();
+        }
+        result
     }
 }

@@ -115,6 +115,12 @@ pub async fn run(
                 .await
                 .map_err(SimulateError::Inventory)?;
             tracing::info!(stamps = fleet.stamps.len(), "inventory applied");
+            // a stamp a previous run retired takes reports again until this run retires it
+            for name in &fleet.faults.retired {
+                if let Err(e) = admin.unretire_stamp(name).await {
+                    summary.admin_failures.push(format!("unretire {name}: {e}"));
+                }
+            }
         }
         Sink::Server { .. } => {
             if fleet.options.faults {

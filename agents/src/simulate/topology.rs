@@ -10,6 +10,7 @@ use rand::Rng;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use stampbook_wire::{Role, Vitals};
+use uuid::Uuid;
 
 use super::fleet::{
     DOMAIN, HostModel, INFRA_HOSTS, MANAGEMENT_SUPERNET, NetRole, NetworkModel, ScaleUnitModel,
@@ -330,7 +331,8 @@ fn build_host(
         booted_at,
         root_added_at,
         collected_at: now - Duration::seconds(rng.random_range(0..=90)),
-        report_id: uuid_from(rng),
+        // same seed and instant, same id; a later run of the same fleet sends new reports
+        report_id: Uuid::new_v5(&uuid_from(rng), now.to_rfc3339().as_bytes()),
         fault: None,
         salt: rng.random(),
     }

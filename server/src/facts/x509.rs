@@ -98,6 +98,11 @@ impl KeyUsageFlag {
             Self::DecipherOnly => "decipherOnly",
         }
     }
+
+    /// The inverse of [`KeyUsageFlag::as_str`] (for values read back from storage).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == s)
+    }
 }
 
 /// Why bytes reported as a certificate could not be read as one.

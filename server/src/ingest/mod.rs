@@ -321,17 +321,18 @@ async fn store(
     let fresh = previous.is_none();
     let mut changes: Vec<Change> = Vec::new();
     let agent = report.agent.as_ref();
+    let sections = p.sections();
     let host_id = match previous {
         None => sqlx::query_scalar!(
             r#"insert into hosts (fqdn, stamp_id, scale_unit, roles, os_name, os_version, cpu_cores, memory_mb, storage_gb,
                    vm_count, vm_vcpus, vm_memory_mb, agent_name, agent_version, first_seen_at, last_report_at,
-                   last_collected_at, last_report_id, facts_digest)
-               values ($1::text, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18)
+                   last_collected_at, last_report_id, facts_digest, sections)
+               values ($1::text, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19)
                returning id"#,
             h.fqdn.as_str(), stamp_id, h.scale_unit, &roles, h.os_name, h.os_version,
             v.cpu_cores.map(|x| x as i32), v.memory_mb, v.storage_gb, v.vm_count.map(|x| x as i32),
             v.vm_vcpus.map(|x| x as i32), v.vm_memory_mb, agent.map(|a| a.name.clone()), agent.map(|a| a.version.clone()),
-            received, collected, report.report_id, digest
+            received, collected, report.report_id, digest, &sections
         )
         .fetch_one(&mut *tx)
         .await?,
@@ -369,12 +370,13 @@ async fn store(
                        vm_vcpus = case when $19 then $11 else vm_vcpus end,
                        vm_memory_mb = case when $19 then $12 else vm_memory_mb end,
                        agent_name = $13, agent_version = $14, last_report_at = $15, last_collected_at = $16,
-                       last_report_id = $17, facts_digest = $18
+                       last_report_id = $17, facts_digest = $18,
+                       sections = array(select distinct x from unnest(sections || $20::text[]) as x order by x)
                    where id = $1"#,
                 id, stamp_id, h.scale_unit, &roles, h.os_name, h.os_version, v.cpu_cores.map(|x| x as i32),
                 v.memory_mb, v.storage_gb, v.vm_count.map(|x| x as i32), v.vm_vcpus.map(|x| x as i32), v.vm_memory_mb,
                 agent.map(|a| a.name.clone()), agent.map(|a| a.version.clone()), received, collected, report.report_id,
-                digest, h.vitals.is_some()
+                digest, h.vitals.is_some(), &sections
             )
             .execute(&mut *tx)
             .await?;

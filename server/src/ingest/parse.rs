@@ -60,6 +60,31 @@ pub struct ParsedReport {
     pub settings: SettingsIn,
 }
 
+impl ParsedReport {
+    /// The sections this report collected (names as in `hosts.sections`).
+    pub fn sections(&self) -> Vec<String> {
+        let s = &self.settings;
+        [
+            ("certificates", self.certificates.is_some()),
+            ("components", s.components.is_some()),
+            (
+                "hyperv_terminal_service",
+                s.hyperv_terminal_service.is_some(),
+            ),
+            ("interfaces", self.interfaces.is_some()),
+            ("rd_gateway", s.rd_gateway.is_some()),
+            ("routes", self.routes.is_some()),
+            ("services", self.services.is_some()),
+            ("vitals", self.host.vitals.is_some()),
+            ("vmm", s.vmm.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, collected)| *collected)
+        .map(|(name, _)| name.to_owned())
+        .collect()
+    }
+}
+
 fn bad(code: &'static str, message: impl Into<String>, field: impl Into<String>) -> ApiError {
     ApiError::invalid(code, message, field)
 }

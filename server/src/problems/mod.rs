@@ -153,6 +153,28 @@ pub async fn get(pool: &PgPool, id: i64) -> Result<Option<Problem>, sqlx::Error>
     Ok(row.map(|r| problem!(r)))
 }
 
+/// The problems with these ids, in the API's shape (for webhook events).
+pub async fn by_ids(
+    conn: &mut sqlx::PgConnection,
+    ids: &[i64],
+) -> Result<Vec<Problem>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select p.id, p.rule, p.severity, s.name as stamp, h.fqdn::text as host, pl.wap_plan_id as "plan?",
+                  p.subject, p.message, p.evidence, p.opened_at, p.last_seen_at, p.resolved_at,
+                  (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) as "acknowledged!",
+                  p.ack_by, p.ack_note, p.ack_at, p.ack_until
+           from problems p
+           join stamps s on s.id = p.stamp_id
+           left join hosts h on h.id = p.host_id
+           left join plans pl on pl.id = p.plan_id
+           where p.id = any($1) order by p.id"#,
+        ids
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| problem!(r)).collect())
+}
+
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct AckRequest {
     /// Why it is acknowledged (a ticket, a change window).

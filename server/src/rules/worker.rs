@@ -20,3 +20,27 @@ impl Evaluator {
         self.bell.notified().await;
     }
 }
+
+/// The evaluator loop of one replica: evaluates queued stamps when rung (after a short pause
+/// that gathers a burst of reports into one run) and queues every stamp on the timer.
+pub async fn run(state: actix_web::web::Data<crate::startup::AppState>) {
+    let mut certs = super::load::CertCache::default();
+    let mut ticker = tokio::time::interval(state.settings.evaluation_interval());
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                if let Err(e) = super::engine::request_all(&state.pool).await {
+                    tracing::warn!(error = %e, "could not queue the periodic evaluation");
+                }
+            }
+            _ = state.evaluator.rung() => {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        }
+        if let Err(e) = super::engine::drain(&state.pool, &mut certs, Some(&state.metrics)).await {
+            tracing::warn!(error = %e, "rule evaluation stopped; retrying at the next ring or tick");
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    }
+}

@@ -38,6 +38,19 @@ impl SignatureHash {
         matches!(self, Self::Md5 | Self::Sha1)
     }
 
+    /// The inverse of [`SignatureHash::as_str`] (for values read back from storage).
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Md5,
+            Self::Sha1,
+            Self::Sha256,
+            Self::Sha384,
+            Self::Sha512,
+        ]
+        .into_iter()
+        .find(|h| h.as_str() == s)
+    }
+
     fn from_digest_oid(oid: &str) -> Option<Self> {
         match oid {
             "1.2.840.113549.2.5" => Some(Self::Md5),
@@ -69,6 +82,17 @@ impl KeyAlgorithm {
             Self::Dsa => "dsa",
             Self::Ed25519 => "ed25519",
             Self::Other(oid) => oid,
+        }
+    }
+
+    /// The inverse of [`KeyAlgorithm::as_str`] (for values read back from storage).
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "rsa" => Self::Rsa,
+            "ec" => Self::Ec,
+            "dsa" => Self::Dsa,
+            "ed25519" => Self::Ed25519,
+            other => Self::Other(other.to_owned()),
         }
     }
 

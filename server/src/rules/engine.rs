@@ -1,0 +1,349 @@
+//! Running the rules for one stamp and keeping problems true: a problem opens when its
+//! (rule, stamp, host, plan, subject) first fires, stays open (last_seen_at fresh) while it
+//! fires, and resolves when it stops; a later recurrence is a new problem. One evaluator per
+//! stamp at a time, across replicas, by a transaction-scoped advisory lock.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use chrono::Utc;
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+
+use super::load::{self, CertCache};
+use super::model::{Finding, OpenProblem, Severity};
+use super::{RuleScope, evaluate_host, evaluate_plans, evaluate_stamp, rule_info};
+use crate::metrics::Metrics;
+
+/// What one evaluation did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub hosts: usize,
+    pub findings: usize,
+    pub opened: usize,
+    pub resolved: usize,
+}
+
+type Identity = (String, Option<i64>, Option<i64>, String);
+
+fn identity(f: &Finding) -> Identity {
+    (f.rule.to_owned(), f.host_id, f.plan_id, f.subject.clone())
+}
+
+struct Existing {
+    id: i64,
+    severity: String,
+    message: String,
+    evidence: Value,
+    acknowledged: bool,
+}
+
+/// Evaluates a stamp: every host when `only` is `None`, else those hosts plus the stamp-wide
+/// and plan rules. Writes problems, webhook events and the stamp's status in one transaction.
+#[tracing::instrument(skip_all, fields(stamp_id, hosts = only.map_or(-1, |h| h.len() as i64)))]
+pub async fn evaluate(
+    pool: &PgPool,
+    stamp_id: i64,
+    only: Option<&[i64]>,
+    certs: &mut CertCache,
+    metrics: Option<&Metrics>,
+) -> Result<Outcome, sqlx::Error> {
+    let started = Instant::now();
+    let now = Utc::now();
+    let mut tx = pool.begin().await?;
+    sqlx::query!(
+        "select pg_advisory_xact_lock(hashtext('stampbook.evaluate'), $1::int)",
+        stamp_id as i32
+    )
+    .execute(&mut *tx)
+    .await?;
+    let Some(ctx) = load::stamp_context(&mut tx, stamp_id).await? else {
+        return Ok(Outcome::default());
+    };
+    let (rc, roots) = load::remote_console(&mut tx, stamp_id, certs).await?;
+    let hosts = load::hosts(&mut tx, stamp_id, only, &roots, certs).await?;
+    let components = load::components(&mut tx, stamp_id).await?;
+    let capacity = load::capacity(&mut tx, stamp_id).await?;
+    let plans = load::plans(&mut tx, stamp_id).await?;
+
+    let mut findings: Vec<Finding> = Vec::new();
+    for h in &hosts {
+        findings.extend(evaluate_host(&ctx, &rc, h, now));
+    }
+    findings.extend(evaluate_stamp(&ctx, &rc, &components, &capacity, now));
+
+    let existing_rows = sqlx::query!(
+        r#"select id, rule, severity, host_id, plan_id, subject, message, evidence,
+                  (ack_at is not null and (ack_until is null or ack_until > now())) as "acknowledged!"
+           from problems where stamp_id = $1 and resolved_at is null"#,
+        stamp_id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let evaluated: HashSet<i64> = hosts.iter().map(|h| h.host_id).collect();
+    let in_scope = |rule: &str, host_id: Option<i64>| match rule_info(rule).map(|r| r.scope) {
+        Some(RuleScope::Host) => only.is_none() || host_id.is_some_and(|h| evaluated.contains(&h)),
+        Some(RuleScope::Stamp | RuleScope::Plan) => true,
+        // a rule that no longer exists: its problems end at the next full run
+        None => only.is_none(),
+    };
+    let mut existing: HashMap<Identity, Existing> = HashMap::new();
+    let mut outside: Vec<OpenProblem> = Vec::new();
+    for r in existing_rows {
+        let key = (r.rule.clone(), r.host_id, r.plan_id, r.subject.clone());
+        let scoped = in_scope(&r.rule, r.host_id);
+        if !scoped {
+            outside.push(OpenProblem {
+                rule: r.rule,
+                severity: Severity::parse(&r.severity).unwrap_or(Severity::Warning),
+                host_id: r.host_id,
+                subject: r.subject,
+                acknowledged: r.acknowledged,
+            });
+            continue;
+        }
+        existing.insert(
+            key,
+            Existing {
+                id: r.id,
+                severity: r.severity,
+                message: r.message,
+                evidence: r.evidence,
+                acknowledged: r.acknowledged,
+            },
+        );
+    }
+
+    // plan rules see every problem open after this run (plan rules' own excluded by them)
+    let mut open = outside;
+    open.extend(findings.iter().map(|f| OpenProblem {
+        rule: f.rule.to_owned(),
+        severity: f.severity,
+        host_id: f.host_id,
+        subject: f.subject.clone(),
+        acknowledged: existing.get(&identity(f)).is_some_and(|e| e.acknowledged),
+    }));
+    findings.extend(evaluate_plans(&ctx, &plans, &open));
+
+    let outcome = reconcile(&mut tx, stamp_id, &findings, existing).await?;
+    refresh_status(&mut tx, stamp_id, ctx.report_interval_s).await?;
+    tx.commit().await?;
+    if let Some(m) = metrics {
+        m.rule_run(started.elapsed());
+    }
+    tracing::debug!(
+        duration_ms = started.elapsed().as_millis() as u64,
+        opened = outcome.opened,
+        resolved = outcome.resolved,
+        "stamp evaluated"
+    );
+    Ok(Outcome {
+        hosts: hosts.len(),
+        findings: findings.len(),
+        ..outcome
+    })
+}
+
+async fn reconcile(
+    tx: &mut PgConnection,
+    stamp_id: i64,
+    findings: &[Finding],
+    mut existing: HashMap<Identity, Existing>,
+) -> Result<Outcome, sqlx::Error> {
+    let mut touch: Vec<i64> = Vec::new();
+    let mut fresh: Vec<&Finding> = Vec::new();
+    let mut seen: HashSet<Identity> = HashSet::new();
+    for f in findings {
+        let key = identity(f);
+        if !seen.insert(key.clone()) {
+            continue;
+        }
+        match existing.remove(&key) {
+            Some(e)
+                if e.severity == f.severity.as_str()
+                    && e.message == f.message
+                    && e.evidence == f.evidence =>
+            {
+                touch.push(e.id)
+            }
+            Some(e) => {
+                sqlx::query!(
+                    "update problems set severity = $2, message = $3, evidence = $4, last_seen_at = now() where id = $1",
+                    e.id,
+                    f.severity.as_str(),
+                    f.message,
+                    f.evidence
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => fresh.push(f),
+        }
+    }
+    if !touch.is_empty() {
+        sqlx::query!(
+            "update problems set last_seen_at = now() where id = any($1)",
+            &touch
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    let gone: Vec<i64> = existing.values().map(|e| e.id).collect();
+    if !gone.is_empty() {
+        sqlx::query!(
+            "update problems set resolved_at = greatest(now(), opened_at) where id = any($1)",
+            &gone
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    let mut opened: Vec<i64> = Vec::new();
+    if !fresh.is_empty() {
+        let rules: Vec<String> = fresh.iter().map(|f| f.rule.to_owned()).collect();
+        let severities: Vec<String> = fresh
+            .iter()
+            .map(|f| f.severity.as_str().to_owned())
+            .collect();
+        let hosts: Vec<i64> = fresh.iter().map(|f| f.host_id.unwrap_or(0)).collect();
+        let plans: Vec<i64> = fresh.iter().map(|f| f.plan_id.unwrap_or(0)).collect();
+        let subjects: Vec<String> = fresh.iter().map(|f| f.subject.clone()).collect();
+        let messages: Vec<String> = fresh.iter().map(|f| f.message.clone()).collect();
+        let evidence: Vec<Value> = fresh.iter().map(|f| f.evidence.clone()).collect();
+        opened = sqlx::query_scalar!(
+            r#"insert into problems (rule, severity, stamp_id, host_id, plan_id, subject, message, evidence)
+               select r, s, $1, nullif(h, 0), nullif(p, 0), sub, m, e
+               from unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::jsonb[])
+                    as x(r, s, h, p, sub, m, e)
+               returning id"#,
+            stamp_id,
+            &rules,
+            &severities,
+            &hosts,
+            &plans,
+            &subjects,
+            &messages,
+            &evidence
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+    }
+    crate::webhooks::outbox::problem_events(tx, &opened, &gone).await?;
+    Ok(Outcome {
+        hosts: 0,
+        findings: 0,
+        opened: opened.len(),
+        resolved: gone.len(),
+    })
+}
+
+/// The per-stamp figures the overview shows without scanning the fleet.
+async fn refresh_status(
+    tx: &mut PgConnection,
+    stamp_id: i64,
+    report_interval_s: i64,
+) -> Result<(), sqlx::Error> {
+    let nearest = sqlx::query!(
+        r#"select c.not_after, c.thumbprint, h.fqdn::text as "fqdn!"
+           from host_certificates hc join hosts h on h.id = hc.host_id join certificates c on c.thumbprint = hc.thumbprint
+           where h.stamp_id = $1 and hc.store = $2 and hc.has_private_key
+           order by c.not_after limit 1"#,
+        stamp_id,
+        stampbook_wire::MY_STORE
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    sqlx::query!(
+        r#"insert into stamp_status (stamp_id, evaluated_at, hosts_total, hosts_stale, nearest_cert_expiry,
+               nearest_cert_thumbprint, nearest_cert_host, physical_cores, physical_memory_mb, physical_storage_gb,
+               used_vms, used_vcpus, used_memory_mb)
+           select $1, now(), count(*),
+                  count(*) filter (where last_collected_at < now() - make_interval(secs => 3 * $2::double precision)),
+                  $3, $4, $5,
+                  coalesce(sum(cpu_cores) filter (where 'hyperv_host' = any(roles)), 0),
+                  coalesce(sum(memory_mb) filter (where 'hyperv_host' = any(roles)), 0),
+                  coalesce(sum(storage_gb) filter (where 'hyperv_host' = any(roles)), 0),
+                  coalesce(sum(vm_count) filter (where 'hyperv_host' = any(roles)), 0),
+                  coalesce(sum(vm_vcpus) filter (where 'hyperv_host' = any(roles)), 0),
+                  coalesce(sum(vm_memory_mb) filter (where 'hyperv_host' = any(roles)), 0)
+           from hosts where stamp_id = $1
+           on conflict (stamp_id) do update set
+               evaluated_at = excluded.evaluated_at, hosts_total = excluded.hosts_total, hosts_stale = excluded.hosts_stale,
+               nearest_cert_expiry = excluded.nearest_cert_expiry, nearest_cert_thumbprint = excluded.nearest_cert_thumbprint,
+               nearest_cert_host = excluded.nearest_cert_host, physical_cores = excluded.physical_cores,
+               physical_memory_mb = excluded.physical_memory_mb, physical_storage_gb = excluded.physical_storage_gb,
+               used_vms = excluded.used_vms, used_vcpus = excluded.used_vcpus, used_memory_mb = excluded.used_memory_mb"#,
+        stamp_id,
+        report_interval_s as f64,
+        nearest.as_ref().map(|n| n.not_after),
+        nearest.as_ref().map(|n| n.thumbprint.clone()),
+        nearest.as_ref().map(|n| n.fqdn.clone())
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Takes up to `n` queued stamps (other replicas skip them) and removes them from the queue.
+pub async fn take(pool: &PgPool, n: i64) -> Result<Vec<(i64, Option<Vec<i64>>)>, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"delete from evaluation_queue where stamp_id in
+               (select stamp_id from evaluation_queue order by requested_at limit $1 for update skip locked)
+           returning stamp_id, host_ids"#,
+        n
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| (r.stamp_id, r.host_ids))
+    .collect())
+}
+
+/// Queues every stamp for a whole evaluation (the timer's job: expiry and staleness move with time).
+pub async fn request_all(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"insert into evaluation_queue (stamp_id, host_ids) select id, null from stamps
+           on conflict (stamp_id) do update set host_ids = null"#
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
+/// Evaluates everything queued until the queue is empty; answers how many stamps ran. A stamp
+/// whose evaluation fails goes back to the queue.
+pub async fn drain(
+    pool: &PgPool,
+    certs: &mut CertCache,
+    metrics: Option<&Metrics>,
+) -> Result<usize, sqlx::Error> {
+    let mut done = 0;
+    loop {
+        let batch = take(pool, 16).await?;
+        if batch.is_empty() {
+            return Ok(done);
+        }
+        for (stamp_id, hosts) in batch {
+            match evaluate(pool, stamp_id, hosts.as_deref(), certs, metrics).await {
+                Ok(_) => done += 1,
+                Err(e) => {
+                    tracing::error!(stamp_id, error = %e, "rule evaluation failed; queued again");
+                    let mut conn = pool.acquire().await?;
+                    super::queue::request_stamp(&mut conn, stamp_id).await?;
+                    return Err(e);
+                }
+            }
+        }
+        certs.trim();
+    }
+}
+
+/// For tests and tools: evaluate every stamp now, synchronously.
+pub async fn evaluate_all(pool: &PgPool) -> Result<usize, sqlx::Error> {
+    request_all(pool).await?;
+    drain(pool, &mut CertCache::default(), None).await
+}
+
+/// For tests: evaluate what is queued now.
+pub async fn evaluate_queued(pool: &PgPool) -> Result<usize, sqlx::Error> {
+    drain(pool, &mut CertCache::default(), None).await
+}

@@ -1,0 +1,479 @@
+//! Loading one stamp's facts from PostgreSQL into the rules' model, with a few bulk queries per
+//! stamp (never one per host), and only the facts rules read: certificates of `My`/`VMM` and the
+//! VMConnect roots in `Root`, default and gateway routes, services, settings, components.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use ipnet::IpNet;
+use sqlx::PgConnection;
+use stampbook_wire::{ROOT_STORE, Role, normalize_thumbprint};
+
+use super::capacity::{CapacityInputs, HostVitals, PlanQuota};
+use super::model::{
+    HostCert, HostFacts, InterfaceFact, NetworkFact, NetworkRole, PlanFact, RouteFact, ServiceFact,
+    SettingsFacts, StampContext, VitalsFact,
+};
+use super::remote_console::{self, RemoteConsoleContext, RemoteConsoleInputs};
+use crate::facts::x509::{KeyAlgorithm, KeyUsageFlag, ParsedCertificate, SignatureHash};
+use crate::inventory::model::Thresholds;
+
+/// Parsed certificates by thumbprint: a certificate on a thousand hosts is built once.
+#[derive(Default)]
+pub struct CertCache(HashMap<String, Arc<ParsedCertificate>>);
+
+/// The columns of `certificates` that make a [`ParsedCertificate`].
+pub struct CertRow {
+    pub thumbprint: String,
+    pub subject: String,
+    pub subject_cn: Option<String>,
+    pub issuer: String,
+    pub serial: String,
+    pub not_before: DateTime<Utc>,
+    pub not_after: DateTime<Utc>,
+    pub signature_algorithm: String,
+    pub signature_hash: Option<String>,
+    pub key_algorithm: String,
+    pub key_bits: Option<i32>,
+    pub key_usage: Option<Vec<String>>,
+    pub eku: Option<Vec<String>>,
+    pub san_dns: Vec<String>,
+    pub self_signed: bool,
+}
+
+impl CertCache {
+    /// Keeps the cache bounded: certificates are immutable, so forgetting costs only a rebuild.
+    pub fn trim(&mut self) {
+        if self.0.len() > 250_000 {
+            self.0.clear();
+        }
+    }
+
+    pub fn get(&mut self, r: CertRow) -> Arc<ParsedCertificate> {
+        if let Some(c) = self.0.get(&r.thumbprint) {
+            return c.clone();
+        }
+        let parsed = Arc::new(ParsedCertificate {
+            thumbprint: r.thumbprint.clone(),
+            subject: r.subject,
+            subject_cn: r.subject_cn,
+            issuer: r.issuer,
+            serial: r.serial,
+            not_before: r.not_before,
+            not_after: r.not_after,
+            signature_algorithm: r.signature_algorithm,
+            signature_hash: r.signature_hash.as_deref().and_then(SignatureHash::parse),
+            key_algorithm: KeyAlgorithm::parse(&r.key_algorithm),
+            key_bits: r.key_bits.and_then(|b| u32::try_from(b).ok()),
+            key_usage: r
+                .key_usage
+                .map(|k| k.iter().filter_map(|f| KeyUsageFlag::parse(f)).collect()),
+            eku: r.eku,
+            san_dns: r.san_dns,
+            self_signed: r.self_signed,
+        });
+        self.0.insert(r.thumbprint, parsed.clone());
+        parsed
+    }
+}
+
+macro_rules! cert_row {
+    ($r:expr) => {
+        CertRow {
+            thumbprint: $r.thumbprint,
+            subject: $r.subject,
+            subject_cn: $r.subject_cn,
+            issuer: $r.issuer,
+            serial: $r.serial,
+            not_before: $r.not_before,
+            not_after: $r.not_after,
+            signature_algorithm: $r.signature_algorithm,
+            signature_hash: $r.signature_hash,
+            key_algorithm: $r.key_algorithm,
+            key_bits: $r.key_bits,
+            key_usage: $r.key_usage,
+            eku: $r.eku,
+            san_dns: $r.san_dns,
+            self_signed: $r.self_signed,
+        }
+    };
+}
+
+pub async fn stamp_context(
+    conn: &mut PgConnection,
+    stamp_id: i64,
+) -> Result<Option<StampContext>, sqlx::Error> {
+    let Some(s) = sqlx::query!(
+        r#"select name, retired_at is not null as "retired!", rd_gateway_fqdn, report_interval_s, cert_warning_days,
+                  cert_critical_days, cpu_overcommit, memory_overcommit, target_versions
+           from stamps where id = $1"#,
+        stamp_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let networks = sqlx::query!(
+        r#"select name, role, cidr as "cidr: IpNet", gateway as "gateway: IpNet",
+                  required_prefixes as "required_prefixes: Vec<IpNet>"
+           from networks where stamp_id = $1 order by name"#,
+        stamp_id
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|n| NetworkFact {
+        name: n.name,
+        role: NetworkRole::parse(&n.role),
+        cidr: n.cidr,
+        gateway: n.gateway.map(|g| g.addr()),
+        required_prefixes: n.required_prefixes,
+    })
+    .collect();
+    Ok(Some(StampContext {
+        stamp_id,
+        name: s.name,
+        retired: s.retired,
+        rd_gateway_fqdn: s.rd_gateway_fqdn,
+        report_interval_s: i64::from(s.report_interval_s),
+        thresholds: Thresholds {
+            cert_warning_days: s.cert_warning_days,
+            cert_critical_days: s.cert_critical_days,
+            cpu_overcommit: s.cpu_overcommit,
+            memory_overcommit: s.memory_overcommit,
+        },
+        target_versions: serde_json::from_value(s.target_versions).unwrap_or_default(),
+        networks,
+    }))
+}
+
+/// The VMConnect certificates of the stamp, where they are, and their root candidates; answers
+/// the context and the thumbprints of the roots (whose presence in `Root` the host rules check).
+pub async fn remote_console(
+    conn: &mut PgConnection,
+    stamp_id: i64,
+    certs: &mut CertCache,
+) -> Result<(RemoteConsoleContext, Vec<String>), sqlx::Error> {
+    let vmm: Vec<(i64, String, stampbook_wire::VmmSettings)> = sqlx::query!(
+        r#"select h.id, h.fqdn::text as "fqdn!", hs.vmm as "vmm!"
+           from host_settings hs join hosts h on h.id = hs.host_id
+           where h.stamp_id = $1 and hs.vmm is not null order by h.id"#,
+        stamp_id
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .filter_map(|r| Some((r.id, r.fqdn, serde_json::from_value(r.vmm).ok()?)))
+    .collect();
+    let thumbprints: Vec<String> = vmm
+        .iter()
+        .flat_map(|(_, _, v)| {
+            [
+                &v.vmconnect_gateway_certificate_thumbprint,
+                &v.vmconnect_hyperv_certificate_thumbprint,
+            ]
+        })
+        .filter_map(|t| t.as_deref().and_then(normalize_thumbprint))
+        .collect();
+    let rows = sqlx::query!(
+        r#"select hc.host_id, h.fqdn::text as "fqdn!", hc.store, hc.has_private_key, hc.provider, hc.added_at, hc.first_seen_at,
+                  c.thumbprint, c.subject, c.subject_cn, c.issuer, c.serial, c.not_before, c.not_after,
+                  c.signature_algorithm, c.signature_hash, c.key_algorithm, c.key_bits, c.key_usage, c.eku, c.san_dns, c.self_signed
+           from host_certificates hc join hosts h on h.id = hc.host_id join certificates c on c.thumbprint = hc.thumbprint
+           where h.stamp_id = $1 and hc.thumbprint = any($2)"#,
+        stamp_id,
+        &thumbprints
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut sightings = Vec::with_capacity(rows.len());
+    let mut issuers: Vec<String> = Vec::new();
+    for r in rows {
+        let (host_id, fqdn) = (r.host_id, r.fqdn.clone());
+        let (store, key, provider, added_at, first_seen_at) = (
+            r.store.clone(),
+            r.has_private_key,
+            r.provider.clone(),
+            r.added_at,
+            r.first_seen_at,
+        );
+        let cert = certs.get(cert_row!(r));
+        if !issuers.contains(&cert.issuer) {
+            issuers.push(cert.issuer.clone());
+        }
+        sightings.push((
+            host_id,
+            fqdn,
+            HostCert {
+                store,
+                has_private_key: key,
+                provider,
+                added_at,
+                first_seen_at,
+                cert,
+            },
+        ));
+    }
+    let roots = sqlx::query!(
+        r#"select distinct c.thumbprint, c.subject, c.subject_cn, c.issuer, c.serial, c.not_before, c.not_after,
+                  c.signature_algorithm, c.signature_hash, c.key_algorithm, c.key_bits, c.key_usage, c.eku, c.san_dns, c.self_signed
+           from host_certificates hc join hosts h on h.id = hc.host_id join certificates c on c.thumbprint = hc.thumbprint
+           where h.stamp_id = $1 and hc.store = $2 and c.subject = any($3)"#,
+        stamp_id,
+        ROOT_STORE,
+        &issuers
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|r| certs.get(cert_row!(r)))
+    .collect();
+    let rc = remote_console::context(&RemoteConsoleInputs {
+        vmm,
+        sightings,
+        root_candidates: roots,
+    });
+    let mut root_thumbprints: Vec<String> = rc
+        .certificates()
+        .filter_map(|v| v.root.as_ref().map(|r| r.thumbprint.clone()))
+        .collect();
+    root_thumbprints.sort();
+    root_thumbprints.dedup();
+    Ok((rc, root_thumbprints))
+}
+
+fn group<T>(rows: impl IntoIterator<Item = (i64, T)>) -> HashMap<i64, Vec<T>> {
+    let mut out: HashMap<i64, Vec<T>> = HashMap::new();
+    for (k, v) in rows {
+        out.entry(k).or_default().push(v);
+    }
+    out
+}
+
+/// The facts of the stamp's hosts (all of them, or only `only`).
+pub async fn hosts(
+    conn: &mut PgConnection,
+    stamp_id: i64,
+    only: Option<&[i64]>,
+    root_thumbprints: &[String],
+    certs: &mut CertCache,
+) -> Result<Vec<HostFacts>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select id, fqdn::text as "fqdn!", roles, last_collected_at, cpu_cores, memory_mb, storage_gb, vm_count,
+                  vm_vcpus, vm_memory_mb, sections
+           from hosts where stamp_id = $1 and ($2::bigint[] is null or id = any($2)) order by fqdn"#,
+        stamp_id,
+        only
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+
+    let cert_rows = sqlx::query!(
+        r#"select hc.host_id, hc.store, hc.has_private_key, hc.provider, hc.added_at, hc.first_seen_at,
+                  c.thumbprint, c.subject, c.subject_cn, c.issuer, c.serial, c.not_before, c.not_after,
+                  c.signature_algorithm, c.signature_hash, c.key_algorithm, c.key_bits, c.key_usage, c.eku, c.san_dns, c.self_signed
+           from host_certificates hc join certificates c on c.thumbprint = hc.thumbprint
+           where hc.host_id = any($1) and (hc.store <> $2 or hc.thumbprint = any($3))"#,
+        &ids,
+        ROOT_STORE,
+        root_thumbprints
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut by_host_certs: HashMap<i64, Vec<HostCert>> = HashMap::new();
+    for r in cert_rows {
+        let (host_id, store, key, provider, added_at, first_seen_at) = (
+            r.host_id,
+            r.store.clone(),
+            r.has_private_key,
+            r.provider.clone(),
+            r.added_at,
+            r.first_seen_at,
+        );
+        let cert = certs.get(cert_row!(r));
+        by_host_certs.entry(host_id).or_default().push(HostCert {
+            store,
+            has_private_key: key,
+            provider,
+            added_at,
+            first_seen_at,
+            cert,
+        });
+    }
+    let mut routes = group(
+        sqlx::query!(
+            r#"select host_id, destination as "destination: IpNet", next_hop as "next_hop: IpNet", interface, metric, persistent
+               from host_routes where host_id = any($1) and (masklen(destination) = 0 or next_hop is not null)
+               order by host_id, position"#,
+            &ids
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| {
+            (r.host_id, RouteFact {
+                destination: r.destination,
+                next_hop: r.next_hop.map(|h| h.addr()),
+                interface: r.interface,
+                metric: u32::try_from(r.metric).unwrap_or(0),
+                persistent: r.persistent,
+            })
+        }),
+    );
+    let mut interfaces = group(
+        sqlx::query!(
+            r#"select host_id, name, addresses as "addresses: Vec<IpNet>", gateway as "gateway: IpNet"
+               from host_interfaces where host_id = any($1)"#,
+            &ids
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.host_id, InterfaceFact { name: r.name, addresses: r.addresses, gateway: r.gateway.map(|g| g.addr()) })),
+    );
+    let mut services = group(
+        sqlx::query!(
+            r#"select host_id, name::text as "name!", state, started_at from host_services where host_id = any($1)"#,
+            &ids
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.host_id, ServiceFact { name: r.name, state: r.state, started_at: r.started_at })),
+    );
+    let mut settings: HashMap<i64, SettingsFacts> = sqlx::query!(
+        "select host_id, vmm, hyperv_terminal_service, rd_gateway from host_settings where host_id = any($1)",
+        &ids
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|r| {
+        (r.host_id, SettingsFacts {
+            vmm: r.vmm.and_then(|v| serde_json::from_value(v).ok()),
+            hyperv_terminal_service: r.hyperv_terminal_service.and_then(|v| serde_json::from_value(v).ok()),
+            rd_gateway: r.rd_gateway.and_then(|v| serde_json::from_value(v).ok()),
+        })
+    })
+    .collect();
+    let mut components = group(
+        sqlx::query!(
+            "select host_id, name, version from host_components where host_id = any($1)",
+            &ids
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.host_id, (r.name, r.version))),
+    );
+
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let collected = |s: &str| r.sections.iter().any(|x| x == s);
+            HostFacts {
+                host_id: r.id,
+                roles: r.roles.iter().filter_map(|x| Role::parse(x)).collect(),
+                last_collected_at: r.last_collected_at,
+                vitals: VitalsFact {
+                    cpu_cores: r.cpu_cores.map(i64::from),
+                    memory_mb: r.memory_mb,
+                    storage_gb: r.storage_gb,
+                    vm_count: r.vm_count.map(i64::from),
+                    vm_vcpus: r.vm_vcpus.map(i64::from),
+                    vm_memory_mb: r.vm_memory_mb,
+                },
+                certificates: collected("certificates")
+                    .then(|| by_host_certs.remove(&r.id).unwrap_or_default()),
+                interfaces: collected("interfaces")
+                    .then(|| interfaces.remove(&r.id).unwrap_or_default()),
+                routes: collected("routes").then(|| routes.remove(&r.id).unwrap_or_default()),
+                services: collected("services").then(|| services.remove(&r.id).unwrap_or_default()),
+                settings: settings.remove(&r.id).unwrap_or_default(),
+                components: components
+                    .remove(&r.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect::<BTreeMap<_, _>>(),
+                fqdn: r.fqdn,
+            }
+        })
+        .collect())
+}
+
+/// Every component version reported in the stamp: (host id, fqdn, component, version).
+pub async fn components(
+    conn: &mut PgConnection,
+    stamp_id: i64,
+) -> Result<Vec<(i64, String, String, String)>, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"select h.id, h.fqdn::text as "fqdn!", c.name, c.version
+           from host_components c join hosts h on h.id = c.host_id where h.stamp_id = $1 order by h.fqdn, c.name"#,
+        stamp_id
+    )
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.id, r.fqdn, r.name, r.version))
+    .collect())
+}
+
+pub async fn plans(conn: &mut PgConnection, stamp_id: i64) -> Result<Vec<PlanFact>, sqlx::Error> {
+    sqlx::query_as!(
+        PlanFact,
+        r#"select id as plan_id, wap_plan_id, name, remote_console, quota_vcpus, quota_memory_gb
+           from plans where stamp_id = $1 order by wap_plan_id"#,
+        stamp_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn capacity(
+    conn: &mut PgConnection,
+    stamp_id: i64,
+) -> Result<CapacityInputs, sqlx::Error> {
+    let hyperv_hosts = sqlx::query!(
+        r#"select id, fqdn::text as "fqdn!", cpu_cores, memory_mb, storage_gb, vm_count, vm_vcpus, vm_memory_mb
+           from hosts where stamp_id = $1 and 'hyperv_host' = any(roles) order by fqdn"#,
+        stamp_id
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|r| HostVitals {
+        host_id: r.id,
+        fqdn: r.fqdn,
+        vitals: VitalsFact {
+            cpu_cores: r.cpu_cores.map(i64::from),
+            memory_mb: r.memory_mb,
+            storage_gb: r.storage_gb,
+            vm_count: r.vm_count.map(i64::from),
+            vm_vcpus: r.vm_vcpus.map(i64::from),
+            vm_memory_mb: r.vm_memory_mb,
+        },
+    })
+    .collect();
+    let plans = sqlx::query!(
+        "select wap_plan_id, quota_vms, quota_vcpus, quota_memory_gb, quota_storage_gb from plans where stamp_id = $1 order by wap_plan_id",
+        stamp_id
+    )
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(|p| PlanQuota {
+        wap_plan_id: p.wap_plan_id,
+        vms: Some(p.quota_vms),
+        vcpus: p.quota_vcpus,
+        memory_gb: p.quota_memory_gb,
+        storage_gb: Some(p.quota_storage_gb),
+    })
+    .collect();
+    Ok(CapacityInputs {
+        hyperv_hosts,
+        plans,
+    })
+}

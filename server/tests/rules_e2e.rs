@@ -1,0 +1,294 @@
+//! Rules end to end: reports over HTTP → problems through the API → the fact fixed by a new
+//! report → problem resolved; acknowledgement changes health; recurrence is a new problem.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use chrono::Utc;
+use common::{TestApp, assert_error, spawn, spec_document};
+use reqwest::Method;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use stampbook_server::rules::engine;
+
+/// An NVGRE gateway VM of ams-01 with default routes via management and front end at these metrics.
+fn gateway(mgmt_metric: u32, front_metric: u32) -> Value {
+    json!({
+        "schema": "stampbook.report/v1",
+        "report_id": uuid::Uuid::new_v4(),
+        "collected_at": Utc::now(),
+        "host": {"fqdn": "gw01.ams-01.example.net", "stamp": "ams-01", "roles": ["nvgre_gateway"]},
+        "interfaces": [
+            {"name": "Management", "addresses": ["10.0.0.21/24"], "gateway": "10.0.0.1"},
+            {"name": "Front-end", "addresses": ["77.233.248.21/24"], "gateway": "77.233.248.1"}
+        ],
+        "routes": [
+            {"destination": "0.0.0.0/0", "next_hop": "10.0.0.1", "interface": "Management", "metric": mgmt_metric},
+            {"destination": "0.0.0.0/0", "next_hop": "77.233.248.1", "interface": "Front-end", "metric": front_metric},
+            {"destination": "10.0.0.0/16", "next_hop": "10.0.0.1", "interface": "Management", "metric": 300, "persistent": true}
+        ]
+    })
+}
+
+async fn push(app: &TestApp, report: &Value) {
+    let r = app
+        .send_json(Method::POST, "/api/v1/reports", &app.admin, report)
+        .await;
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+    engine::evaluate_queued(&app.pool).await.unwrap();
+}
+
+async fn problems(app: &TestApp, query: &str) -> Vec<Value> {
+    app.get_json(&format!("/api/v1/problems?{query}")).await["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn rules_of(items: &[Value]) -> Vec<String> {
+    let mut r: Vec<String> = items
+        .iter()
+        .map(|p| p["rule"].as_str().unwrap().to_owned())
+        .collect();
+    r.sort();
+    r
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn a_route_fault_opens_then_resolves_when_the_report_is_fixed(pool: PgPool) {
+    let app = spawn(pool).await;
+    app.put_inventory(&spec_document()).await;
+    push(&app, &gateway(266, 266)).await;
+
+    let open = problems(&app, "stamp=ams-01").await;
+    assert_eq!(
+        rules_of(&open),
+        [
+            "plan.stamp_unhealthy",
+            "route.default_ambiguous",
+            "route.default_via_management"
+        ]
+    );
+    assert_eq!(
+        rules_of(&problems(&app, "rule=route").await),
+        ["route.default_ambiguous", "route.default_via_management"]
+    );
+    let via = open
+        .iter()
+        .find(|p| p["rule"] == "route.default_via_management")
+        .unwrap();
+    assert_eq!(via["severity"], "critical");
+    assert_eq!(via["host"], "gw01.ams-01.example.net");
+    assert_eq!(via["stamp"], "ams-01");
+    assert!(via["plan"].is_null());
+    assert!(
+        via["message"]
+            .as_str()
+            .unwrap()
+            .contains("gw01.ams-01.example.net")
+    );
+    assert!(via["evidence"].is_object());
+    assert_eq!(via["acknowledged"], false);
+    assert!(via["resolved_at"].is_null());
+
+    let health = app.get_json("/api/v1/stamps/ams-01/health").await;
+    assert_eq!(health["health"], "critical");
+    assert_eq!(health["open"]["critical"].as_i64().unwrap() >= 1, true);
+    // the plan on the stamp is now on a broken stamp
+    let plan_problems = problems(&app, "rule=plan.stamp_unhealthy").await;
+    assert_eq!(plan_problems.len(), 1);
+    assert_eq!(plan_problems[0]["plan"], "gold-ams");
+    let plan = app.get_json("/api/v1/plans/gold-ams").await;
+    assert_eq!(plan["stamp_health"]["health"], "critical");
+
+    // the fix of the runbook: front end 205, management 305
+    push(&app, &gateway(305, 205)).await;
+    assert_eq!(problems(&app, "stamp=ams-01").await, Vec::<Value>::new());
+    let resolved = problems(&app, "stamp=ams-01&state=resolved").await;
+    assert_eq!(
+        resolved.len(),
+        3,
+        "both route problems and the plan problem resolved"
+    );
+    assert!(resolved.iter().all(|p| p["resolved_at"].is_string()));
+    assert_eq!(
+        app.get_json("/api/v1/stamps/ams-01/health").await["health"],
+        "ok"
+    );
+
+    // a recurrence is a new problem
+    push(&app, &gateway(266, 266)).await;
+    let again = problems(&app, "rule=route.default_via_management").await;
+    assert_ne!(again[0]["id"], via["id"]);
+    assert_eq!(
+        problems(&app, "rule=route.default_via_management&state=all")
+            .await
+            .len(),
+        2
+    );
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn acknowledging_changes_health_but_not_readiness_listing(pool: PgPool) {
+    let app = spawn(pool).await;
+    app.put_inventory(&spec_document()).await;
+    push(&app, &gateway(261, 291)).await;
+    let open = problems(&app, "rule=route.default_via_management").await;
+    let id = open[0]["id"].as_i64().unwrap();
+    assert_eq!(
+        app.get_json("/api/v1/stamps/ams-01/health").await["health"],
+        "critical"
+    );
+
+    let reader = app.token("reader", "read", None).await;
+    let operator = app.token("ops", "operator", None).await;
+    let ack = format!("/api/v1/problems/{id}/acknowledge");
+    let body = json!({"note": "CHG-1234: metrics fixed in tonight's window"});
+    assert_error(
+        app.send_json(Method::POST, &ack, &reader, &body).await,
+        403,
+        "forbidden",
+        None,
+    )
+    .await;
+    assert_error(
+        app.send_json(Method::POST, &ack, &operator, &json!({"note": ""}))
+            .await,
+        422,
+        "invalid_note",
+        Some("note"),
+    )
+    .await;
+    let past = json!({"note": "x", "until": "2001-01-01T00:00:00Z"});
+    assert_error(
+        app.send_json(Method::POST, &ack, &operator, &past).await,
+        422,
+        "invalid_until",
+        Some("until"),
+    )
+    .await;
+    let r = app.send_json(Method::POST, &ack, &operator, &body).await;
+    assert_eq!(r.status(), 200);
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(p["acknowledged"], true);
+    assert_eq!(p["acknowledgement"]["by"], "ops");
+
+    engine::evaluate_queued(&app.pool).await.unwrap();
+    let health = app.get_json("/api/v1/stamps/ams-01/health").await;
+    assert_ne!(
+        health["health"], "critical",
+        "an acknowledged critical does not count: {health}"
+    );
+    assert_eq!(health["acknowledged"], 1);
+    // still listed
+    assert_eq!(
+        problems(&app, "rule=route.default_via_management").await[0]["acknowledged"],
+        true
+    );
+    assert_eq!(
+        problems(&app, "acknowledged=false&severity=critical")
+            .await
+            .len(),
+        0
+    );
+    // the plan is no longer on an unhealthy stamp
+    assert_eq!(problems(&app, "rule=plan.stamp_unhealthy").await.len(), 0);
+    assert_error(
+        app.send_json(
+            Method::POST,
+            "/api/v1/problems/999999/acknowledge",
+            &operator,
+            &body,
+        )
+        .await,
+        404,
+        "not_found",
+        None,
+    )
+    .await;
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn an_acknowledgement_ends_when_its_time_is_up(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    app.put_inventory(&spec_document()).await;
+    push(&app, &gateway(261, 291)).await;
+    let id = problems(&app, "rule=route.default_via_management").await[0]["id"]
+        .as_i64()
+        .unwrap();
+    let until = Utc::now() + chrono::Duration::hours(1);
+    let r = app
+        .send_json(
+            Method::POST,
+            &format!("/api/v1/problems/{id}/acknowledge"),
+            &app.admin,
+            &json!({"note": "window", "until": until}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    engine::evaluate_queued(&app.pool).await.unwrap();
+    assert_ne!(
+        app.get_json("/api/v1/stamps/ams-01/health").await["health"],
+        "critical"
+    );
+    // time passes: the acknowledgement has ended
+    sqlx::query("update problems set ack_until = now() - interval '1 second' where id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.get_json("/api/v1/stamps/ams-01/health").await["health"],
+        "critical"
+    );
+    assert_eq!(
+        problems(&app, "rule=route.default_via_management").await[0]["acknowledged"],
+        false
+    );
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn retiring_a_stamp_raises_stamp_missing_on_its_plans(pool: PgPool) {
+    let app = spawn(pool).await;
+    app.put_inventory(&spec_document()).await;
+    app.http
+        .delete(app.url("/api/v1/stamps/ams-01"))
+        .bearer_auth(&app.admin)
+        .send()
+        .await
+        .unwrap();
+    engine::evaluate_queued(&app.pool).await.unwrap();
+    let p = problems(&app, "rule=plan.stamp_missing").await;
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0]["plan"], "gold-ams");
+    assert_eq!(p[0]["severity"], "critical");
+    // moving the plan to a live stamp resolves it
+    let plan = json!({"name": "Gold IaaS", "stamp": "fra-01", "remote_console": true});
+    assert_eq!(
+        app.send_json(Method::PUT, "/api/v1/plans/gold-ams", &app.admin, &plan)
+            .await
+            .status(),
+        200
+    );
+    engine::evaluate_queued(&app.pool).await.unwrap();
+    assert_eq!(problems(&app, "rule=plan.stamp_missing").await.len(), 0);
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn the_timer_evaluation_finds_hosts_that_stopped_reporting(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    app.put_inventory(&spec_document()).await;
+    push(&app, &gateway(305, 205)).await;
+    assert_eq!(problems(&app, "rule=host.stale").await.len(), 0);
+    sqlx::query("update hosts set last_collected_at = now() - interval '2 hours'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    engine::evaluate_all(&pool).await.unwrap();
+    let stale = problems(&app, "rule=host.stale").await;
+    assert_eq!(stale.len(), 1);
+    assert_eq!(stale[0]["severity"], "warning");
+    // a fresh report (identical facts) resolves it
+    push(&app, &gateway(305, 205)).await;
+    assert_eq!(problems(&app, "rule=host.stale").await.len(), 0);
+}
