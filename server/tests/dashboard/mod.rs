@@ -1,6 +1,6 @@
 //! Dashboard test support: a browser-like client over real HTTP (cookies kept, redirects not
-//! followed, the login form's CSRF), a simulated fleet pushed through the real API, and the
-//! per-stamp figures and problems the rule engine keeps (from `fixtures/dashboard-seed.sql`).
+//! followed, the login form's CSRF), a simulated fleet pushed through the real API, and a
+//! synchronous run of the rule engine (problems and per-stamp figures).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -15,8 +15,8 @@ use stampbook_server::config::ServeArgs;
 
 use crate::common::{self, TestApp};
 
-/// Settings for dashboard tests: no background workers, so the figures the tests put in place
-/// stay as they are while pages are read.
+/// Settings for dashboard tests: no background workers; tests run the rule engine themselves
+/// ([`evaluate`]), so pages are read against a known state.
 pub fn settings() -> ServeArgs {
     ServeArgs {
         no_workers: true,
@@ -232,10 +232,9 @@ pub async fn load_fleet(app: &TestApp, stamps: usize, hosts: usize, seed: u64) -
     fleet
 }
 
-/// What the evaluator would have written after a run: `stamp_status` and some problems.
-pub async fn seed_status(pool: &PgPool) {
-    sqlx::raw_sql(include_str!("../fixtures/dashboard-seed.sql"))
-        .execute(pool)
+/// Runs the rule engine over every stamp now: problems open, `stamp_status` is written.
+pub async fn evaluate(pool: &PgPool) {
+    stampbook_server::rules::engine::evaluate_all(pool)
         .await
         .unwrap();
 }

@@ -18,34 +18,31 @@ use view::ProblemView;
 
 pub const PAGE_SIZE: i64 = 50;
 
-/// Rule ids of SPEC §5, offered as suggestions in the rule filter (a prefix such as
-/// `remote_console` matches the whole family).
-pub const RULE_IDS: &[&str] = &[
-    "cert.expired",
-    "cert.expiring",
-    "cert.weak_signature",
-    "cert.weak_key",
-    "remote_console",
-    "remote_console.cert_key_usage",
-    "remote_console.cert_eku",
-    "remote_console.cert_provider",
-    "remote_console.cert_not_deployed",
-    "remote_console.root_untrusted",
-    "remote_console.vmms_restart_needed",
-    "remote_console.host_trusted_issuer",
-    "remote_console.rdgw_trusted_issuer",
-    "remote_console.rdgw_plugin",
-    "remote_console.rdgw_public_cert",
-    "route.default_via_management",
-    "route.default_ambiguous",
-    "route.default_missing",
-    "route.management_static_missing",
-    "host.stale",
-    "stamp.version_drift",
-    "plan.stamp_unhealthy",
-    "plan.stamp_missing",
-    "capacity.overcommit",
-];
+/// A suggestion of the rule filter: a rule id, or the prefix of a family of rules.
+pub struct RuleOption {
+    pub value: &'static str,
+    pub label: String,
+}
+
+/// Every rule the engine knows, each family first (a prefix such as `remote_console` matches
+/// all of its rules).
+pub fn rule_options() -> Vec<RuleOption> {
+    let mut out: Vec<RuleOption> = Vec::new();
+    for r in crate::rules::RULES {
+        let prefix = r.id.split('.').next().unwrap_or(r.id);
+        if !out.iter().any(|o| o.value == prefix) {
+            out.push(RuleOption {
+                value: prefix,
+                label: format!("every {} rule", r.family),
+            });
+        }
+        out.push(RuleOption {
+            value: r.id,
+            label: r.description.to_owned(),
+        });
+    }
+    out
+}
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ProblemsQuery {
@@ -75,7 +72,7 @@ pub struct ProblemsPage {
     pub chrome: Chrome,
     pub problems: Vec<ProblemView>,
     pub stamps: Vec<StampOption>,
-    pub rules: &'static [&'static str],
+    pub rules: Vec<RuleOption>,
     pub stamp: String,
     pub severity: String,
     pub rule: String,
@@ -198,7 +195,7 @@ pub async fn list(
         chrome: Chrome::new(&ctx, title, "problems").crumbs(crumbs),
         problems: rows.into_iter().map(|p| ProblemView::new(p, now)).collect(),
         stamps,
-        rules: RULE_IDS,
+        rules: rule_options(),
         filtered: filter.stamp.is_some()
             || filter.severity.is_some()
             || filter.rule.is_some()
@@ -288,6 +285,15 @@ pub async fn acknowledge(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rule_suggestions_cover_every_rule_and_family() {
+        let options = rule_options();
+        for r in crate::rules::RULES {
+            assert!(options.iter().any(|o| o.value == r.id), "{}", r.id);
+        }
+        assert!(options.iter().any(|o| o.value == "remote_console"));
+    }
 
     #[test]
     fn durations_are_the_offered_ones() {

@@ -19,6 +19,8 @@ pub struct AckView {
 pub struct ProblemView {
     pub id: i64,
     pub rule: String,
+    /// What the rule checks, in a sentence.
+    pub description: &'static str,
     pub badge: Badge,
     pub stamp: String,
     pub host: Option<String>,
@@ -30,7 +32,7 @@ pub struct ProblemView {
     pub resolved: Option<When>,
     pub acknowledged: bool,
     pub ack: Option<AckView>,
-    /// The evidence as compact JSON, cut to a readable length.
+    /// The evidence as compact JSON, cut to a readable length (empty when there is none).
     pub evidence: String,
 }
 
@@ -58,6 +60,7 @@ impl ProblemView {
         ProblemView {
             id: p.id,
             badge: format::severity_badge(&p.severity),
+            description: crate::rules::rule_info(&p.rule).map_or("", |r| r.description),
             rule: p.rule,
             stamp: p.stamp,
             host: p.host,
@@ -69,7 +72,11 @@ impl ProblemView {
             resolved: When::opt(p.resolved_at, now),
             acknowledged: p.acknowledged,
             ack,
-            evidence: compact_json(&p.evidence, 240),
+            evidence: match &p.evidence {
+                serde_json::Value::Object(m) if m.is_empty() => String::new(),
+                serde_json::Value::Null => String::new(),
+                e => compact_json(e, 240),
+            },
         }
     }
 }

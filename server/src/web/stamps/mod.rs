@@ -133,9 +133,9 @@ pub struct StampPage {
     pub acked: Option<i64>,
 }
 
-/// The name of an update rollup for a component build, when the rules module knows it.
-pub fn rollup_name(_component: &str, _version: &str) -> Option<&'static str> {
-    None
+/// The name of an update rollup for a component build (`VMM 2012 R2 UR14`), when known.
+pub fn rollup_name(component: &str, version: &str) -> Option<&'static str> {
+    crate::rules::versions::rollup_name(component, version)
 }
 
 /// Components with their versions; drift when hosts disagree or a version is below target.
