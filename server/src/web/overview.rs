@@ -88,14 +88,15 @@ pub fn expiry_class(days: i64, warning_days: i32, critical_days: i32) -> &'stati
     }
 }
 
-/// `hosts' trust`, `VMM certificate, RD Gateway's trust`: the broken links, in chain order.
+/// Where the Remote Console chain breaks first (`hosts' trust`), and how many links after it
+/// are broken too (`VMM certificate (+2)`); the stamp page lists them all.
 pub fn broken_chain(h: &StampHealth) -> String {
-    h.remote_console
-        .broken_links
-        .iter()
-        .map(|l| l.describe())
-        .collect::<Vec<_>>()
-        .join(", ")
+    let links = &h.remote_console.broken_links;
+    match links.first() {
+        None => String::new(),
+        Some(first) if links.len() == 1 => first.describe().to_owned(),
+        Some(first) => format!("{} (+{})", first.describe(), links.len() - 1),
+    }
 }
 
 pub async fn show(state: web::Data<AppState>, ctx: Ctx) -> Result<HttpResponse, WebError> {

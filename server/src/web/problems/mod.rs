@@ -1,6 +1,7 @@
 //! `/problems`: every problem, filtered by stamp, severity, rule, state, host or plan, newest
 //! first, 50 a page; and `POST /problems/{id}/acknowledge`, the operator's form (CSRF-checked).
 
+pub mod query;
 pub mod view;
 
 use actix_web::{HttpResponse, web};
@@ -54,8 +55,8 @@ pub struct ProblemsQuery {
     pub plan: Option<String>,
     /// `yes`: only under an active acknowledgement; `no`: only those counting towards health.
     pub ack: Option<String>,
-    /// Page start: problems with a smaller id.
-    pub before: Option<i64>,
+    /// Page start: the cursor of the previous page's last problem.
+    pub after: Option<String>,
     /// Just acknowledged (after the form's redirect).
     pub acked: Option<i64>,
     pub wallboard: Option<String>,
@@ -130,9 +131,15 @@ pub async fn list(
             Some("no") => Some(false),
             _ => None,
         },
-        before_id: q.before,
+        before_id: None,
     };
-    let mut rows = problems::list(&state.pool, &filter, PAGE_SIZE + 1).await?;
+    let after = match clean(&q.after) {
+        Some(a) => Some(query::Cursor::decode(&a).ok_or_else(|| {
+            WebError::BadRequest("That page link is not one this server made.".to_owned())
+        })?),
+        None => None,
+    };
+    let mut rows = query::page(&state.pool, &filter, after, PAGE_SIZE + 1).await?;
     let more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
     let stamps = sqlx::query!(
@@ -156,7 +163,7 @@ pub async fn list(
         State::All => "all",
     };
     let wb = ctx.wallboard.then_some("1");
-    let href = |before: Option<String>| {
+    let href = |after: Option<String>| {
         format!(
             "/problems{}",
             format::query(&[
@@ -167,16 +174,22 @@ pub async fn list(
                 ("host", filter.host.as_deref()),
                 ("plan", filter.plan.as_deref()),
                 ("ack", ack.as_deref()),
-                ("before", before.as_deref()),
+                ("after", after.as_deref()),
                 ("wallboard", wb),
             ])
         )
     };
     let next_href = match rows.last() {
-        Some(last) if more => href(Some(last.id.to_string())),
+        Some((rank, last)) if more => href(Some(
+            query::Cursor {
+                rank: *rank,
+                id: last.id,
+            }
+            .encode(),
+        )),
         _ => String::new(),
     };
-    let first_href = if q.before.is_some() {
+    let first_href = if q.after.is_some() {
         href(None)
     } else {
         String::new()
@@ -193,7 +206,10 @@ pub async fn list(
     crumbs.push(Crumb::here("Problems"));
     let page = ProblemsPage {
         chrome: Chrome::new(&ctx, title, "problems").crumbs(crumbs),
-        problems: rows.into_iter().map(|p| ProblemView::new(p, now)).collect(),
+        problems: rows
+            .into_iter()
+            .map(|(_, p)| ProblemView::new(p, now))
+            .collect(),
         stamps,
         rules: rule_options(),
         filtered: filter.stamp.is_some()

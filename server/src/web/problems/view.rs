@@ -32,7 +32,7 @@ pub struct ProblemView {
     pub resolved: Option<When>,
     pub acknowledged: bool,
     pub ack: Option<AckView>,
-    /// The evidence as compact JSON, cut to a readable length (empty when there is none).
+    /// The evidence as indented JSON (empty when there is none).
     pub evidence: String,
 }
 
@@ -44,6 +44,18 @@ pub fn compact_json(v: &serde_json::Value, max: usize) -> String {
     } else {
         let mut cut: String = s.chars().take(max).collect();
         cut.push('…');
+        cut
+    }
+}
+
+/// Indented JSON for reading, at most `max` characters.
+pub fn pretty_json(v: &serde_json::Value, max: usize) -> String {
+    let s = serde_json::to_string_pretty(v).unwrap_or_default();
+    if s.chars().count() <= max {
+        s
+    } else {
+        let mut cut: String = s.chars().take(max).collect();
+        cut.push_str("\n…");
         cut
     }
 }
@@ -75,7 +87,7 @@ impl ProblemView {
             evidence: match &p.evidence {
                 serde_json::Value::Object(m) if m.is_empty() => String::new(),
                 serde_json::Value::Null => String::new(),
-                e => compact_json(e, 240),
+                e => pretty_json(e, 4000),
             },
         }
     }
