@@ -39,32 +39,39 @@ pub async fn page(
         State::Resolved => "resolved",
         State::All => "all",
     };
+    // Rank and page on the problems table alone; join names only for the page's rows.
     let rows = sqlx::query!(
-        r#"select * from (
-               select p.id, p.rule, p.severity, s.name as stamp, h.fqdn::text as host, pl.wap_plan_id as "plan?",
-                      p.subject, p.message, p.evidence, p.opened_at, p.last_seen_at, p.resolved_at,
-                      (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) as acknowledged,
-                      p.ack_by, p.ack_note, p.ack_at, p.ack_until,
+        r#"with page as (
+               select p.id,
                       case when $1 <> 'open' then 0
                            else (case p.severity when 'critical' then 0 when 'warning' then 1 else 2 end)
                                 + (case when p.ack_at is not null and (p.ack_until is null or p.ack_until > now())
                                         then 3 else 0 end)
                       end as rank
                from problems p
-               join stamps s on s.id = p.stamp_id
-               left join hosts h on h.id = p.host_id
-               left join plans pl on pl.id = p.plan_id
                where ($1 = 'all' or ($1 = 'open') = (p.resolved_at is null))
-                 and ($2::text is null or s.name = $2)
+                 and ($2::text is null or p.stamp_id = (select id from stamps where name = $2))
                  and ($3::text is null or p.severity = $3)
                  and ($4::text is null or p.rule = $4 or p.rule like $4 || '.%')
-                 and ($5::text is null or h.fqdn = $5::text::citext)
-                 and ($6::text is null or pl.wap_plan_id = $6)
+                 and ($5::text is null or p.host_id = (select id from hosts where fqdn = $5::text::citext))
+                 and ($6::text is null or p.plan_id = (select id from plans where wap_plan_id = $6))
                  and ($7::bool is null or (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) = $7)
-           ) q
-           where ($8::int is null or q.rank > $8 or (q.rank = $8 and q.id < $9))
-           order by q.rank, q.id desc
-           limit $10"#,
+           ), ranked as (
+               select id, rank from page
+               where ($8::int is null or rank > $8 or (rank = $8 and id < $9))
+               order by rank, id desc
+               limit $10
+           )
+           select p.id, p.rule, p.severity, s.name as stamp, h.fqdn::text as host, pl.wap_plan_id as "plan?",
+                  p.subject, p.message, p.evidence, p.opened_at, p.last_seen_at, p.resolved_at,
+                  (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) as "acknowledged!",
+                  p.ack_by, p.ack_note, p.ack_at, p.ack_until, k.rank as "rank!"
+           from ranked k
+           join problems p on p.id = k.id
+           join stamps s on s.id = p.stamp_id
+           left join hosts h on h.id = p.host_id
+           left join plans pl on pl.id = p.plan_id
+           order by k.rank, k.id desc"#,
         state,
         f.stamp,
         f.severity,
@@ -82,7 +89,7 @@ pub async fn page(
         .into_iter()
         .map(|r| {
             (
-                r.rank.unwrap_or(0),
+                r.rank,
                 Problem {
                     id: r.id,
                     rule: r.rule,
@@ -96,7 +103,7 @@ pub async fn page(
                     opened_at: r.opened_at,
                     last_seen_at: r.last_seen_at,
                     resolved_at: r.resolved_at,
-                    acknowledged: r.acknowledged.unwrap_or(false),
+                    acknowledged: r.acknowledged,
                     acknowledgement: match (r.ack_by, r.ack_at) {
                         (Some(by), Some(at)) => Some(Acknowledgement {
                             by,
