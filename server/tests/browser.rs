@@ -200,8 +200,16 @@ async fn the_dashboard_works_in_a_real_browser(pool: PgPool) {
     let chromium = find_program(&["chromium", "chromium-browser", "google-chrome"])
         .expect("chromium is not installed: `apt-get install chromium chromium-driver`");
 
+    // STAMPBOOK_BROWSER_FLEET=12x30 renders a bigger demo fleet (the README's screenshots)
+    let (stamps, hosts) = std::env::var("STAMPBOOK_BROWSER_FLEET")
+        .ok()
+        .and_then(|v| {
+            let (s, h) = v.split_once('x')?;
+            Some((s.parse().ok()?, h.parse().ok()?))
+        })
+        .unwrap_or((4, 12));
     let app = dashboard::spawn(pool.clone()).await;
-    dashboard::load_fleet(&app, 4, 12, 21).await;
+    dashboard::load_fleet(&app, stamps, hosts, 21).await;
     dashboard::evaluate(&pool).await;
     let operator = app.token("noc-operator", "operator", None).await;
     let (stamp, display): (String, String) = sqlx::query_as(
