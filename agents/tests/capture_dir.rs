@@ -139,7 +139,7 @@ fn a_full_capture_becomes_a_complete_report() {
                 allowed_hash_algorithms: vec![],
             }),
             rd_gateway: Some(RdGatewaySettings {
-                trusted_issuer_certificates: vec![RC.into()],
+                trusted_issuer_certificates: Some(vec![RC.into()]),
                 authentication_plugin: Some("FedAuthorizationPlugin".into()),
                 authorization_plugin: Some("FedAuthorizationPlugin".into()),
                 ssl_certificate_thumbprint: None,
@@ -206,7 +206,7 @@ fn route_print_is_used_without_netroute_and_empty_files_mean_collected_none() {
     let settings = report.settings.unwrap();
     assert_eq!(
         settings.rd_gateway.unwrap().trusted_issuer_certificates,
-        Vec::<String>::new()
+        Some(Vec::<String>::new())
     );
     assert_eq!((settings.vmm, settings.components), (None, None));
 }

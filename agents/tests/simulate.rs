@@ -487,6 +487,7 @@ impl<'a> Ctx<'a> {
             RdgwTrustedIssuerMismatch => !rdgw
                 .trusted_issuer_certificates
                 .iter()
+                .flatten()
                 .any(matches_vmconnect),
             RdgwWrongPlugin => [&rdgw.authentication_plugin, &rdgw.authorization_plugin]
                 .iter()

@@ -150,6 +150,20 @@ pub struct ServeArgs {
     /// Do not run background workers (evaluator, webhook delivery) in this process.
     #[arg(long, env = "STAMPBOOK_NO_WORKERS", default_value_t = false)]
     pub no_workers: bool,
+    /// Seconds one webhook delivery may take, connection included.
+    #[arg(long, env = "STAMPBOOK_WEBHOOK_TIMEOUT_S", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub webhook_timeout_s: u64,
+    /// Attempts per webhook delivery before it is marked failed.
+    #[arg(long, env = "STAMPBOOK_WEBHOOK_MAX_ATTEMPTS", default_value_t = 15, value_parser = clap::value_parser!(i32).range(1..=100))]
+    pub webhook_max_attempts: i32,
+    /// First retry delay of a webhook delivery in milliseconds; doubled per attempt (with
+    /// ±20% jitter), at most an hour.
+    #[arg(
+        long,
+        env = "STAMPBOOK_WEBHOOK_RETRY_BASE_MS",
+        default_value_t = 10_000
+    )]
+    pub webhook_retry_base_ms: u64,
 }
 
 impl ServeArgs {
@@ -168,10 +182,17 @@ impl ServeArgs {
             workers: Some(2),
             // tests run the evaluator themselves (rules::engine::evaluate_queued), deterministically
             no_workers: true,
+            webhook_timeout_s: 10,
+            webhook_max_attempts: 15,
+            webhook_retry_base_ms: 10_000,
         }
     }
 
     pub fn evaluation_interval(&self) -> Duration {
         Duration::from_secs(self.evaluation_interval_s.max(1))
+    }
+
+    pub fn webhook_timeout(&self) -> Duration {
+        Duration::from_secs(self.webhook_timeout_s.max(1))
     }
 }

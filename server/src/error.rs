@@ -195,6 +195,13 @@ impl From<sqlx::Error> for ApiError {
                         format!("a referenced object does not exist ({constraint})"),
                         "",
                     )
+                } else if db.code().as_deref() == Some("22021") {
+                    // PostgreSQL text cannot hold NUL (U+0000)
+                    ApiError::invalid(
+                        "invalid_text",
+                        "a text value contains a NUL character (U+0000), which cannot be stored",
+                        "",
+                    )
                 } else if db.is_check_violation() {
                     ApiError::invalid(
                         "constraint_violated",

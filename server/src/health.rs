@@ -55,6 +55,15 @@ impl ChainLink {
         })
     }
 
+    /// The serialised name (`vmm_certificate`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChainLink::VmmCertificate => "vmm_certificate",
+            ChainLink::HostTrust => "host_trust",
+            ChainLink::RdGatewayTrust => "rd_gateway_trust",
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             ChainLink::VmmCertificate => "VMM certificate",
@@ -80,6 +89,9 @@ pub struct RemoteConsole {
     pub broken_links: Vec<ChainLink>,
     /// The open `remote_console.*` rules.
     pub open_rules: Vec<String>,
+    /// A VMM server of the stamp reported its VMConnect settings. Until one does, no
+    /// `remote_console.*` rule can fire, so `ready` only says that nothing is known to be broken.
+    pub vmm_reported: bool,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -107,6 +119,7 @@ impl StampHealth {
                 broken_link: None,
                 broken_links: vec![],
                 open_rules: vec![],
+                vmm_reported: false,
             },
         }
     }
@@ -136,7 +149,7 @@ pub async fn for_stamps(
            group by 1, 2, 3, 4"#,
         ids
     )
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?;
     for r in rows {
         let Some(h) = out.get_mut(&r.stamp_id) else {
@@ -159,6 +172,18 @@ pub async fn for_stamps(
             "critical" => h.open.critical += r.n,
             "warning" => h.open.warning += r.n,
             _ => h.open.info += r.n,
+        }
+    }
+    let reported = sqlx::query_scalar!(
+        r#"select distinct h.stamp_id from hosts h join host_settings hs on hs.host_id = h.id
+           where h.stamp_id = any($1) and hs.vmm is not null"#,
+        ids
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for id in reported {
+        if let Some(h) = out.get_mut(&id) {
+            h.remote_console.vmm_reported = true;
         }
     }
     for h in out.values_mut() {

@@ -138,6 +138,8 @@ fn label(v: &str) -> String {
 
 /// `GET /metrics`: the Prometheus text format. Unauthenticated, like `/healthz`: it carries
 /// counts, never names of hosts or tokens (stamp names are labels).
+#[utoipa::path(get, path = "/metrics", tag = "system", operation_id = "metrics",
+    responses((status = 200, description = "Prometheus text exposition format 0.0.4", body = String, content_type = "text/plain; version=0.0.4; charset=utf-8")))]
 pub async fn handler(state: web::Data<AppState>) -> HttpResponse {
     let mut out = String::with_capacity(4096);
     state.metrics.render_counters(&mut out);

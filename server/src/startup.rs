@@ -84,10 +84,9 @@ fn security_headers() -> DefaultHeaders {
 
 /// Every route of the application.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(crate::api::system::healthz))
-        .route("/readyz", web::get().to(crate::api::system::readyz))
-        .route("/metrics", web::get().to(crate::metrics::handler))
-        .configure(crate::api::configure)
+    // the API and the system routes (`/healthz`, `/readyz`, `/metrics`, `/api/openapi.json`,
+    // `/api/docs/`): see `api::endpoints`; the dashboard: see `web`
+    cfg.configure(crate::api::configure)
         .configure(crate::web::configure);
 }
 
@@ -140,6 +139,9 @@ impl Application {
         let mut workers = Vec::new();
         if !self.state.settings.no_workers {
             workers.push(tokio::spawn(crate::rules::worker::run(self.state.clone())));
+            workers.push(tokio::spawn(crate::webhooks::deliver::run(
+                self.state.clone(),
+            )));
         }
         let result = self.server.await;
         for w in workers {

@@ -8,25 +8,10 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{TestApp, spawn, spec_document};
+use common::{TestApp, agent_bin, run, spawn, spec_document, token_file};
 use serde_json::Value;
 use sqlx::PgPool;
 use stampbook_server::rules::{RULES, engine};
-
-/// The agent binary next to this test's target dir, built first when it is not there.
-fn agent_bin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let bin = dir.join("stampbook-agent");
-    if !bin.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "stampbook-agent", "--bin", "stampbook-agent"])
-            .status()
-            .unwrap();
-        assert!(status.success(), "building stampbook-agent");
-    }
-    bin
-}
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../agents/tests/fixtures/windows")
@@ -49,17 +34,6 @@ fn capture_dir(dir: &Path) {
     ] {
         std::fs::copy(f.join(from), dir.join(to)).unwrap();
     }
-}
-
-fn token_file(dir: &Path, token: &str) -> PathBuf {
-    let p = dir.join("token");
-    std::fs::write(&p, token).unwrap();
-    p
-}
-
-async fn run(cmd: &mut Command) -> std::process::Output {
-    let mut cmd = tokio::process::Command::from(std::mem::replace(cmd, Command::new("true")));
-    cmd.output().await.unwrap()
 }
 
 #[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]

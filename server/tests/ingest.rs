@@ -552,3 +552,37 @@ async fn hosts_and_certificates_filter(pool: PgPool) {
         404
     );
 }
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn report_ids_past_the_retention_window_are_forgotten(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    app.put_inventory(&spec_document()).await;
+    let (der, _) = cert_b64("gw01.ams-01.example.net", 200);
+    let rep = report("gw01.ams-01.example.net", "ams-01", &der);
+    post(&app, &app.admin, &rep).await;
+    let mut newer = rep.clone();
+    newer["report_id"] = json!(uuid::Uuid::new_v4());
+    post(&app, &app.admin, &newer).await;
+    sqlx::query("update reports set received_at = now() - interval '20 days' where report_id = $1")
+        .bind(
+            rep["report_id"]
+                .as_str()
+                .unwrap()
+                .parse::<uuid::Uuid>()
+                .unwrap(),
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        stampbook_server::ingest::prune_reports(&pool, 14)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(count(&pool, "select count(*) from reports").await, 1);
+    assert_eq!(
+        app.get_json("/api/v1/hosts/gw01.ams-01.example.net").await["fqdn"],
+        "gw01.ams-01.example.net"
+    );
+}

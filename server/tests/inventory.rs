@@ -65,6 +65,10 @@ async fn inventory_document_round_trips(pool: PgPool) {
     assert_eq!(plan["remote_console"], true);
     assert_eq!(plan["stamp_health"]["health"], "ok");
     assert_eq!(plan["stamp_health"]["remote_console"]["ready"], true);
+    assert_eq!(
+        plan["stamp_health"]["remote_console"]["vmm_reported"], false,
+        "no VMM server reported yet"
+    );
 }
 
 #[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]

@@ -44,7 +44,7 @@ pub fn parse_tsgateway(text: &str) -> Result<Option<RdGatewaySettings>, ParseErr
         return Ok(None);
     };
     Ok(Some(RdGatewaySettings {
-        trusted_issuer_certificates: Vec::new(),
+        trusted_issuer_certificates: None,
         authentication_plugin: psjson::get_str(&obj, "AuthenticationPlugin", "")?,
         authorization_plugin: psjson::get_str(&obj, "AuthorizationPlugin", "")?,
         ssl_certificate_thumbprint: psjson::get_str(&obj, "SslCertificateThumbprint", "")?,
@@ -60,7 +60,7 @@ pub fn merge_rd_gateway(
         return None;
     }
     let mut merged = tsgateway.unwrap_or_default();
-    merged.trusted_issuer_certificates = fedauth.unwrap_or_default();
+    merged.trusted_issuer_certificates = fedauth;
     Some(merged)
 }
 
@@ -134,6 +134,10 @@ mod tests {
     const A: &str = "90D0A19F51A0EA8B4D9925D6A956485C8D06F805";
     const B: &str = "901050FAEE38FB93047BFD563064B282BF9F7B7B";
 
+    fn ts_only() -> Option<RdGatewaySettings> {
+        parse_tsgateway(r#"{"AuthenticationPlugin":"FedAuthorizationPlugin"}"#).unwrap()
+    }
+
     #[test]
     fn thumbprint_lists_split_on_separators_but_not_on_pasted_spaces() {
         let pasted = "\u{200e}90 d0 a1 9f 51 a0 ea 8b 4d 99 25 d6 a9 56 48 5c 8d 06 f8 05";
@@ -171,7 +175,7 @@ mod tests {
         )
         .unwrap();
         let merged = merge_rd_gateway(Some(vec![A.into()]), ts).unwrap();
-        assert_eq!(merged.trusted_issuer_certificates, vec![A]);
+        assert_eq!(merged.trusted_issuer_certificates, Some(vec![A.to_owned()]));
         assert_eq!(
             merged.authentication_plugin.as_deref(),
             Some("FedAuthorizationPlugin")
@@ -181,9 +185,16 @@ mod tests {
         assert_eq!(
             merge_rd_gateway(Some(vec![]), None)
                 .unwrap()
-                .trusted_issuer_certificates
-                .len(),
-            0
+                .trusted_issuer_certificates,
+            Some(vec![]),
+            "collected, none"
+        );
+        // FedAuthSettings not collected: the trusted issuers are unknown, not empty
+        assert_eq!(
+            merge_rd_gateway(None, ts_only())
+                .unwrap()
+                .trusted_issuer_certificates,
+            None
         );
     }
 

@@ -232,7 +232,7 @@ fn settings(ctx: &StampContext<'_>, host: &HostModel) -> Settings {
                 FED_PLUGIN
             };
             settings.rd_gateway = Some(RdGatewaySettings {
-                trusted_issuer_certificates: vec![trusted],
+                trusted_issuer_certificates: Some(vec![trusted]),
                 authentication_plugin: Some(FED_PLUGIN.to_owned()),
                 authorization_plugin: Some(authorization.to_owned()),
                 ssl_certificate_thumbprint: Some(

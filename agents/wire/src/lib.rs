@@ -221,8 +221,9 @@ pub struct HypervTerminalService {
 /// RD Gateway federation and server settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RdGatewaySettings {
-    #[serde(default)]
-    pub trusted_issuer_certificates: Vec<String>,
+    /// `None`: FedAuthSettings not collected (an empty list says it trusts nobody).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted_issuer_certificates: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authentication_plugin: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -5,12 +5,21 @@ use serde::Deserialize;
 
 use super::body::{self, Json};
 use crate::audit::{self, Entry};
+use crate::auth::tokens::{CreatedToken, TokenInfo};
 use crate::auth::{Principal, tokens};
 use crate::error::{ApiError, ApiResult};
 use crate::inventory::apply;
+use crate::inventory::model::{ApplySummary, InventoryDocument};
 use crate::startup::AppState;
 
 /// `PUT /api/v1/inventory`: the document of SPEC §3 as JSON or YAML.
+#[utoipa::path(put, path = "/api/v1/inventory", tag = "admin",
+    request_body(content((InventoryDocument = "application/json"), (InventoryDocument = "application/yaml")),
+                 description = "The inventory document of SPEC §3, JSON or YAML"),
+    responses((status = 200, description = "Applied: what was created, updated, deleted", body = ApplySummary),
+              (status = 409, description = "The document conflicts with itself (a name twice)", body = super::openapi::ErrorBody),
+              (status = 422, description = "A value is not valid (the field names it)", body = super::openapi::ErrorBody)),
+    extensions(("x-required-scope" = json!("admin"))))]
 pub async fn put_inventory(
     state: web::Data<AppState>,
     who: Principal,
@@ -35,17 +44,31 @@ pub async fn put_inventory(
 pub struct NewToken {
     pub name: String,
     /// collector, read, operator or admin.
+    #[schema(pattern = "^(collector|read|operator|admin)$")]
     pub scope: String,
     /// Restrict a collector token to one stamp.
     pub stamp: Option<String>,
 }
 
-pub async fn list_tokens(state: web::Data<AppState>, who: Principal) -> ApiResult<HttpResponse> {
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "admin", params(super::pagination::PageParams),
+    responses((status = 200, description = "Tokens by id, revoked ones included; never the tokens themselves", body = super::openapi::TokenPage)),
+    extensions(("x-required-scope" = json!("admin"))))]
+pub async fn list_tokens(
+    state: web::Data<AppState>,
+    who: Principal,
+    q: web::Query<super::pagination::PageParams>,
+) -> ApiResult<HttpResponse> {
     who.require_admin()?;
     let items = tokens::list(&state.pool).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({"items": items, "next_cursor": null})))
+    let page = super::pagination::page_in_memory(items, &q, |t| format!("{:020}", t.id))?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "admin", request_body = NewToken,
+    responses((status = 201, description = "Created; `token` is shown this once (only its hash is kept)", body = CreatedToken),
+              (status = 409, description = "A token with this name exists", body = super::openapi::ErrorBody),
+              (status = 422, description = "Unknown scope or stamp, or a stamp for a scope other than collector", body = super::openapi::ErrorBody)),
+    extensions(("x-required-scope" = json!("admin"))))]
 pub async fn create_token(
     state: web::Data<AppState>,
     who: Principal,
@@ -77,6 +100,10 @@ pub async fn create_token(
     Ok(HttpResponse::Created().json(created))
 }
 
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "admin",
+    params(("id" = String, Path, description = "The token's id, or its name")),
+    responses((status = 200, description = "Revoked (at once; revoking again changes nothing)", body = TokenInfo)),
+    extensions(("x-required-scope" = json!("admin"))))]
 pub async fn revoke_token(
     state: web::Data<AppState>,
     who: Principal,
@@ -101,13 +128,20 @@ pub async fn revoke_token(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Only entries about this kind of object (stamp, network, scale_unit, plan, token, ...).
     pub entity: Option<String>,
+    /// Items per page, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/audit", tag = "admin", params(AuditQuery),
+    responses((status = 200, description = "Admin writes, newest first, with the object before and after", body = super::openapi::AuditPage)),
+    extensions(("x-required-scope" = json!("admin"))))]
 pub async fn list_audit(
     state: web::Data<AppState>,
     who: Principal,
@@ -119,12 +153,7 @@ pub async fn list_audit(
         cursor: q.cursor.clone(),
     };
     let limit = page.limit()?;
-    let before = match page.after()? {
-        Some(c) => Some(c.parse::<i64>().map_err(|_| {
-            ApiError::bad_request("invalid_cursor", "bad cursor").with_field("cursor")
-        })?),
-        None => None,
-    };
+    let before = page.after_id()?;
     let rows = audit::list(&state.pool, q.entity.as_deref(), before, limit + 1).await?;
     Ok(HttpResponse::Ok().json(super::pagination::page(rows, limit, |r| r.id.to_string())))
 }

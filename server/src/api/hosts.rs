@@ -1,10 +1,12 @@
 //! `/api/v1/hosts` and `/api/v1/certificates`: what hosts reported, current and past.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::csv::Csv;
+use super::negotiate::Format;
 use super::pagination::{self, PageParams};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
@@ -12,6 +14,7 @@ use crate::facts::read::{self, HostDetail, HostSummary};
 use crate::startup::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HostQuery {
     /// Only hosts of this stamp.
     pub stamp: Option<String>,
@@ -21,14 +24,24 @@ pub struct HostQuery {
     pub stale: Option<bool>,
     /// Part of the host name.
     pub q: Option<String>,
+    /// Items per page, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/hosts", tag = "hosts", params(HostQuery),
+    responses((status = 200, description = "A page of hosts by FQDN; CSV with `Accept: text/csv`",
+               content((super::openapi::HostPage = "application/json"), (String = "text/csv")),
+               headers(("X-Next-Cursor" = String, description = "CSV only: the next page's cursor"), ("Link" = String, description = "CSV only: `<...>; rel=\"next\"`")))),
+    extensions(("x-required-scope" = json!("read"))))]
 pub async fn list(
     state: web::Data<AppState>,
     who: Principal,
     q: web::Query<HostQuery>,
+    req: HttpRequest,
+    format: Format,
 ) -> ApiResult<HttpResponse> {
     who.require_read()?;
     let page = PageParams {
@@ -52,9 +65,64 @@ pub async fn list(
         exact: None,
     };
     let rows: Vec<HostSummary> = read::list_hosts(&state.pool, &filter, limit + 1).await?;
-    Ok(HttpResponse::Ok().json(pagination::page(rows, limit, |h| h.fqdn.clone())))
+    let page = pagination::page(rows, limit, |h| h.fqdn.clone());
+    Ok(match format {
+        Format::Json => HttpResponse::Ok().json(page),
+        Format::Csv => hosts_csv(&page.items).respond(&req, page.next_cursor.as_deref()),
+    })
 }
 
+fn hosts_csv(hosts: &[HostSummary]) -> Csv {
+    let mut out = Csv::new(&[
+        "fqdn",
+        "stamp",
+        "scale_unit",
+        "roles",
+        "os_name",
+        "os_version",
+        "cpu_cores",
+        "memory_mb",
+        "storage_gb",
+        "vm_count",
+        "vm_vcpus",
+        "vm_memory_mb",
+        "agent_version",
+        "first_seen_at",
+        "last_report_at",
+        "last_collected_at",
+        "stale",
+        "open_problems",
+    ]);
+    for h in hosts {
+        let v = &h.vitals;
+        out.row(&[
+            &h.fqdn,
+            &h.stamp,
+            &h.scale_unit,
+            &h.roles,
+            &h.os_name,
+            &h.os_version,
+            &v.cpu_cores,
+            &v.memory_mb,
+            &v.storage_gb,
+            &v.vm_count,
+            &v.vm_vcpus,
+            &v.vm_memory_mb,
+            &h.agent_version,
+            &h.first_seen_at,
+            &h.last_report_at,
+            &h.last_collected_at,
+            &h.stale,
+            &h.open_problems,
+        ]);
+    }
+    out
+}
+
+#[utoipa::path(get, path = "/api/v1/hosts/{fqdn}", tag = "hosts",
+    params(("fqdn" = String, Path, description = "The host's FQDN (any case)")),
+    responses((status = 200, description = "The host with all its current facts", body = HostDetail)),
+    extensions(("x-required-scope" = json!("read"))))]
 pub async fn get(
     state: web::Data<AppState>,
     who: Principal,
@@ -68,10 +136,14 @@ pub async fn get(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// Only changes of this kind (host, vitals, certificate, route, interface, service, setting, component, report).
     pub kind: Option<String>,
+    /// Items per page, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -89,6 +161,10 @@ pub struct HistoryEntry {
     pub after: Option<Value>,
 }
 
+#[utoipa::path(get, path = "/api/v1/hosts/{fqdn}/history", tag = "hosts",
+    params(("fqdn" = String, Path, description = "The host's FQDN (any case)"), HistoryQuery),
+    responses((status = 200, description = "What changed on the host, newest first", body = super::openapi::HistoryPage)),
+    extensions(("x-required-scope" = json!("read"))))]
 pub async fn history(
     state: web::Data<AppState>,
     who: Principal,
@@ -101,12 +177,7 @@ pub async fn history(
         cursor: q.cursor.clone(),
     };
     let limit = page.limit()?;
-    let before = match page.after()? {
-        Some(c) => Some(c.parse::<i64>().map_err(|_| {
-            ApiError::bad_request("invalid_cursor", "bad cursor").with_field("cursor")
-        })?),
-        None => None,
-    };
+    let before = page.after_id()?;
     let host_id = sqlx::query_scalar!(
         "select id from hosts where fqdn = $1::text::citext",
         fqdn.as_str()
@@ -130,9 +201,12 @@ pub async fn history(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CertificateQuery {
     pub stamp: Option<String>,
-    /// Only certificates whose not_after is within this many days (negative: expired that long ago).
+    /// Only certificates whose not_after is within this many days (negative: expired that long
+    /// ago), -36500 to 36500.
+    #[param(minimum = -36500, maximum = 36500)]
     pub expires_within_days: Option<i32>,
     /// Only this store (`LocalMachine\My`, `LocalMachine\Root`, `VMM`).
     pub store: Option<String>,
@@ -140,14 +214,24 @@ pub struct CertificateQuery {
     pub has_private_key: Option<bool>,
     pub host: Option<String>,
     pub thumbprint: Option<String>,
+    /// Items per page, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/certificates", tag = "hosts", params(CertificateQuery),
+    responses((status = 200, description = "Certificates fleet-wide, soonest expiry first; CSV with `Accept: text/csv`",
+               content((super::openapi::CertificatePage = "application/json"), (String = "text/csv")),
+               headers(("X-Next-Cursor" = String, description = "CSV only: the next page's cursor"), ("Link" = String, description = "CSV only: `<...>; rel=\"next\"`")))),
+    extensions(("x-required-scope" = json!("read"))))]
 pub async fn certificates(
     state: web::Data<AppState>,
     who: Principal,
     q: web::Query<CertificateQuery>,
+    req: HttpRequest,
+    format: Format,
 ) -> ApiResult<HttpResponse> {
     who.require_read()?;
     let page = PageParams {
@@ -155,6 +239,15 @@ pub async fn certificates(
         cursor: q.cursor.clone(),
     };
     let limit = page.limit()?;
+    if q.expires_within_days
+        .is_some_and(|d| !(-36500..=36500).contains(&d))
+    {
+        return Err(ApiError::bad_request(
+            "invalid_expires_within_days",
+            "expires_within_days is -36500 to 36500",
+        )
+        .with_field("expires_within_days"));
+    }
     let thumbprint = match &q.thumbprint {
         Some(t) => Some(stampbook_wire::normalize_thumbprint(t).ok_or_else(|| {
             ApiError::bad_request("invalid_thumbprint", "a thumbprint is 40 hex digits")
@@ -175,5 +268,47 @@ pub async fn certificates(
             .transpose()?,
     };
     let rows = read::list_certificates(&state.pool, &filter, limit + 1).await?;
-    Ok(HttpResponse::Ok().json(pagination::page(rows, limit, |c| c.cursor().encode())))
+    let page = pagination::page(rows, limit, |c| c.cursor().encode());
+    Ok(match format {
+        Format::Json => HttpResponse::Ok().json(page),
+        Format::Csv => certificates_csv(&page.items).respond(&req, page.next_cursor.as_deref()),
+    })
+}
+
+fn certificates_csv(certs: &[read::CertificateRow]) -> Csv {
+    let mut out = Csv::new(&[
+        "thumbprint",
+        "subject",
+        "subject_cn",
+        "issuer",
+        "not_after",
+        "days_left",
+        "signature_algorithm",
+        "key_algorithm",
+        "key_bits",
+        "self_signed",
+        "store",
+        "has_private_key",
+        "host",
+        "stamp",
+    ]);
+    for c in certs {
+        out.row(&[
+            &c.thumbprint,
+            &c.subject,
+            &c.subject_cn,
+            &c.issuer,
+            &c.not_after,
+            &c.days_left,
+            &c.signature_algorithm,
+            &c.key_algorithm,
+            &c.key_bits,
+            &c.self_signed,
+            &c.store,
+            &c.has_private_key,
+            &c.host,
+            &c.stamp,
+        ]);
+    }
+    out
 }

@@ -1,36 +1,36 @@
-//! The JSON API (`/api/v1`): one file per resource, registered here with explicit methods so
-//! that a known path with another method answers 405, an unknown path 404, both as JSON errors.
+//! The JSON API (`/api/v1`) and the system routes: one file per resource, registered here in
+//! one table ([`endpoints`]) with explicit methods, so that a known path with another method
+//! answers 405 with `Allow`, an unknown path 404, both as JSON errors; every resource gets
+//! content negotiation (406, CSV where offered) and conditional GET (`ETag`, 304). The same
+//! table tells the contract tests which routes the OpenAPI document must describe.
 
 pub mod admin;
 pub mod body;
+pub mod capacity;
+pub mod csv;
+pub mod etag;
 pub mod hosts;
+pub mod negotiate;
 pub mod networks;
+pub mod openapi;
 pub mod pagination;
 pub mod plans;
 pub mod problems;
 pub mod reports;
 pub mod stamps;
 pub mod system;
+pub mod webhooks;
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::dev::HttpServiceFactory;
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::middleware::from_fn;
+use actix_web::{FromRequest, Handler, HttpResponse, Responder, Route, web};
 
+use self::negotiate::Formats;
 use crate::error::ApiError;
-
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "this path does not take that method",
-    ))
-}
 
 pub async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::not_found("path"))
-}
-
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
 }
 
 /// Query strings that do not parse are 400s in the error shape, naming the problem.
@@ -50,76 +50,233 @@ pub fn path_config() -> web::PathConfig {
     })
 }
 
+/// One path and what it answers, method by method.
+pub struct Endpoint {
+    /// The actix pattern, which is also the OpenAPI path (`/stamps/{name}`).
+    pub path: &'static str,
+    pub formats: Formats,
+    routes: Vec<(Method, Route)>,
+}
+
+impl Endpoint {
+    fn new(path: &'static str) -> Self {
+        Endpoint {
+            path,
+            formats: Formats::Json,
+            routes: Vec::new(),
+        }
+    }
+
+    /// Also answers `Accept: text/csv`.
+    fn csv(mut self) -> Self {
+        self.formats = Formats::JsonOrCsv;
+        self
+    }
+
+    /// Not negotiated: never 406 (probes, metrics, the OpenAPI document).
+    fn fixed(mut self) -> Self {
+        self.formats = Formats::Fixed;
+        self
+    }
+
+    fn on<F, Args>(mut self, method: Method, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        let route = web::method(method.clone()).to(handler);
+        self.routes.push((method, route));
+        self
+    }
+
+    fn get<F, A>(self, h: F) -> Self
+    where
+        F: Handler<A>,
+        A: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.on(Method::GET, h)
+    }
+
+    fn post<F, A>(self, h: F) -> Self
+    where
+        F: Handler<A>,
+        A: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.on(Method::POST, h)
+    }
+
+    fn put<F, A>(self, h: F) -> Self
+    where
+        F: Handler<A>,
+        A: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.on(Method::PUT, h)
+    }
+
+    fn patch<F, A>(self, h: F) -> Self
+    where
+        F: Handler<A>,
+        A: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.on(Method::PATCH, h)
+    }
+
+    fn delete<F, A>(self, h: F) -> Self
+    where
+        F: Handler<A>,
+        A: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.on(Method::DELETE, h)
+    }
+
+    pub fn methods(&self) -> Vec<Method> {
+        self.routes.iter().map(|(m, _)| m.clone()).collect()
+    }
+
+    /// The actix resource: the routes, 405 with `Allow` for other methods, negotiation and
+    /// conditional GET around them.
+    fn into_service(self) -> impl HttpServiceFactory {
+        let allow = self
+            .routes
+            .iter()
+            .map(|(m, _)| m.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let formats = self.formats;
+        let mut resource = web::resource(self.path);
+        for (_, route) in self.routes {
+            resource = resource.route(route);
+        }
+        resource
+            .default_service(web::to(move || {
+                let allow = allow.clone();
+                async move { method_not_allowed(allow) }
+            }))
+            .wrap(from_fn(etag::middleware))
+            .wrap(from_fn(move |req, next| {
+                negotiate::middleware(formats, req, next)
+            }))
+    }
+}
+
+fn method_not_allowed(allow: String) -> HttpResponse {
+    let mut resp = actix_web::ResponseError::error_response(&ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("this path takes {allow}"),
+    ));
+    if let Ok(v) = header::HeaderValue::from_str(&allow) {
+        resp.headers_mut().insert(header::ALLOW, v);
+    }
+    resp
+}
+
+pub const V1: &str = "/api/v1";
+
+/// The system routes, outside `/api/v1` and without authentication.
+pub fn system_endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new("/healthz").fixed().get(system::healthz),
+        Endpoint::new("/readyz").fixed().get(system::readyz),
+        Endpoint::new("/metrics")
+            .fixed()
+            .get(crate::metrics::handler),
+        Endpoint::new("/api/openapi.json")
+            .fixed()
+            .get(openapi::handler),
+    ]
+}
+
+/// Every resource under `/api/v1` (paths relative to it).
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new("/stamps")
+            .get(stamps::list)
+            .post(stamps::create),
+        Endpoint::new("/stamps/{name}")
+            .get(stamps::get)
+            .put(stamps::put)
+            .patch(stamps::patch)
+            .delete(stamps::retire),
+        Endpoint::new("/stamps/{name}/health").get(stamps::health),
+        Endpoint::new("/stamps/{name}/networks")
+            .get(networks::list_networks)
+            .post(networks::create_network),
+        Endpoint::new("/stamps/{name}/networks/{network}")
+            .get(networks::get_network)
+            .put(networks::put_network)
+            .delete(networks::delete_network),
+        Endpoint::new("/stamps/{name}/scale-units")
+            .get(networks::list_scale_units)
+            .post(networks::create_scale_unit),
+        Endpoint::new("/stamps/{name}/scale-units/{unit}")
+            .put(networks::put_scale_unit)
+            .delete(networks::delete_scale_unit),
+        Endpoint::new("/plans")
+            .csv()
+            .get(plans::list)
+            .post(plans::create),
+        Endpoint::new("/plans/{wap_plan_id}")
+            .get(plans::get)
+            .put(plans::put)
+            .delete(plans::delete),
+        Endpoint::new("/capacity").csv().get(capacity::get),
+        Endpoint::new("/reports").post(reports::post),
+        Endpoint::new("/quarantine").get(reports::list_quarantine),
+        Endpoint::new("/quarantine/{id}/replay").post(reports::replay),
+        Endpoint::new("/hosts").csv().get(hosts::list),
+        Endpoint::new("/hosts/{fqdn}").get(hosts::get),
+        Endpoint::new("/hosts/{fqdn}/history").get(hosts::history),
+        Endpoint::new("/certificates")
+            .csv()
+            .get(hosts::certificates),
+        Endpoint::new("/problems").csv().get(problems::list),
+        Endpoint::new("/problems/{id}").get(problems::get),
+        Endpoint::new("/problems/{id}/acknowledge").post(problems::acknowledge),
+        Endpoint::new("/inventory").put(admin::put_inventory),
+        Endpoint::new("/tokens")
+            .get(admin::list_tokens)
+            .post(admin::create_token),
+        Endpoint::new("/tokens/{id}").delete(admin::revoke_token),
+        Endpoint::new("/audit").get(admin::list_audit),
+        Endpoint::new("/webhooks")
+            .get(webhooks::list)
+            .post(webhooks::create),
+        Endpoint::new("/webhooks/{id}").delete(webhooks::delete),
+        Endpoint::new("/webhooks/{id}/deliveries").get(webhooks::deliveries),
+    ]
+}
+
+/// Every (method, full path) the application serves through this table; the OpenAPI document
+/// must describe each (the contract tests check it).
+pub fn route_table() -> Vec<(Method, String)> {
+    let system = system_endpoints().into_iter().flat_map(|e| {
+        let path = e.path.to_owned();
+        e.methods().into_iter().map(move |m| (m, path.clone()))
+    });
+    let v1 = endpoints().into_iter().flat_map(|e| {
+        let path = format!("{V1}{}", e.path);
+        e.methods().into_iter().map(move |m| (m, path.clone()))
+    });
+    system.chain(v1).collect()
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/api/v1")
-            .app_data(query_config())
-            .app_data(path_config())
-            .service(
-                resource("/stamps")
-                    .route(web::get().to(stamps::list))
-                    .route(web::post().to(stamps::create)),
-            )
-            .service(
-                resource("/stamps/{name}")
-                    .route(web::get().to(stamps::get))
-                    .route(web::put().to(stamps::put))
-                    .route(web::patch().to(stamps::patch))
-                    .route(web::delete().to(stamps::retire)),
-            )
-            .service(resource("/stamps/{name}/health").route(web::get().to(stamps::health)))
-            .service(
-                resource("/stamps/{name}/networks")
-                    .route(web::get().to(networks::list_networks))
-                    .route(web::post().to(networks::create_network)),
-            )
-            .service(
-                resource("/stamps/{name}/networks/{network}")
-                    .route(web::get().to(networks::get_network))
-                    .route(web::put().to(networks::put_network))
-                    .route(web::delete().to(networks::delete_network)),
-            )
-            .service(
-                resource("/stamps/{name}/scale-units")
-                    .route(web::get().to(networks::list_scale_units))
-                    .route(web::post().to(networks::create_scale_unit)),
-            )
-            .service(
-                resource("/stamps/{name}/scale-units/{unit}")
-                    .route(web::put().to(networks::put_scale_unit))
-                    .route(web::delete().to(networks::delete_scale_unit)),
-            )
-            .service(
-                resource("/plans")
-                    .route(web::get().to(plans::list))
-                    .route(web::post().to(plans::create)),
-            )
-            .service(
-                resource("/plans/{wap_plan_id}")
-                    .route(web::get().to(plans::get))
-                    .route(web::put().to(plans::put))
-                    .route(web::delete().to(plans::delete)),
-            )
-            .service(resource("/reports").route(web::post().to(reports::post)))
-            .service(resource("/quarantine").route(web::get().to(reports::list_quarantine)))
-            .service(resource("/quarantine/{id}/replay").route(web::post().to(reports::replay)))
-            .service(resource("/hosts").route(web::get().to(hosts::list)))
-            .service(resource("/hosts/{fqdn}").route(web::get().to(hosts::get)))
-            .service(resource("/hosts/{fqdn}/history").route(web::get().to(hosts::history)))
-            .service(resource("/certificates").route(web::get().to(hosts::certificates)))
-            .service(resource("/problems").route(web::get().to(problems::list)))
-            .service(resource("/problems/{id}").route(web::get().to(problems::get)))
-            .service(
-                resource("/problems/{id}/acknowledge").route(web::post().to(problems::acknowledge)),
-            )
-            .service(resource("/inventory").route(web::put().to(admin::put_inventory)))
-            .service(
-                resource("/tokens")
-                    .route(web::get().to(admin::list_tokens))
-                    .route(web::post().to(admin::create_token)),
-            )
-            .service(resource("/tokens/{id}").route(web::delete().to(admin::revoke_token)))
-            .service(resource("/audit").route(web::get().to(admin::list_audit)))
-            .default_service(web::to(not_found)),
-    );
+    for e in system_endpoints() {
+        cfg.service(e.into_service());
+    }
+    cfg.service(openapi::docs_page());
+    let mut scope = web::scope(V1)
+        .app_data(query_config())
+        .app_data(path_config());
+    for e in endpoints() {
+        scope = scope.service(e.into_service());
+    }
+    cfg.service(scope.default_service(web::to(not_found)));
 }

@@ -3,32 +3,43 @@
 use actix_web::{HttpResponse, web};
 
 use super::body::Json;
+use super::pagination::{self, PageParams};
 use super::stamps::load;
 use crate::audit::{self, Entry};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::inventory::model::{ApplySummary, NetworkSpec, ScaleUnitSpec};
+use crate::inventory::model::{ApplySummary, Network, NetworkSpec, ScaleUnit, ScaleUnitSpec};
 use crate::inventory::store;
 use crate::inventory::validate;
 use crate::rules::queue;
 use crate::startup::AppState;
 
+#[utoipa::path(get, path = "/api/v1/stamps/{name}/networks", tag = "stamps",
+    params(("name" = String, Path, description = "The stamp's name"), super::pagination::PageParams),
+    responses((status = 200, description = "The stamp's networks by name", body = super::openapi::NetworkPage)),
+    extensions(("x-required-scope" = json!("read"))))]
 pub async fn list_networks(
     state: web::Data<AppState>,
     who: Principal,
     name: web::Path<String>,
+    q: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     who.require_read()?;
     let mut conn = state.pool.acquire().await?;
     let stamp = load(&mut conn, &name).await?;
-    let items: Vec<_> = store::fetch_networks(&mut conn, stamp.id)
+    let items: Vec<Network> = store::fetch_networks(&mut conn, stamp.id)
         .await?
         .iter()
         .map(|n| n.to_api())
         .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({"items": items, "next_cursor": null})))
+    let page = pagination::page_in_memory(items, &q, |n| n.name.clone())?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
+#[utoipa::path(get, path = "/api/v1/stamps/{name}/networks/{network}", tag = "stamps",
+    params(("name" = String, Path, description = "The stamp's name"), ("network" = String, Path, description = "The network's name")),
+    responses((status = 200, description = "The network", body = Network)),
+    extensions(("x-required-scope" = json!("read"))))]
 pub async fn get_network(
     state: web::Data<AppState>,
     who: Principal,
@@ -89,6 +100,12 @@ async fn write_network(
     })
 }
 
+#[utoipa::path(post, path = "/api/v1/stamps/{name}/networks", tag = "stamps", request_body = NetworkSpec,
+    params(("name" = String, Path, description = "The stamp's name")),
+    responses((status = 201, description = "Added", body = Network),
+              (status = 409, description = "The stamp has a network of this name", body = super::openapi::ErrorBody),
+              (status = 422, description = "A value is not valid, or the network overlaps another", body = super::openapi::ErrorBody)),
+    extensions(("x-required-scope" = json!("admin"))))]
 pub async fn create_network(
     state: web::Data<AppState>,
     who: Principal,
@@ -99,6 +116,11 @@ pub async fn create_network(
     write_network(&state, &who, &name, &body.0, None).await
 }
 
+#[utoipa::path(put, path = "/api/v1/stamps/{name}/networks/{network}", tag = "stamps", request_body = NetworkSpec,
+    params(("name" = String, Path, description = "The stamp's name"), ("network" = String, Path, description = "The network's name")),
+    responses((status = 200, description = "Replaced", body = Network), (status = 201, description = "Added", body = Network),
+              (status = 422, description = "A value is not valid, the body names another network, or it overlaps another", body = super::openapi::ErrorBody)),
+    extensions(("x-required-scope" = json!("admin"))))]
 pub async fn put_network(
     state: web::Data<AppState>,
     who: Principal,
@@ -110,6 +132,10 @@ pub async fn put_network(
     write_network(&state, &who, &name, &body.0, Some(&net)).await
 }
 
+#[utoipa::path(delete, path = "/api/v1/stamps/{name}/networks/{network}", tag = "stamps",
+    params(("name" = String, Path, description = "The stamp's name"), ("network" = String, Path, description = "The network's name")),
+    responses((status = 204, description = "Deleted")),
+    extensions(("x-required-scope" = json!("admin"))))]
 pub async fn delete_network(
     state: web::Data<AppState>,
     who: Principal,
@@ -149,16 +175,22 @@ pub async fn delete_network(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(get, path = "/api/v1/stamps/{name}/scale-units", tag = "stamps",
+    params(("name" = String, Path, description = "The stamp's name"), super::pagination::PageParams),
+    responses((status = 200, description = "The stamp's scale units by name", body = super::openapi::ScaleUnitPage)),
+    extensions(("x-required-scope" = json!("read"))))]
 pub async fn list_scale_units(
     state: web::Data<AppState>,
     who: Principal,
     name: web::Path<String>,
+    q: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     who.require_read()?;
     let mut conn = state.pool.acquire().await?;
     let stamp = load(&mut conn, &name).await?;
     let items = store::fetch_scale_units(&mut conn, stamp.id).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({"items": items, "next_cursor": null})))
+    let page = pagination::page_in_memory(items, &q, |u| u.name.clone())?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 async fn write_scale_unit(
@@ -204,6 +236,12 @@ async fn write_scale_unit(
     })
 }
 
+#[utoipa::path(post, path = "/api/v1/stamps/{name}/scale-units", tag = "stamps", request_body = ScaleUnitSpec,
+    params(("name" = String, Path, description = "The stamp's name")),
+    responses((status = 201, description = "Added", body = ScaleUnit),
+              (status = 409, description = "The stamp has a scale unit of this name", body = super::openapi::ErrorBody),
+              (status = 422, description = "A value is not valid (the field names it)", body = super::openapi::ErrorBody)),
+    extensions(("x-required-scope" = json!("admin"))))]
 pub async fn create_scale_unit(
     state: web::Data<AppState>,
     who: Principal,
@@ -214,6 +252,11 @@ pub async fn create_scale_unit(
     write_scale_unit(&state, &who, &name, &body.0, None).await
 }
 
+#[utoipa::path(put, path = "/api/v1/stamps/{name}/scale-units/{unit}", tag = "stamps", request_body = ScaleUnitSpec,
+    params(("name" = String, Path, description = "The stamp's name"), ("unit" = String, Path, description = "The scale unit's name")),
+    responses((status = 200, description = "Replaced", body = ScaleUnit), (status = 201, description = "Added", body = ScaleUnit),
+              (status = 422, description = "A value is not valid, or the body names another scale unit", body = super::openapi::ErrorBody)),
+    extensions(("x-required-scope" = json!("admin"))))]
 pub async fn put_scale_unit(
     state: web::Data<AppState>,
     who: Principal,
@@ -225,6 +268,10 @@ pub async fn put_scale_unit(
     write_scale_unit(&state, &who, &name, &body.0, Some(&unit)).await
 }
 
+#[utoipa::path(delete, path = "/api/v1/stamps/{name}/scale-units/{unit}", tag = "stamps",
+    params(("name" = String, Path, description = "The stamp's name"), ("unit" = String, Path, description = "The scale unit's name")),
+    responses((status = 204, description = "Deleted")),
+    extensions(("x-required-scope" = json!("admin"))))]
 pub async fn delete_scale_unit(
     state: web::Data<AppState>,
     who: Principal,

@@ -16,8 +16,10 @@ pub struct Page<T> {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Items per page, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -38,7 +40,27 @@ impl PageParams {
 
     /// The sort key after which this page starts.
     pub fn after(&self) -> Result<Option<String>, ApiError> {
-        self.cursor.as_deref().map(decode).transpose()
+        // `cursor=` (empty) is the first page, as when it is left out
+        self.cursor
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .map(decode)
+            .transpose()
+    }
+
+    /// The cursor of a list keyed by a numeric id.
+    pub fn after_id(&self) -> Result<Option<i64>, ApiError> {
+        self.after()?
+            .map(|c| {
+                c.parse::<i64>().map_err(|_| {
+                    ApiError::bad_request(
+                        "invalid_cursor",
+                        "the cursor is not one this server gave out",
+                    )
+                    .with_field("cursor")
+                })
+            })
+            .transpose()
     }
 }
 
@@ -74,6 +96,23 @@ pub fn page<T>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> String) -> Page
         items: rows,
         next_cursor,
     }
+}
+
+/// A page of a short list held in memory (a stamp's networks, the tokens), by `key`.
+pub fn page_in_memory<T>(
+    mut items: Vec<T>,
+    params: &PageParams,
+    key: impl Fn(&T) -> String,
+) -> Result<Page<T>, ApiError> {
+    let limit = params.limit()?;
+    let after = params.after()?;
+    items.sort_by_key(|i| key(i));
+    let rows: Vec<T> = items
+        .into_iter()
+        .filter(|i| after.as_ref().is_none_or(|a| key(i) > *a))
+        .take(limit as usize + 1)
+        .collect();
+    Ok(page(rows, limit, key))
 }
 
 #[cfg(test)]

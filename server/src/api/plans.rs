@@ -1,10 +1,12 @@
 //! `/api/v1/plans`: the plans sold in WAP, each answered with its stamp's health and Remote
 //! Console readiness (what a WAP integration asks before selling one).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::body::Json;
+use super::csv::Csv;
+use super::negotiate::Format;
 use super::pagination::{self, PageParams};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
@@ -15,10 +17,14 @@ use crate::inventory::validate;
 use crate::startup::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only plans on this stamp.
     pub stamp: Option<String>,
+    /// Items per page, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -50,10 +56,17 @@ pub async fn to_api(conn: &mut sqlx::PgConnection, rows: Vec<PlanRow>) -> ApiRes
         .collect()
 }
 
+#[utoipa::path(get, path = "/api/v1/plans", tag = "plans", params(ListQuery),
+    responses((status = 200, description = "A page of plans by wap_plan_id, each with its stamp's health and Remote Console readiness; CSV with `Accept: text/csv`",
+               content((super::openapi::PlanPage = "application/json"), (String = "text/csv")),
+               headers(("X-Next-Cursor" = String, description = "CSV only: the next page's cursor"), ("Link" = String, description = "CSV only: `<...>; rel=\"next\"`")))),
+    extensions(("x-required-scope" = json!("read"))))]
 pub async fn list(
     state: web::Data<AppState>,
     who: Principal,
     q: web::Query<ListQuery>,
+    req: HttpRequest,
+    format: Format,
 ) -> ApiResult<HttpResponse> {
     who.require_read()?;
     let page = PageParams {
@@ -70,7 +83,60 @@ pub async fn list(
     )
     .await?;
     let plans = to_api(&mut conn, rows).await?;
-    Ok(HttpResponse::Ok().json(pagination::page(plans, limit, |p| p.wap_plan_id.clone())))
+    let page = pagination::page(plans, limit, |p| p.wap_plan_id.clone());
+    Ok(match format {
+        Format::Json => HttpResponse::Ok().json(page),
+        Format::Csv => csv(&page.items).respond(&req, page.next_cursor.as_deref()),
+    })
+}
+
+fn csv(plans: &[Plan]) -> Csv {
+    let mut out = Csv::new(&[
+        "wap_plan_id",
+        "name",
+        "public",
+        "stamp",
+        "cloud",
+        "remote_console",
+        "quota_vms",
+        "quota_vcpus",
+        "quota_memory_gb",
+        "quota_storage_gb",
+        "subscriptions",
+        "stamp_health",
+        "stamp_retired",
+        "stamp_open_critical",
+        "stamp_open_warning",
+        "remote_console_ready",
+        "remote_console_broken_link",
+        "created_at",
+        "updated_at",
+    ]);
+    for p in plans {
+        let h = &p.stamp_health;
+        out.row(&[
+            &p.wap_plan_id,
+            &p.name,
+            &p.public,
+            &p.stamp,
+            &p.cloud,
+            &p.remote_console,
+            &p.quota.vms,
+            &p.quota.vcpus,
+            &p.quota.memory_gb,
+            &p.quota.storage_gb,
+            &p.subscriptions,
+            &h.health.as_str(),
+            &h.retired,
+            &h.open.critical,
+            &h.open.warning,
+            &h.remote_console.ready,
+            &h.remote_console.broken_link.map(|l| l.as_str()),
+            &p.created_at,
+            &p.updated_at,
+        ]);
+    }
+    out
 }
 
 async fn one(conn: &mut sqlx::PgConnection, id: &str) -> ApiResult<Plan> {
@@ -83,6 +149,10 @@ async fn one(conn: &mut sqlx::PgConnection, id: &str) -> ApiResult<Plan> {
         .ok_or_else(|| ApiError::not_found(format!("plan '{id}'")))
 }
 
+#[utoipa::path(get, path = "/api/v1/plans/{wap_plan_id}", tag = "plans",
+    params(("wap_plan_id" = String, Path, description = "The plan's id in WAP")),
+    responses((status = 200, description = "The plan with its stamp's health and Remote Console readiness", body = Plan)),
+    extensions(("x-required-scope" = json!("read"))))]
 pub async fn get(
     state: web::Data<AppState>,
     who: Principal,
@@ -131,6 +201,11 @@ async fn write(
     Ok((plan, !summary.created.is_empty()))
 }
 
+#[utoipa::path(post, path = "/api/v1/plans", tag = "plans", request_body = PlanSpec,
+    responses((status = 201, description = "Declared", body = Plan, headers(("Location" = String, description = "The new plan"))),
+              (status = 409, description = "A plan with this wap_plan_id exists", body = super::openapi::ErrorBody),
+              (status = 422, description = "A value is not valid, or the stamp does not exist", body = super::openapi::ErrorBody)),
+    extensions(("x-required-scope" = json!("admin"))))]
 pub async fn create(
     state: web::Data<AppState>,
     who: Principal,
@@ -143,6 +218,11 @@ pub async fn create(
         .json(plan))
 }
 
+#[utoipa::path(put, path = "/api/v1/plans/{wap_plan_id}", tag = "plans", request_body = PlanSpec,
+    params(("wap_plan_id" = String, Path, description = "The plan's id in WAP")),
+    responses((status = 200, description = "Changed (or unchanged)", body = Plan), (status = 201, description = "Declared", body = Plan),
+              (status = 422, description = "A value is not valid, or the stamp does not exist", body = super::openapi::ErrorBody)),
+    extensions(("x-required-scope" = json!("admin"))))]
 pub async fn put(
     state: web::Data<AppState>,
     who: Principal,
@@ -158,6 +238,10 @@ pub async fn put(
     })
 }
 
+#[utoipa::path(delete, path = "/api/v1/plans/{wap_plan_id}", tag = "plans",
+    params(("wap_plan_id" = String, Path, description = "The plan's id in WAP")),
+    responses((status = 204, description = "Deleted")),
+    extensions(("x-required-scope" = json!("admin"))))]
 pub async fn delete(
     state: web::Data<AppState>,
     who: Principal,

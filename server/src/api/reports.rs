@@ -8,10 +8,16 @@ use super::body;
 use super::pagination::{self, PageParams};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::ingest::{self, quarantine};
+use crate::ingest::{self, Accepted, quarantine};
 use crate::startup::AppState;
 
 /// Accepts one report v1 (JSON, optionally gzip); 202 with what became of it.
+#[utoipa::path(post, path = "/api/v1/reports", tag = "reports",
+    request_body(content = Object, description = "A report, wire format v1 (`stampbook.report/v1`, SPEC §4); optionally `Content-Encoding: gzip`", content_type = "application/json"),
+    responses((status = 202, description = "Stored (or a duplicate of a stored report id)", body = Accepted),
+              (status = 403, description = "The token may not report for this stamp", body = super::openapi::ErrorBody),
+              (status = 422, description = "The report is not valid (the field names it), or its stamp is unknown (quarantined)", body = super::openapi::ErrorBody)),
+    extensions(("x-required-scope" = json!("collector"))))]
 pub async fn post(
     state: web::Data<AppState>,
     who: Principal,
@@ -33,14 +39,21 @@ pub async fn post(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct QuarantineQuery {
     /// Only reports not replayed yet (default true).
     pub pending: Option<bool>,
     pub stamp: Option<String>,
+    /// Items per page, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/quarantine", tag = "reports", params(QuarantineQuery),
+    responses((status = 200, description = "Refused reports, newest first, with the reason", body = super::openapi::QuarantinePage)),
+    extensions(("x-required-scope" = json!("read"))))]
 pub async fn list_quarantine(
     state: web::Data<AppState>,
     who: Principal,
@@ -52,12 +65,7 @@ pub async fn list_quarantine(
         cursor: q.cursor.clone(),
     };
     let limit = page.limit()?;
-    let before = match page.after()? {
-        Some(c) => Some(c.parse::<i64>().map_err(|_| {
-            ApiError::bad_request("invalid_cursor", "bad cursor").with_field("cursor")
-        })?),
-        None => None,
-    };
+    let before = page.after_id()?;
     let rows = quarantine::list(
         &state.pool,
         q.pending.unwrap_or(true),
@@ -69,6 +77,12 @@ pub async fn list_quarantine(
     Ok(HttpResponse::Ok().json(pagination::page(rows, limit, |r| r.id.to_string())))
 }
 
+#[utoipa::path(post, path = "/api/v1/quarantine/{id}/replay", tag = "reports",
+    params(("id" = i64, Path, description = "The quarantined report's id")),
+    responses((status = 200, description = "Ingested now", body = Accepted),
+              (status = 409, description = "Already replayed", body = super::openapi::ErrorBody),
+              (status = 422, description = "Still refused (the stamp is still unknown, or the report is not valid)", body = super::openapi::ErrorBody)),
+    extensions(("x-required-scope" = json!("admin"))))]
 pub async fn replay(
     state: web::Data<AppState>,
     who: Principal,

@@ -16,12 +16,16 @@ use crate::inventory::validate;
 use crate::startup::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only stamps of this region.
     pub region: Option<String>,
     /// Include retired stamps (default false).
     pub include_retired: Option<bool>,
+    /// Items per page, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -32,6 +36,9 @@ pub struct StampListItem {
     pub health: StampHealth,
 }
 
+#[utoipa::path(get, path = "/api/v1/stamps", tag = "stamps", params(ListQuery),
+    responses((status = 200, description = "A page of stamps by name, each with its health", body = super::openapi::StampPage)),
+    extensions(("x-required-scope" = json!("read"))))]
 pub async fn list(
     state: web::Data<AppState>,
     who: Principal,
@@ -87,6 +94,10 @@ pub async fn load(conn: &mut sqlx::PgConnection, name: &str) -> ApiResult<StampR
         .ok_or_else(|| ApiError::not_found(format!("stamp '{name}'")))
 }
 
+#[utoipa::path(get, path = "/api/v1/stamps/{name}", tag = "stamps",
+    params(("name" = String, Path, description = "The stamp's name")),
+    responses((status = 200, description = "The stamp with its networks, scale units and health", body = StampDetail)),
+    extensions(("x-required-scope" = json!("read"))))]
 pub async fn get(
     state: web::Data<AppState>,
     who: Principal,
@@ -132,6 +143,11 @@ async fn write(
     Ok((detail, summary))
 }
 
+#[utoipa::path(post, path = "/api/v1/stamps", tag = "stamps", request_body = StampSpec,
+    responses((status = 201, description = "Declared", body = StampDetail, headers(("Location" = String, description = "The new stamp"))),
+              (status = 409, description = "A stamp with this name exists", body = super::openapi::ErrorBody),
+              (status = 422, description = "A value is not valid (the field names it)", body = super::openapi::ErrorBody)),
+    extensions(("x-required-scope" = json!("admin"))))]
 pub async fn create(
     state: web::Data<AppState>,
     who: Principal,
@@ -154,6 +170,13 @@ pub async fn create(
         .json(detail))
 }
 
+#[utoipa::path(put, path = "/api/v1/stamps/{name}", tag = "stamps", request_body = StampSpec,
+    params(("name" = String, Path, description = "The stamp's name")),
+    responses((status = 200, description = "Changed (or unchanged)", body = StampDetail),
+              (status = 201, description = "Declared", body = StampDetail),
+              (status = 409, description = "A network or scale unit conflicts with another", body = super::openapi::ErrorBody),
+              (status = 422, description = "A value is not valid (the field names it)", body = super::openapi::ErrorBody)),
+    extensions(("x-required-scope" = json!("admin"))))]
 pub async fn put(
     state: web::Data<AppState>,
     who: Principal,
@@ -173,6 +196,11 @@ pub async fn put(
     })
 }
 
+#[utoipa::path(patch, path = "/api/v1/stamps/{name}", tag = "stamps", request_body = StampPatch,
+    params(("name" = String, Path, description = "The stamp's name")),
+    responses((status = 200, description = "Changed", body = StampDetail),
+              (status = 422, description = "A value is not valid (the field names it)", body = super::openapi::ErrorBody)),
+    extensions(("x-required-scope" = json!("admin"))))]
 pub async fn patch(
     state: web::Data<AppState>,
     who: Principal,
@@ -232,6 +260,10 @@ pub async fn patch(
 }
 
 /// Retires the stamp: it stays, marked retired; its plans raise `plan.stamp_missing`.
+#[utoipa::path(delete, path = "/api/v1/stamps/{name}", tag = "stamps",
+    params(("name" = String, Path, description = "The stamp's name")),
+    responses((status = 200, description = "Retired: the stamp stays, marked retired", body = StampDetail)),
+    extensions(("x-required-scope" = json!("admin"))))]
 pub async fn retire(
     state: web::Data<AppState>,
     who: Principal,
@@ -247,6 +279,10 @@ pub async fn retire(
     Ok(HttpResponse::Ok().json(detail))
 }
 
+#[utoipa::path(get, path = "/api/v1/stamps/{name}/health", tag = "stamps",
+    params(("name" = String, Path, description = "The stamp's name")),
+    responses((status = 200, description = "Health, open problems by severity, Remote Console readiness", body = StampHealth)),
+    extensions(("x-required-scope" = json!("read"))))]
 pub async fn health(
     state: web::Data<AppState>,
     who: Principal,

@@ -6,10 +6,15 @@ use serde_json::json;
 
 use crate::startup::AppState;
 
+#[utoipa::path(get, path = "/healthz", tag = "system",
+    responses((status = 200, description = "The process is up", body = Object, example = json!({"status": "ok", "version": "0.1.0"}))))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
 }
 
+#[utoipa::path(get, path = "/readyz", tag = "system",
+    responses((status = 200, description = "The database answers", body = Object, example = json!({"status": "ready", "database": "ok"})),
+              (status = 503, description = "The database did not answer within 2 s", body = super::openapi::ErrorBody)))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let probe = tokio::time::timeout(
         std::time::Duration::from_secs(2),

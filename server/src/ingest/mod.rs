@@ -68,27 +68,31 @@ pub async fn ingest(
     let host = parse::host(report)?;
     who.require_collector_for(host.stamp.as_str())?;
 
-    if let Some(fqdn) = sqlx::query_scalar!(
-        r#"select h.fqdn::text as "fqdn!" from reports r join hosts h on h.id = r.host_id where r.report_id = $1"#,
-        report.report_id
+    // identical facts (the common case): one statement, and done
+    let digest = digest(report);
+    if let Some(accepted) = unchanged(state, report, &host, &digest).await? {
+        tracing::Span::current().record("outcome", accepted.outcome);
+        return Ok(accepted);
+    }
+
+    // one round trip tells duplicate and stamp
+    let seen = sqlx::query!(
+        r#"select (select h.fqdn::text from reports r join hosts h on h.id = r.host_id where r.report_id = $1) as dup_host,
+                  s.id as "stamp_id?", s.retired_at
+           from (select 1) as one left join stamps s on s.name = $2"#,
+        report.report_id,
+        host.stamp.as_str()
     )
-    .fetch_optional(&state.pool)
-    .await?
-    {
+    .fetch_one(&state.pool)
+    .await?;
+    if let Some(fqdn) = seen.dup_host {
         tracing::Span::current().record("outcome", "duplicate");
         return Ok(duplicate(report.report_id, fqdn));
     }
-
-    let stamp = sqlx::query!(
-        "select id, retired_at from stamps where name = $1",
-        host.stamp.as_str()
-    )
-    .fetch_optional(&state.pool)
-    .await?;
-    let stamp_id = match stamp {
-        Some(s) if s.retired_at.is_none() => s.id,
-        other => {
-            let (code, why) = match other {
+    let stamp_id = match (seen.stamp_id, seen.retired_at) {
+        (Some(id), None) => id,
+        (id, _) => {
+            let (code, why) = match id {
                 None => (
                     "unknown_stamp",
                     format!("stamp '{}' is not in the inventory", host.stamp),
@@ -109,10 +113,8 @@ pub async fn ingest(
             ));
         }
     };
-
     let received = Utc::now();
     let collected = report.collected_at.min(received);
-    let digest = digest(report);
     let mut tx = state.pool.begin().await?;
     let current = sqlx::query!(
         r#"select id, stamp_id, last_collected_at, facts_digest,
@@ -250,6 +252,71 @@ pub async fn ingest(
         state.evaluator.wake();
     }
     Ok(accepted)
+}
+
+/// The identical-facts fast path: one statement touches the host row and records the report id,
+/// only when the host has exactly these facts in this live stamp, nothing newer, and the report id
+/// is new (else `None`: the full path decides what the report is).
+async fn unchanged(
+    state: &AppState,
+    report: &Report,
+    host: &HostIn,
+    digest: &[u8],
+) -> Result<Option<Accepted>, ApiError> {
+    let received = Utc::now();
+    let collected = report.collected_at.min(received);
+    let done = sqlx::query!(
+        r#"with current as (
+               select h.id, h.stamp_id from hosts h join stamps s on s.id = h.stamp_id
+               where h.fqdn = $1::text::citext and s.name = $2 and s.retired_at is null
+                 and h.facts_digest = $3 and h.last_collected_at <= $4
+                 and not exists (select 1 from reports r where r.report_id = $5)),
+           touched as (
+               update hosts set last_report_at = $6, last_collected_at = $4, last_report_id = $5,
+                      agent_name = $7, agent_version = $8
+               from current where hosts.id = current.id
+               returning hosts.id, hosts.stamp_id),
+           recorded as (
+               insert into reports (report_id, host_id, collected_at, received_at, outcome, changes)
+               select $5, id, $4, $6, 'unchanged', 0 from touched
+               on conflict (report_id) do nothing
+               returning report_id)
+           select t.id as "host_id?", t.stamp_id as "stamp_id?",
+                  (select count(*) from recorded) as "recorded!",
+                  exists (select 1 from problems p where p.host_id = t.id and p.rule = 'host.stale'
+                          and p.resolved_at is null) as "stale_open!"
+           from (select 1) as one left join touched t on true"#,
+        host.fqdn.as_str(),
+        host.stamp.as_str(),
+        digest,
+        collected,
+        report.report_id,
+        received,
+        report.agent.as_ref().map(|a| a.name.clone()),
+        report.agent.as_ref().map(|a| a.version.clone()),
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    let (Some(host_id), Some(stamp_id)) = (done.host_id, done.stamp_id) else {
+        return Ok(None);
+    };
+    if done.recorded == 0 {
+        // a concurrent twin with the same id won; it wrote the same thing
+        return Ok(Some(duplicate(report.report_id, host.fqdn.to_string())));
+    }
+    if done.stale_open {
+        // the host is back: its staleness problem resolves at the next evaluation
+        let mut conn = state.pool.acquire().await?;
+        queue::request_host(&mut conn, stamp_id, host_id).await?;
+        state.evaluator.wake();
+    }
+    Ok(Some(Accepted {
+        report_id: report.report_id,
+        host: host.fqdn.to_string(),
+        duplicate: false,
+        outcome: "unchanged",
+        changes: 0,
+    }))
 }
 
 fn duplicate(report_id: Uuid, host: String) -> Accepted {
@@ -418,4 +485,27 @@ async fn store(
     }
     history::insert(tx, host_id, report.report_id, collected, &changes).await?;
     Ok((host_id, changes.len(), whole_stamp))
+}
+
+/// Forgets accepted report ids older than the retention window (in batches, so no long lock);
+/// a collector re-sending such an old report gets it stored as late or unchanged, never twice.
+/// Late reports' payloads go with them; history (`fact_changes`) stays.
+pub async fn prune_reports(pool: &sqlx::PgPool, retention_days: u32) -> Result<u64, sqlx::Error> {
+    let mut total = 0;
+    loop {
+        let n = sqlx::query!(
+            r#"delete from reports where report_id in (
+                   select report_id from reports
+                   where received_at < now() - make_interval(days => $1)
+                   limit 10000)"#,
+            retention_days as i32
+        )
+        .execute(pool)
+        .await?
+        .rows_affected();
+        total += n;
+        if n < 10_000 {
+            return Ok(total);
+        }
+    }
 }

@@ -178,6 +178,7 @@ pub async fn by_ids(
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct AckRequest {
     /// Why it is acknowledged (a ticket, a change window).
+    #[schema(min_length = 1, max_length = 2000)]
     pub note: String,
     /// When the acknowledgement ends (RFC 3339); none: until the problem resolves.
     pub until: Option<DateTime<Utc>>,

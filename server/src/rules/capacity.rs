@@ -60,7 +60,7 @@ pub struct CapacityInputs {
 
 /// Amounts of the three resources (VM count where it applies). `None` when nobody reported or
 /// declared it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Resources {
     pub vms: Option<i64>,
     /// Physical: cores; used and allocated: virtual CPUs.
@@ -70,7 +70,7 @@ pub struct Resources {
 }
 
 /// A stamp's capacity, for the capacity API, the dashboard bars and `capacity.overcommit`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CapacitySummary {
     pub hyperv_hosts: usize,
     pub hosts_missing_cores: Vec<String>,

@@ -261,7 +261,7 @@ pub async fn hosts(
     certs: &mut CertCache,
 ) -> Result<Vec<HostFacts>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"select id, fqdn::text as "fqdn!", roles, last_collected_at, cpu_cores, memory_mb, storage_gb, vm_count,
+        r#"select id, fqdn::text as "fqdn!", roles, last_collected_at, first_seen_at, cpu_cores, memory_mb, storage_gb, vm_count,
                   vm_vcpus, vm_memory_mb, sections
            from hosts where stamp_id = $1 and ($2::bigint[] is null or id = any($2)) order by fqdn"#,
         stamp_id,
@@ -378,6 +378,7 @@ pub async fn hosts(
                 host_id: r.id,
                 roles: r.roles.iter().filter_map(|x| Role::parse(x)).collect(),
                 last_collected_at: r.last_collected_at,
+                first_seen_at: r.first_seen_at,
                 vitals: VitalsFact {
                     cpu_cores: r.cpu_cores.map(i64::from),
                     memory_mb: r.memory_mb,

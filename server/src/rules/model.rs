@@ -153,6 +153,8 @@ pub struct HostFacts {
     pub roles: Vec<Role>,
     /// `collected_at` of the newest report, clamped to the time it was received.
     pub last_collected_at: DateTime<Utc>,
+    /// When the host's first report arrived: facts already in it say nothing of when they began.
+    pub first_seen_at: DateTime<Utc>,
     pub vitals: VitalsFact,
     /// `None` when certificates were never collected.
     pub certificates: Option<Vec<HostCert>>,

@@ -56,6 +56,7 @@ pub fn host(host_id: i64, fqdn: &str, roles: &[Role]) -> HostFacts {
         fqdn: fqdn.into(),
         roles: roles.to_vec(),
         last_collected_at: at(2024, 2, 24, 10),
+        first_seen_at: at(2013, 1, 1, 0),
         vitals: VitalsFact::default(),
         certificates: None,
         interfaces: None,

@@ -26,12 +26,21 @@ impl Evaluator {
 pub async fn run(state: actix_web::web::Data<crate::startup::AppState>) {
     let mut certs = super::load::CertCache::default();
     let mut ticker = tokio::time::interval(state.settings.evaluation_interval());
+    let mut pruned: Option<std::time::Instant> = None;
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = ticker.tick() => {
                 if let Err(e) = super::engine::request_all(&state.pool).await {
                     tracing::warn!(error = %e, "could not queue the periodic evaluation");
+                }
+                if pruned.is_none_or(|t| t.elapsed() > std::time::Duration::from_secs(3600)) {
+                    pruned = Some(std::time::Instant::now());
+                    match crate::ingest::prune_reports(&state.pool, state.settings.report_retention_days).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(reports = n, "forgot report ids past the retention window"),
+                        Err(e) => tracing::warn!(error = %e, "could not prune old report ids"),
+                    }
                 }
             }
             _ = state.evaluator.rung() => {

@@ -1,6 +1,9 @@
 //! Test support: the real application on port 0 against a fresh database, and an HTTP client.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
 use reqwest::{Client, Response, StatusCode};
 use serde_json::Value;
 use sqlx::PgPool;
@@ -130,4 +133,58 @@ pub fn spec_document() -> Value {
              "remote_console": true, "quota": {"vms": 500, "vcpus": 2000, "memory_gb": 8192, "storage_gb": 100000}}
         ]
     })
+}
+
+/// The agent binary next to this test's target dir, built first when it is not there.
+pub fn agent_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let bin = dir.join("stampbook-agent");
+    if !bin.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "stampbook-agent", "--bin", "stampbook-agent"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "building stampbook-agent");
+    }
+    bin
+}
+
+pub fn token_file(dir: &Path, token: &str) -> PathBuf {
+    let p = dir.join("token");
+    std::fs::write(&p, token).unwrap();
+    p
+}
+
+pub async fn run(cmd: &mut Command) -> std::process::Output {
+    let mut cmd = tokio::process::Command::from(std::mem::replace(cmd, Command::new("true")));
+    cmd.output().await.unwrap()
+}
+
+/// A small simulated fleet with every fault, pushed by the real agent through the API, then
+/// evaluated: demo data for contract tests.
+pub async fn simulate_fleet(app: &TestApp, stamps: u16, hosts_per_stamp: u16) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (stamps, hosts) = (stamps.to_string(), hosts_per_stamp.to_string());
+    let out = run(Command::new(agent_bin())
+        .args(["simulate", "--stamps", &stamps, "--hosts-per-stamp", &hosts])
+        .args([
+            "--faults",
+            "--apply-inventory",
+            "--seed",
+            "7",
+            "--concurrency",
+            "8",
+        ])
+        .args(["--server", &app.base, "--token-file"])
+        .arg(token_file(tmp.path(), &app.admin)))
+    .await;
+    assert!(
+        out.status.success(),
+        "simulate failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stampbook_server::rules::engine::evaluate_all(&app.pool)
+        .await
+        .unwrap();
 }

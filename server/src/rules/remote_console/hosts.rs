@@ -157,6 +157,13 @@ fn vmms_restart(host: &HostFacts, vc: &VmConnectCert) -> Option<Finding> {
     let root = vc.root.as_ref()?;
     // Absent from Root is root_untrusted's business; unknown start time is no evidence.
     let entry = find_in(host, ROOT_STORE, &root.thumbprint)??;
+    // Without AddedAt, the first report showing the root is the best date there is; but when that
+    // is the host's very first report the root may have been there for years: no evidence.
+    if entry.added_at.is_none()
+        && entry.first_seen_at <= host.first_seen_at + chrono::Duration::minutes(1)
+    {
+        return None;
+    }
     let appeared = entry.added_at.unwrap_or(entry.first_seen_at);
     let vmms = host
         .services
@@ -272,14 +279,16 @@ fn shown(entries: &[String]) -> String {
 
 fn rdgw_trusted_issuer(host: &HostFacts, vc: &VmConnectCert) -> Option<Finding> {
     let rd = host.settings.rd_gateway.as_ref()?;
-    if lists(&rd.trusted_issuer_certificates, vc) {
+    // FedAuthSettings not collected: nothing to judge
+    let trusted = rd.trusted_issuer_certificates.as_deref()?;
+    if lists(trusted, vc) {
         return None;
     }
     let message = format!(
         "{}: the RD Gateway's FedAuthSettings TrustedIssuerCertificates ({}) lacks the {}; set \
          it to {} so the gateway accepts VMM's Remote Console tokens",
         host.fqdn,
-        shown(&rd.trusted_issuer_certificates),
+        shown(trusted),
         vc.name(),
         vc.thumbprint
     );

@@ -68,7 +68,7 @@ impl World {
         let mut rdgw = host(RDGW, "rdgw01.ams-01.example.net", &[Role::RdGateway]);
         rdgw.certificates = Some(vec![my(&vc), root(&vc), my(&public)]);
         rdgw.settings.rd_gateway = Some(RdGatewaySettings {
-            trusted_issuer_certificates: vec![thumb],
+            trusted_issuer_certificates: Some(vec![thumb]),
             authentication_plugin: Some(FED_AUTH_PLUGIN.into()),
             authorization_plugin: Some(FED_AUTH_PLUGIN.into()),
             ssl_certificate_thumbprint: Some(public.thumbprint.clone()),
@@ -418,6 +418,24 @@ fn without_added_at_the_first_report_showing_the_root_counts() {
 }
 
 #[test]
+fn a_root_already_there_in_the_hosts_first_report_says_nothing_about_vmms() {
+    let mut w = World::healthy();
+    w.hv.first_seen_at = at(2024, 2, 12, 0);
+    let root_entry = &mut w.hv.certificates.as_mut().unwrap()[1];
+    root_entry.added_at = None;
+    root_entry.first_seen_at = at(2024, 2, 12, 0);
+    // vmms started long before monitoring began: the order of the two is unknown
+    w.hv.services.as_mut().unwrap()[0].started_at = Some(at(2023, 6, 1, 0));
+    assert!(w.host_findings(&w.hv).is_empty());
+    // the same root appearing in a later report is evidence again
+    w.hv.first_seen_at = at(2024, 2, 1, 0);
+    assert_eq!(
+        one(&w.host_findings(&w.hv), VMMS_RESTART_NEEDED).subject,
+        "vmms"
+    );
+}
+
+#[test]
 fn hyperv_trusted_issuer_pasted_with_spaces_and_lrm_matches() {
     let mut w = World::healthy();
     let ts = w.hv.settings.hyperv_terminal_service.as_mut().unwrap();
@@ -476,12 +494,24 @@ fn sha256_is_recognised_in_any_usual_spelling() {
 fn rdgw_trusted_issuer_pasted_matches_and_a_different_one_fires() {
     let mut w = World::healthy();
     let rd = w.rdgw.settings.rd_gateway.as_mut().unwrap();
-    rd.trusted_issuer_certificates =
-        vec![format!("{}; {}", "CD".repeat(20), pasted(&w.vc.thumbprint))];
+    rd.trusted_issuer_certificates = Some(vec![format!(
+        "{}; {}",
+        "CD".repeat(20),
+        pasted(&w.vc.thumbprint)
+    )]);
     assert!(w.host_findings(&w.rdgw).is_empty());
 
+    // FedAuthSettings not collected: not judged
     let rd = w.rdgw.settings.rd_gateway.as_mut().unwrap();
-    rd.trusted_issuer_certificates = vec!["CD".repeat(20)];
+    rd.trusted_issuer_certificates = None;
+    assert!(
+        w.host_findings(&w.rdgw)
+            .iter()
+            .all(|f| f.rule != RDGW_TRUSTED_ISSUER)
+    );
+
+    let rd = w.rdgw.settings.rd_gateway.as_mut().unwrap();
+    rd.trusted_issuer_certificates = Some(vec!["CD".repeat(20)]);
     let findings = w.host_findings(&w.rdgw);
     let f = one(&findings, RDGW_TRUSTED_ISSUER);
     assert_eq!(

@@ -1,0 +1,355 @@
+//! Load and timing figures for `deploy/bench-ingest` and `deploy/bench-rules` (run with
+//! `cargo bench -p stampbook-server --bench bench -- <ingest|rules> ...`): a simulated fleet
+//! pushed over real HTTP to a running server, latencies and throughput measured here, and the
+//! rule engine timed in-process against the same database.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+use futures_util::StreamExt;
+use reqwest::Client;
+use sqlx::PgPool;
+use stampbook_agent::simulate::certs::FleetCerts;
+use stampbook_agent::simulate::{Fleet, FleetOptions};
+use stampbook_server::rules::engine;
+use stampbook_server::rules::load::CertCache;
+use stampbook_wire::Report;
+
+#[derive(Parser)]
+struct Cli {
+    #[arg(long)]
+    server: String,
+    #[arg(long)]
+    token: String,
+    #[arg(long)]
+    database_url: String,
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Subcommand)]
+enum What {
+    /// First-seen and unchanged reports over HTTP; writes the equivalent pgbench script.
+    Ingest {
+        #[arg(long, default_value_t = 20)]
+        stamps: usize,
+        #[arg(long, default_value_t = 100)]
+        hosts: usize,
+        #[arg(long)]
+        pgbench_script: std::path::PathBuf,
+    },
+    /// A fleet loaded over HTTP, then full and incremental rule evaluation timed.
+    Rules {
+        #[arg(long, default_value_t = 100)]
+        stamps: usize,
+        #[arg(long, default_value_t = 1000)]
+        hosts: usize,
+        #[arg(long, default_value_t = 200)]
+        incremental: usize,
+    },
+}
+
+fn build(stamps: usize, hosts: usize, faults: bool) -> (Fleet, Vec<Report>) {
+    let fleet = Fleet::build(FleetOptions {
+        stamps,
+        hosts_per_stamp: hosts,
+        faults,
+        seed: 7,
+        now: Utc::now(),
+    });
+    let certs = FleetCerts::generate(fleet.options.now).unwrap();
+    let reports: Vec<Report> = (0..stamps)
+        .flat_map(|i| fleet.stamp_reports(i, &certs).unwrap())
+        .collect();
+    (fleet, reports)
+}
+
+fn encode(r: &Report) -> Vec<u8> {
+    stampbook_agent::push::gzip(&serde_json::to_vec(r).unwrap()).unwrap()
+}
+
+struct Run {
+    count: usize,
+    wall: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Run {
+    fn per_s(&self) -> f64 {
+        self.count as f64 / self.wall.as_secs_f64()
+    }
+    fn pct(&self, p: f64) -> f64 {
+        let mut l = self.latencies.clone();
+        l.sort();
+        let i = ((l.len() as f64 * p).ceil() as usize).clamp(1, l.len()) - 1;
+        l[i].as_secs_f64() * 1000.0
+    }
+}
+
+async fn push_all(http: &Client, cli: &Cli, bodies: Vec<Vec<u8>>) -> Run {
+    let url = format!("{}/api/v1/reports", cli.server);
+    let started = Instant::now();
+    let latencies: Vec<Duration> = futures_util::stream::iter(bodies)
+        .map(|body| {
+            let (http, url, token) = (http.clone(), url.clone(), cli.token.clone());
+            async move {
+                let t = Instant::now();
+                let r = http
+                    .post(&url)
+                    .bearer_auth(token)
+                    .header("content-type", "application/json")
+                    .header("content-encoding", "gzip")
+                    .body(body)
+                    .send()
+                    .await
+                    .expect("request");
+                assert_eq!(r.status(), 202, "{}", r.text().await.unwrap_or_default());
+                t.elapsed()
+            }
+        })
+        .buffer_unordered(cli.concurrency)
+        .collect()
+        .await;
+    Run {
+        count: latencies.len(),
+        wall: started.elapsed(),
+        latencies,
+    }
+}
+
+async fn apply(http: &Client, cli: &Cli, fleet: &Fleet) {
+    let r = http
+        .put(format!("{}/api/v1/inventory", cli.server))
+        .bearer_auth(&cli.token)
+        .json(&fleet.inventory())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+}
+
+async fn wal(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("select (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+fn again(reports: &[Report]) -> Vec<Vec<u8>> {
+    reports
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.report_id = uuid::Uuid::new_v4();
+            r.collected_at = Utc::now();
+            encode(&r)
+        })
+        .collect()
+}
+
+fn print(label: &str, run: &Run) {
+    println!(
+        "{label}: {} reports in {:.2} s = {:.1} reports/s, p50 {:.1} ms, p99 {:.1} ms",
+        run.count,
+        run.wall.as_secs_f64(),
+        run.per_s(),
+        run.pct(0.50),
+        run.pct(0.99)
+    );
+}
+
+/// A pgbench transaction that writes what a first-seen report writes: the same statements and,
+/// on average, the same rows.
+fn pgbench_script(reports: &[Report]) -> String {
+    let n = reports.len() as f64;
+    let avg = |f: &dyn Fn(&Report) -> usize| {
+        ((reports.iter().map(f).sum::<usize>() as f64) / n)
+            .round()
+            .max(1.0) as u32
+    };
+    let certs = avg(&|r| r.certificates.as_ref().map_or(0, Vec::len));
+    let mut distinct = std::collections::HashSet::new();
+    for r in reports {
+        for c in r.certificates.iter().flatten() {
+            distinct.insert(c.der.clone());
+        }
+    }
+    let new_certs = ((distinct.len() as f64) / n).ceil().max(1.0) as u32;
+    let routes = avg(&|r| r.routes.as_ref().map_or(0, Vec::len));
+    let ifaces = avg(&|r| r.interfaces.as_ref().map_or(0, Vec::len));
+    let services = avg(&|r| r.services.as_ref().map_or(0, Vec::len));
+    let comps = avg(&|r| {
+        r.settings
+            .as_ref()
+            .and_then(|s| s.components.as_ref())
+            .map_or(0, Vec::len)
+    });
+    let shared = certs.saturating_sub(new_certs);
+    format!(
+        r#"-- what one first-seen report writes (averages of the bench fleet): {certs} certificates
+-- ({new_certs} new), {routes} routes, {ifaces} interfaces, {services} services, {comps} components
+\set n random(1, 2000000000)
+BEGIN;
+SELECT h.fqdn FROM reports r JOIN hosts h ON h.id = r.host_id WHERE r.report_id = (SELECT gen_random_uuid());
+\set stamp random(1, 20)
+SELECT id, retired_at FROM stamps WHERE name = 'pgbench-' || :stamp;
+SELECT id, stamp_id, last_collected_at, facts_digest FROM hosts WHERE fqdn = 'h' || :client_id || '-' || :n || '.pgbench' FOR UPDATE;
+INSERT INTO hosts (fqdn, stamp_id, scale_unit, roles, os_name, os_version, cpu_cores, memory_mb, storage_gb,
+    vm_count, vm_vcpus, vm_memory_mb, agent_name, agent_version, first_seen_at, last_report_at, last_collected_at,
+    last_report_id, facts_digest, sections)
+  VALUES ('h' || :client_id || '-' || :n || '.pgbench', :stamp, 'compute-r1', '{{hyperv_host}}', 'Windows Server 2012 R2', '6.3.9600',
+    32, 262144, 2000, 20, 80, 163840, 'stampbook-agent', '0.1.0', now(), now(), now(), gen_random_uuid(),
+    sha256(random()::text::bytea), '{{certificates,routes,interfaces,services,components,vmm}}')
+  RETURNING id AS host \gset
+WITH fresh AS (
+  INSERT INTO certificates (thumbprint, der, subject, subject_cn, issuer, serial, not_before, not_after,
+      signature_algorithm, signature_hash, key_algorithm, key_bits, key_usage, eku, san_dns, self_signed)
+  SELECT upper(md5(random()::text) || substr(md5(random()::text), 1, 8)), decode(repeat(md5(g::text), 25), 'hex'),
+         'CN=h.pgbench', 'h.pgbench', 'CN=ca', '0A' || g, now(), now() + interval '1 year',
+         'sha256WithRSAEncryption', 'sha256', 'rsa', 2048, '{{digitalSignature}}', '{{1.3.6.1.5.5.7.3.2}}', '{{h.pgbench}}', false
+  FROM generate_series(1, {new_certs}) g
+  ON CONFLICT (thumbprint) DO NOTHING RETURNING thumbprint)
+INSERT INTO host_certificates (host_id, store, thumbprint, has_private_key, provider, added_at, first_seen_at)
+  SELECT :host, 'LocalMachine\My', thumbprint, true, null, null, now() FROM fresh
+  UNION ALL
+  SELECT :host, 'LocalMachine\Root', upper(md5(g::text) || substr(md5((g + 1)::text), 1, 8)), false, null, now(), now()
+  FROM generate_series(1, {shared}) g;
+INSERT INTO host_routes (host_id, position, destination, next_hop, interface, metric, persistent)
+  SELECT :host, g, ('10.' || g || '.0.0/16')::cidr, '10.0.0.1'::inet, 'Management', 266, false FROM generate_series(1, {routes}) g;
+INSERT INTO host_interfaces (host_id, name, addresses, gateway)
+  SELECT :host, 'nic' || g, array[('10.0.' || g || '.21/24')::inet], '10.0.0.1'::inet FROM generate_series(1, {ifaces}) g;
+INSERT INTO host_services (host_id, name, state, started_at)
+  SELECT :host, 'svc' || g, 'running', now() FROM generate_series(1, {services}) g;
+INSERT INTO host_settings (host_id, vmm, hyperv_terminal_service, rd_gateway)
+  VALUES (:host, null, '{{"trusted_issuer_certificate_hashes": ["90D0A19F51A0EA8B4D9925D6A956485C8D06F805"], "allowed_hash_algorithms": []}}', null)
+  ON CONFLICT (host_id) DO UPDATE SET hyperv_terminal_service = excluded.hyperv_terminal_service;
+INSERT INTO host_components (host_id, name, version) SELECT :host, 'c' || g, '3.2.8169.0' FROM generate_series(1, {comps}) g;
+INSERT INTO fact_changes (host_id, report_id, at, kind, key, change, before, after)
+  VALUES (:host, gen_random_uuid(), now(), 'host', 'h', 'appeared', null, '{{"stamp": "pgbench-01"}}');
+INSERT INTO reports (report_id, host_id, collected_at, received_at, outcome, changes, payload)
+  VALUES (gen_random_uuid(), :host, now(), now(), 'stored', 1, null) ON CONFLICT (report_id) DO NOTHING;
+INSERT INTO evaluation_queue (stamp_id, host_ids) VALUES (:stamp, array[:host::bigint])
+  ON CONFLICT (stamp_id) DO UPDATE SET host_ids = CASE WHEN evaluation_queue.host_ids IS NULL THEN NULL
+      WHEN cardinality(evaluation_queue.host_ids) >= 256 THEN NULL
+      WHEN :host = any(evaluation_queue.host_ids) THEN evaluation_queue.host_ids ELSE evaluation_queue.host_ids || :host::bigint END;
+COMMIT;
+"#
+    )
+}
+
+async fn ingest(cli: &Cli, stamps: usize, hosts: usize, script: &std::path::Path) {
+    let http = Client::new();
+    let pool = PgPool::connect(&cli.database_url).await.unwrap();
+    let (fleet, reports) = build(stamps, hosts, false);
+    apply(&http, cli, &fleet).await;
+    std::fs::write(script, pgbench_script(&reports)).unwrap();
+    let first: Vec<Vec<u8>> = reports.iter().map(encode).collect();
+    let a = push_all(&http, cli, first).await;
+    print("(a) first-seen", &a);
+    let bodies = again(&reports);
+    // unchanged reports must not depend on the evaluator's work of phase (a)
+    sqlx::query("checkpoint").execute(&pool).await.unwrap();
+    let before = wal(&pool).await;
+    let b = push_all(&http, cli, bodies).await;
+    let after = wal(&pool).await;
+    print("(b) unchanged", &b);
+    println!(
+        "wal_bytes_per_unchanged_report: {:.0}",
+        (after - before) as f64 / b.count as f64
+    );
+    println!("a_reports_per_s: {:.1}", a.per_s());
+    println!("b_reports_per_s: {:.1}", b.per_s());
+}
+
+async fn rules(cli: &Cli, stamps: usize, hosts: usize, incremental: usize) {
+    let http = Client::new();
+    let pool = PgPool::connect(&cli.database_url).await.unwrap();
+    let t = Instant::now();
+    let (fleet, reports) = build(stamps, hosts, true);
+    println!(
+        "fleet built: {} reports in {:.1} s",
+        reports.len(),
+        t.elapsed().as_secs_f64()
+    );
+    apply(&http, cli, &fleet).await;
+    let load = push_all(&http, cli, reports.iter().map(encode).collect()).await;
+    print("loaded", &load);
+    sqlx::query("delete from evaluation_queue")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("vacuum analyze").execute(&pool).await.unwrap();
+
+    let mut certs = CertCache::default();
+    for label in [
+        "full re-evaluation (cold certificate cache)",
+        "full re-evaluation (warm certificate cache)",
+    ] {
+        engine::request_all(&pool).await.unwrap();
+        let t = Instant::now();
+        let n = engine::drain(&pool, &mut certs, None).await.unwrap();
+        let took = t.elapsed();
+        let problems: i64 =
+            sqlx::query_scalar("select count(*) from problems where resolved_at is null")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        println!(
+            "{label}: {n} stamps, {} hosts in {:.2} s ({problems} open problems)",
+            reports.len(),
+            took.as_secs_f64()
+        );
+    }
+
+    // incremental: one changed report, then the evaluation it queued
+    let step = (reports.len() / incremental.max(1)).max(1);
+    let mut eval = Duration::ZERO;
+    let mut ingest = Duration::ZERO;
+    let mut n = 0;
+    for r in reports.iter().step_by(step).take(incremental) {
+        let mut r = r.clone();
+        r.report_id = uuid::Uuid::new_v4();
+        r.collected_at = Utc::now();
+        if let Some(v) = r.host.vitals.as_mut() {
+            v.vm_count = Some(v.vm_count.unwrap_or(0) + 1);
+        }
+        let run = push_all(&http, cli, vec![encode(&r)]).await;
+        ingest += run.wall;
+        let t = Instant::now();
+        engine::drain(&pool, &mut certs, None).await.unwrap();
+        eval += t.elapsed();
+        n += 1;
+    }
+    println!(
+        "incremental: {n} changed reports, ingest {:.2} ms/report, evaluation {:.2} ms/report (added cost)",
+        ingest.as_secs_f64() * 1000.0 / n as f64,
+        eval.as_secs_f64() * 1000.0 / n as f64
+    );
+}
+
+fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        match &cli.what {
+            What::Ingest {
+                stamps,
+                hosts,
+                pgbench_script,
+            } => ingest(&cli, *stamps, *hosts, pgbench_script).await,
+            What::Rules {
+                stamps,
+                hosts,
+                incremental,
+            } => rules(&cli, *stamps, *hosts, *incremental).await,
+        }
+    });
+}

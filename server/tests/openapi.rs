@@ -1,0 +1,224 @@
+//! The OpenAPI document is the contract: every registered route is in it, every operation under
+//! `/api/v1` names its scope and its errors, and the real answers of every GET route (over a
+//! simulated fleet) validate against the document's own schemas.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{TestApp, simulate_fleet, spawn};
+use reqwest::Method;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use stampbook_server::api;
+
+const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
+
+async fn document(app: &TestApp) -> Value {
+    let r = app
+        .http
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "served without a token");
+    r.json().await.unwrap()
+}
+
+/// A validator of `schema` (which may `$ref` `#/components/schemas/...`) as JSON Schema 2020-12.
+fn validator(doc: &Value, schema: &Value) -> jsonschema::Validator {
+    let root = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "allOf": [schema],
+        "components": doc["components"],
+    });
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&root)
+        .unwrap()
+}
+
+fn errors(v: &jsonschema::Validator, instance: &Value) -> Vec<String> {
+    v.iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn every_registered_route_is_documented_with_its_scope_and_errors(pool: PgPool) {
+    let app = spawn(pool).await;
+    let doc = document(&app).await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    let registered: BTreeSet<(String, String)> = api::route_table()
+        .into_iter()
+        .map(|(m, p)| (m.as_str().to_ascii_lowercase(), p))
+        .collect();
+    for (method, path) in &registered {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} is served but not documented"
+        );
+    }
+    let mut ids = BTreeSet::new();
+    for (path, item) in paths {
+        for method in METHODS {
+            let Some(op) = item.get(method) else { continue };
+            assert!(
+                registered.contains(&(method.to_owned(), path.clone())),
+                "{method} {path} is documented but not served"
+            );
+            assert!(
+                ids.insert(op["operationId"].as_str().unwrap().to_owned()),
+                "operationId of {method} {path} repeats"
+            );
+            let responses = op["responses"].as_object().unwrap();
+            if !path.starts_with("/api/v1/") {
+                continue;
+            }
+            let scope = op["x-required-scope"].as_str().unwrap_or_default();
+            assert!(
+                ["collector", "read", "operator", "admin"].contains(&scope),
+                "{method} {path} names its scope"
+            );
+            assert!(op["description"].as_str().unwrap().contains(scope));
+            assert_eq!(op["security"], json!([{"bearer": []}]), "{method} {path}");
+            for status in ["401", "403", "429", "503"] {
+                assert!(responses.contains_key(status), "{method} {path} {status}");
+            }
+            if op.get("requestBody").is_some() {
+                for status in ["400", "413", "415"] {
+                    assert!(responses.contains_key(status), "{method} {path} {status}");
+                }
+            }
+            if path.contains('{') {
+                assert!(responses.contains_key("404"), "{method} {path} 404");
+            }
+            if method == "get" {
+                for status in ["304", "406"] {
+                    assert!(responses.contains_key(status), "{method} {path} {status}");
+                }
+                assert!(responses["200"]["headers"].get("ETag").is_some());
+            }
+            for (status, r) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert_eq!(
+                        r["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ErrorBody",
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
+    }
+    // what plans answer is documented: the stamp's health and Remote Console readiness
+    let plan = &doc["components"]["schemas"]["Plan"]["properties"];
+    assert_eq!(
+        plan["stamp_health"]["$ref"],
+        "#/components/schemas/StampHealth"
+    );
+    let health = &doc["components"]["schemas"]["StampHealth"]["properties"];
+    assert!(health.get("remote_console").is_some() && health.get("health").is_some());
+    // the webhook payload
+    assert!(doc["webhooks"]["problem.opened"]["post"].is_object());
+    assert!(doc["components"]["schemas"]["Event"]["properties"]["problem"].is_object());
+
+    let r = app.http.get(app.url("/api/docs/")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self';"),
+        "no inline scripts: {csp}"
+    );
+    assert!(r.text().await.unwrap().contains("swagger-ui"));
+}
+
+/// A value for each path parameter, from the data the fleet produced.
+async fn fill(app: &TestApp, path: &str, webhook: i64) -> String {
+    let first = |v: &Value, key: &str| v["items"][0][key].clone();
+    let stamps = app.get_json("/api/v1/stamps").await;
+    let stamp = first(&stamps, "name").as_str().unwrap().to_owned();
+    let mut out = path.replace("{name}", &stamp);
+    if out.contains("{network}") {
+        let n = app
+            .get_json(&format!("/api/v1/stamps/{stamp}/networks"))
+            .await;
+        out = out.replace("{network}", first(&n, "name").as_str().unwrap());
+    }
+    if out.contains("{fqdn}") {
+        let h = app.get_json("/api/v1/hosts").await;
+        out = out.replace("{fqdn}", first(&h, "fqdn").as_str().unwrap());
+    }
+    if out.contains("{wap_plan_id}") {
+        let p = app.get_json("/api/v1/plans").await;
+        out = out.replace("{wap_plan_id}", first(&p, "wap_plan_id").as_str().unwrap());
+    }
+    if out.starts_with("/api/v1/problems/{id}") {
+        let p = app.get_json("/api/v1/problems").await;
+        out = out.replace("{id}", &first(&p, "id").to_string());
+    }
+    out.replace("{id}", &webhook.to_string())
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn every_get_answers_what_the_document_says(pool: PgPool) {
+    let app = spawn(pool).await;
+    let hook: Value = app
+        .send_json(
+            Method::POST,
+            "/api/v1/webhooks",
+            &app.admin,
+            &json!({"url": "http://127.0.0.1:9/hook", "events": ["problem.opened"]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    simulate_fleet(&app, 2, 10).await;
+    // a report for a stamp nobody declared, so that the quarantine has something to show
+    let stray = json!({
+        "schema": "stampbook.report/v1", "report_id": uuid::Uuid::new_v4(),
+        "collected_at": chrono::Utc::now(),
+        "host": {"fqdn": "hv01.lon-09.example.net", "stamp": "lon-09", "roles": ["hyperv_host"]}
+    });
+    let r = app
+        .send_json(Method::POST, "/api/v1/reports", &app.admin, &stray)
+        .await;
+    assert_eq!(r.status(), 422);
+    let doc = document(&app).await;
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(op) = item.get("get") else { continue };
+        let url = fill(&app, path, hook["id"].as_i64().unwrap()).await;
+        let r = app.get(&url, &app.admin).await;
+        assert_eq!(r.status(), 200, "GET {url}");
+        let ok = &op["responses"]["200"]["content"];
+        if let Some(json_schema) = ok.get("application/json").map(|c| &c["schema"]) {
+            let body: Value = r.json().await.unwrap();
+            let problems = errors(&validator(&doc, json_schema), &body);
+            assert!(problems.is_empty(), "GET {url}: {problems:#?}");
+            let items = body.get("items").and_then(Value::as_array);
+            assert!(
+                items.is_none_or(|i| !i.is_empty()),
+                "GET {url}: an empty list proves little"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 20, "{checked} GET routes checked");
+
+    // error answers have the documented shape too
+    let error_schema = json!({"$ref": "#/components/schemas/ErrorBody"});
+    for (url, status) in [
+        ("/api/v1/stamps/lon-09", 404),
+        ("/api/v1/hosts?limit=0", 400),
+        ("/api/v1/problems/not-a-number", 400),
+    ] {
+        let r = app.get(url, &app.admin).await;
+        assert_eq!(r.status(), status, "{url}");
+        let body: Value = r.json().await.unwrap();
+        let problems = errors(&validator(&doc, &error_schema), &body);
+        assert!(problems.is_empty(), "{url}: {problems:?}");
+    }
+}
