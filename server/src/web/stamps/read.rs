@@ -1,5 +1,6 @@
 //! What the stamp page reads beyond the inventory: one page of the stamp's hosts, its component
-//! versions and its server certificates' expiry by week. Every query is bounded to one stamp.
+//! versions and its server certificates' expiry by week. Every query starts from the stamp's
+//! hosts (`host_id = any(array(...))`), so its cost follows the stamp's size, never the fleet's.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -99,8 +100,8 @@ pub async fn versions(pool: &PgPool, stamp_id: i64) -> Result<Vec<VersionCount>,
     sqlx::query_as!(
         VersionCount,
         r#"select hc.name as component, hc.version, count(*) as "hosts!"
-           from host_components hc join hosts h on h.id = hc.host_id
-           where h.stamp_id = $1
+           from host_components hc
+           where hc.host_id = any(array(select id from hosts where stamp_id = $1))
            group by 1, 2
            order by 1, 2"#,
         stamp_id
@@ -122,10 +123,10 @@ pub async fn expiry_weeks(pool: &PgPool, stamp_id: i64) -> Result<Vec<WeekCount>
         WeekCount,
         r#"select greatest(floor(extract(epoch from c.not_after - now()) / 604800), -1)::int as "week!",
                   count(*) as "certificates!"
-           from hosts h
-           join host_certificates hc on hc.host_id = h.id
+           from host_certificates hc
            join certificates c on c.thumbprint = hc.thumbprint
-           where h.stamp_id = $1 and hc.store = 'LocalMachine\My' and hc.has_private_key
+           where hc.host_id = any(array(select id from hosts where stamp_id = $1))
+             and hc.store = 'LocalMachine\My' and hc.has_private_key
              and c.not_after < now() + make_interval(weeks => $2)
            group by 1
            order by 1"#,

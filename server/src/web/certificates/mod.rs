@@ -2,6 +2,8 @@
 //! expires within 90 days: a timeline counted per day by the database (from the `not_after`
 //! index, never every row) and the table, 100 a page in expiry order.
 
+pub mod read;
+
 use std::collections::HashMap;
 
 use actix_web::{HttpResponse, web};
@@ -14,7 +16,7 @@ use super::format::{self, When};
 use super::overview::expiry_class;
 use super::page::{self, Chrome, Crumb};
 use super::svg::{self, Columns, Slot};
-use crate::facts::read::{self as facts, CertCursor, CertFilter};
+use crate::facts::read::{CertCursor, CertFilter};
 use crate::startup::AppState;
 
 pub const WINDOW_DAYS: i32 = 90;
@@ -80,24 +82,7 @@ pub async fn show(
         Some(a) => Some(CertCursor::decode(&a)?),
         None => None,
     };
-    // Counted by the database; hosts are only looked at for a stamp filter.
-    let days = sqlx::query!(
-        r#"select greatest(floor(extract(epoch from c.not_after - now()) / 86400), -1)::int as "day!",
-                  count(*) as "n!"
-           from certificates c
-           join host_certificates hc on hc.thumbprint = c.thumbprint
-           where c.not_after < now() + make_interval(days => $1)
-             and ($2::text is null
-                  or hc.host_id in (select h.id from hosts h join stamps s on s.id = h.stamp_id where s.name = $2))
-             and ($3::text is null or hc.store = $3)
-           group by 1
-           order by 1"#,
-        WINDOW_DAYS,
-        stamp,
-        store
-    )
-    .fetch_all(&state.pool)
-    .await?;
+    let days = read::per_day(&state.pool, WINDOW_DAYS, stamp.as_deref(), store.as_deref()).await?;
     let filter = CertFilter {
         stamp: stamp.clone(),
         within_days: Some(WINDOW_DAYS),
@@ -105,7 +90,7 @@ pub async fn show(
         after,
         ..Default::default()
     };
-    let mut rows = facts::list_certificates(&state.pool, &filter, PAGE_SIZE + 1).await?;
+    let mut rows = read::page(&state.pool, &filter, PAGE_SIZE + 1).await?;
     let more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
     let thresholds: HashMap<String, (i32, i32)> = sqlx::query!(
@@ -137,11 +122,11 @@ pub async fn show(
     for d in &days {
         let i = (d.day + 1).clamp(0, WINDOW_DAYS) as usize;
         if let Some(s) = slots.get_mut(i) {
-            s.count += d.n;
+            s.count += d.installations;
         }
-        total += d.n;
+        total += d.installations;
         if d.day < 0 {
-            expired += d.n;
+            expired += d.installations;
         }
     }
     let now = ctx.now;
