@@ -3,9 +3,6 @@
 //! index, never every row) and the table, 100 a page in expiry order.
 
 pub mod read;
-
-use std::collections::HashMap;
-
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -82,7 +79,6 @@ pub async fn show(
         Some(a) => Some(CertCursor::decode(&a)?),
         None => None,
     };
-    let days = read::per_day(&state.pool, WINDOW_DAYS, stamp.as_deref(), store.as_deref()).await?;
     let filter = CertFilter {
         stamp: stamp.clone(),
         within_days: Some(WINDOW_DAYS),
@@ -90,17 +86,14 @@ pub async fn show(
         after,
         ..Default::default()
     };
-    let mut rows = read::page(&state.pool, &filter, PAGE_SIZE + 1).await?;
+    // the timeline, the table and the thresholds are independent: read them at the same time
+    let (days, mut rows, thresholds) = tokio::try_join!(
+        read::per_day(&state.pool, WINDOW_DAYS, stamp.as_deref(), store.as_deref()),
+        read::page(&state.pool, &filter, PAGE_SIZE + 1),
+        read::thresholds(&state.pool),
+    )?;
     let more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
-    let thresholds: HashMap<String, (i32, i32)> = sqlx::query!(
-        "select name, cert_warning_days, cert_critical_days from stamps order by name"
-    )
-    .fetch_all(&state.pool)
-    .await?
-    .into_iter()
-    .map(|r| (r.name, (r.cert_warning_days, r.cert_critical_days)))
-    .collect();
 
     // slot 0: expired and still installed; slot d+1: day d from now
     let mut slots: Vec<Slot> = (0..=WINDOW_DAYS)

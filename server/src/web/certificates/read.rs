@@ -3,6 +3,8 @@
 //! counts each one's installations by index; with a stamp chosen, everything starts from that
 //! stamp's hosts.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
@@ -132,4 +134,18 @@ pub async fn page(
             stamp: stamp.to_owned(),
         })
         .collect())
+}
+
+/// Every stamp's certificate thresholds (warning days, critical days), by name.
+pub async fn thresholds(pool: &PgPool) -> Result<HashMap<String, (i32, i32)>, sqlx::Error> {
+    Ok(
+        sqlx::query!(
+            "select name, cert_warning_days, cert_critical_days from stamps order by name"
+        )
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|r| (r.name, (r.cert_warning_days, r.cert_critical_days)))
+        .collect(),
+    )
 }

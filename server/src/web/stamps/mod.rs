@@ -269,13 +269,15 @@ pub async fn show(
     let now = ctx.now;
     let search = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let page_no = q.page.unwrap_or(1).max(1);
-    let (hosts_total, hosts) =
-        read::hosts(&state.pool, stamp.id, d.report_interval_s, search, page_no).await?;
+    // independent reads, each on its own pooled connection, at the same time
+    let ((hosts_total, hosts), problems, weeks, versions) = tokio::try_join!(
+        read::hosts(&state.pool, stamp.id, d.report_interval_s, search, page_no),
+        view::open_for(&state.pool, Some(stamp.id), None, PROBLEMS_SHOWN),
+        read::expiry_weeks(&state.pool, stamp.id),
+        read::versions(&state.pool, stamp.id),
+    )?;
     let pages = ((hosts_total + HOSTS_PER_PAGE - 1) / HOSTS_PER_PAGE).max(1);
-    let problems = view::open_for(&state.pool, Some(stamp.id), None, PROBLEMS_SHOWN).await?;
     let open_total = h.open.critical + h.open.warning + h.open.info + h.acknowledged;
-    let weeks = read::expiry_weeks(&state.pool, stamp.id).await?;
-    let versions = read::versions(&state.pool, stamp.id).await?;
 
     let t = &d.thresholds;
     let (chart, timeline_total) = timeline(&weeks, t.cert_warning_days, t.cert_critical_days);
