@@ -267,9 +267,10 @@ async fn the_dashboard_works_in_a_real_browser(pool: PgPool) {
         .click()
         .await
         .unwrap();
+    // the login page has no section navigation; the page it leads to has
     tab.client
         .wait()
-        .for_element(Locator::Css("main h1"))
+        .for_element(Locator::Css("nav.sections"))
         .await
         .unwrap();
     assert_eq!(tab.client.current_url().await.unwrap().path(), "/plans");
@@ -320,7 +321,7 @@ async fn the_dashboard_works_in_a_real_browser(pool: PgPool) {
         .unwrap();
     tab.client
         .wait()
-        .for_element(Locator::Css("th[aria-sort]"))
+        .for_element(Locator::Css("th[aria-sort] a[href*='sort=mem_alloc']"))
         .await
         .unwrap();
     assert!(
