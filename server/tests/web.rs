@@ -110,6 +110,7 @@ async fn every_page_answers_with_its_key_content_for_a_logged_in_reader(pool: Pg
         "<svg class=\"chart\"",
         "Component versions",
         "vmm_agent",
+        "VMM 2012 R2 UR",
         "Networks",
         "Scale units",
         "Plans on this stamp",
