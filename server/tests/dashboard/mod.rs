@@ -238,3 +238,32 @@ pub async fn evaluate(pool: &PgPool) {
         .await
         .unwrap();
 }
+
+/// One host of the stamp, by role.
+pub async fn host_of(pool: &PgPool, stamp: &str, role: &str) -> String {
+    sqlx::query_scalar(
+        "select h.fqdn::text from hosts h join stamps s on s.id = h.stamp_id
+         where s.name = $1 and $2 = any(h.roles) order by h.fqdn limit 1",
+    )
+    .bind(stamp)
+    .bind(role)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+pub async fn first_stamp(pool: &PgPool) -> (String, String) {
+    sqlx::query_as(
+        "select name, display_name from stamps where retired_at is null order by name limit 1",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+pub async fn open_problem(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("select id from problems where resolved_at is null order by id limit 1")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
