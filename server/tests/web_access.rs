@@ -131,6 +131,11 @@ async fn acknowledging_needs_an_operator_session_and_the_csrf_token(pool: PgPool
     let id = open_problem(&pool).await;
     let path = format!("/problems/{id}/acknowledge");
 
+    // no session at all: refused, not sent to the login page
+    let mut nobody = Browser::new(&app.base);
+    let r = nobody.post(&path, &[("csrf", "x"), ("note", "x")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
     let operator = app.token("night-shift", "operator", None).await;
     let mut b = Browser::new(&app.base);
     let csrf = b.logged_in(&operator).await;

@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use actix_web::http::Method;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
@@ -148,6 +149,13 @@ async fn resolve(req: HttpRequest) -> Result<Ctx, WebError> {
         _ => String::new(),
     };
     if principal.is_none() && !state.settings.open_dashboard {
+        // a form posted without a session is refused outright: it could not be resubmitted
+        // after logging in anyway
+        if !matches!(*req.method(), Method::GET | Method::HEAD) {
+            return Err(WebError::Forbidden(
+                "Log in with an operator or admin token to change anything.".to_owned(),
+            ));
+        }
         return Err(WebError::Login {
             next: here,
             // a cookie that no longer works: expired, tampered with, or its token revoked
