@@ -42,6 +42,11 @@ enum What {
         #[arg(long)]
         pgbench_script: std::path::PathBuf,
     },
+    /// Where the time of one stamp's evaluation goes, phase by phase (on a loaded database).
+    Profile {
+        #[arg(long, default_value_t = 1)]
+        stamp_id: i64,
+    },
     /// A fleet loaded over HTTP, then full and incremental rule evaluation timed.
     Rules {
         #[arg(long, default_value_t = 100)]
@@ -284,7 +289,7 @@ async fn rules(cli: &Cli, stamps: usize, hosts: usize, incremental: usize) {
         .unwrap();
     sqlx::query("vacuum analyze").execute(&pool).await.unwrap();
 
-    let mut certs = CertCache::default();
+    let mut certs = engine::lanes();
     for label in [
         "full re-evaluation (cold certificate cache)",
         "full re-evaluation (warm certificate cache)",
@@ -325,9 +330,34 @@ async fn rules(cli: &Cli, stamps: usize, hosts: usize, incremental: usize) {
         n += 1;
     }
     println!(
-        "incremental: {n} changed reports, ingest {:.2} ms/report, evaluation {:.2} ms/report (added cost)",
+        "incremental, one report at a time: {n} changed reports, ingest {:.2} ms/report, evaluation {:.2} ms/report (added cost)",
         ingest.as_secs_f64() * 1000.0 / n as f64,
         eval.as_secs_f64() * 1000.0 / n as f64
+    );
+
+    // as in production: a burst of changed reports across the fleet, then the evaluator's drain
+    let burst: Vec<Vec<u8>> = reports
+        .iter()
+        .step_by(step)
+        .take(incremental * 5)
+        .map(|r| {
+            let mut r = r.clone();
+            r.report_id = uuid::Uuid::new_v4();
+            r.collected_at = Utc::now();
+            if let Some(v) = r.host.vitals.as_mut() {
+                v.vm_count = Some(v.vm_count.unwrap_or(0) + 2);
+            }
+            encode(&r)
+        })
+        .collect();
+    let sent = push_all(&http, cli, burst).await;
+    let t = Instant::now();
+    let stamps = engine::drain(&pool, &mut certs, None).await.unwrap();
+    println!(
+        "incremental, a burst: {} changed reports over {stamps} stamps evaluated in {:.2} s = {:.2} ms/report (added cost)",
+        sent.count,
+        t.elapsed().as_secs_f64(),
+        t.elapsed().as_secs_f64() * 1000.0 / sent.count as f64
     );
 }
 
@@ -350,6 +380,86 @@ fn main() {
                 hosts,
                 incremental,
             } => rules(&cli, *stamps, *hosts, *incremental).await,
+            What::Profile { stamp_id } => profile(&cli, *stamp_id).await,
         }
     });
+}
+
+async fn profile(cli: &Cli, stamp_id: i64) {
+    use stampbook_server::rules::load;
+    let pool = PgPool::connect(&cli.database_url).await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    let mut certs = CertCache::default();
+    for round in 0..2 {
+        let t = Instant::now();
+        let ctx = load::stamp_context(&mut conn, stamp_id)
+            .await
+            .unwrap()
+            .unwrap();
+        let t_ctx = t.elapsed();
+        let t = Instant::now();
+        let (rc, roots) = load::remote_console(&mut conn, stamp_id, &mut certs)
+            .await
+            .unwrap();
+        let t_rc = t.elapsed();
+        let t = Instant::now();
+        let hosts = load::hosts(&mut conn, stamp_id, None, &roots, &mut certs)
+            .await
+            .unwrap();
+        let t_hosts = t.elapsed();
+        let one: Vec<i64> = hosts.iter().take(1).map(|h| h.host_id).collect();
+        let t = Instant::now();
+        let _ = load::hosts(&mut conn, stamp_id, Some(&one), &roots, &mut certs)
+            .await
+            .unwrap();
+        let t_one = t.elapsed();
+        let t = Instant::now();
+        let comps = load::components(&mut conn, stamp_id).await.unwrap();
+        let cap = load::capacity(&mut conn, stamp_id).await.unwrap();
+        let plans = load::plans(&mut conn, stamp_id).await.unwrap();
+        let t_agg = t.elapsed();
+        let t = Instant::now();
+        let now = Utc::now();
+        let mut n = 0;
+        for h in &hosts {
+            n += stampbook_server::rules::evaluate_host(&ctx, &rc, h, now).len();
+        }
+        let t_rules = t.elapsed();
+        let t = Instant::now();
+        n += stampbook_server::rules::evaluate_stamp(&ctx, &rc, &comps, &cap, now).len();
+        let _ = plans;
+        let t_stamp = t.elapsed();
+        let t = Instant::now();
+        engine::evaluate(&pool, stamp_id, engine::Run::Whole, &mut certs, None)
+            .await
+            .unwrap();
+        let t_full = t.elapsed();
+        let t = Instant::now();
+        engine::evaluate(
+            &pool,
+            stamp_id,
+            engine::Run::Hosts {
+                ids: &one,
+                stamp_rules: false,
+            },
+            &mut certs,
+            None,
+        )
+        .await
+        .unwrap();
+        let t_incr = t.elapsed();
+        println!(
+            "round {round}: {} hosts, {n} findings | context {:?} | remote console {:?} | hosts {:?} | one host {:?} | components+capacity+plans {:?} | host rules {:?} | stamp rules {:?} || evaluate(all) {:?} | evaluate(one host) {:?}",
+            hosts.len(),
+            t_ctx,
+            t_rc,
+            t_hosts,
+            t_one,
+            t_agg,
+            t_rules,
+            t_stamp,
+            t_full,
+            t_incr
+        );
+    }
 }

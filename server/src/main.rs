@@ -12,6 +12,8 @@ use stampbook_server::{db, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // one TLS crypto provider for every client of the process (OTLP export, webhooks, database)
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let _guard = match telemetry::init(cli.log.log_format) {
         Ok(g) => g,
         Err(e) => {

@@ -23,7 +23,7 @@ pub struct AppState {
     pub session_key: Vec<u8>,
     pub limiter: RateLimiter,
     pub evaluator: crate::rules::worker::Evaluator,
-    pub metrics: crate::metrics::Metrics,
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -41,7 +41,7 @@ impl AppState {
         AppState {
             limiter: RateLimiter::new(settings.rate_limit_per_min),
             evaluator: crate::rules::worker::Evaluator::default(),
-            metrics: crate::metrics::Metrics::default(),
+            metrics: Default::default(),
             pool,
             settings,
             session_key,

@@ -188,7 +188,7 @@ pub async fn ingest(
             )
             .await?;
             if c.stale_open {
-                queue::request_host(&mut tx, stamp_id, c.id).await?;
+                queue::request_host(&mut tx, stamp_id, c.id, false).await?;
             }
             (
                 Accepted {
@@ -204,7 +204,12 @@ pub async fn ingest(
         current => {
             let parsed = parse::parse(report, host)?;
             let previous = current.map(|c| (c.id, c.stamp_id));
-            let (host_id, changes, whole_stamp) = store(
+            let Stored {
+                host_id,
+                changes,
+                whole_stamp,
+                stamp_rules,
+            } = store(
                 &mut tx, &parsed, previous, stamp_id, report, collected, received, &digest,
             )
             .await?;
@@ -222,7 +227,7 @@ pub async fn ingest(
             if whole_stamp {
                 queue::request_stamp(&mut tx, stamp_id).await?;
             } else {
-                queue::request_host(&mut tx, stamp_id, host_id).await?;
+                queue::request_host(&mut tx, stamp_id, host_id, stamp_rules).await?;
             }
             if let Some((_, old_stamp)) = previous
                 && old_stamp != stamp_id
@@ -307,7 +312,7 @@ async fn unchanged(
     if done.stale_open {
         // the host is back: its staleness problem resolves at the next evaluation
         let mut conn = state.pool.acquire().await?;
-        queue::request_host(&mut conn, stamp_id, host_id).await?;
+        queue::request_host(&mut conn, stamp_id, host_id, false).await?;
         state.evaluator.wake();
     }
     Ok(Some(Accepted {
@@ -369,6 +374,16 @@ fn vitals_value(h: &HostIn) -> serde_json::Value {
     .unwrap_or_default()
 }
 
+/// What storing a report did.
+struct Stored {
+    host_id: i64,
+    changes: usize,
+    /// The report changed what other hosts' rules depend on (VMM settings, Root/VMM stores).
+    whole_stamp: bool,
+    /// The report changed what the stamp-wide rules read.
+    stamp_rules: bool,
+}
+
 /// Writes host row and facts; answers (host id, number of changes, whether the whole stamp must be
 /// evaluated again because the report changed what other hosts' rules depend on).
 #[allow(clippy::too_many_arguments)]
@@ -381,7 +396,7 @@ async fn store(
     collected: DateTime<Utc>,
     received: DateTime<Utc>,
     digest: &[u8],
-) -> Result<(i64, usize, bool), ApiError> {
+) -> Result<Stored, ApiError> {
     let h = &p.host;
     let roles: Vec<String> = h.roles.iter().map(|r| r.as_str().to_owned()).collect();
     let v = h.vitals.clone().unwrap_or_default();
@@ -484,7 +499,16 @@ async fn store(
         }];
     }
     history::insert(tx, host_id, report.report_id, collected, &changes).await?;
-    Ok((host_id, changes.len(), whole_stamp))
+    // the stamp-wide rules read components, vitals and roles (version drift, capacity)
+    let stamp_rules = changes
+        .iter()
+        .any(|c| matches!(c.kind, "component" | "vitals" | "host"));
+    Ok(Stored {
+        host_id,
+        changes: changes.len(),
+        whole_stamp,
+        stamp_rules,
+    })
 }
 
 /// Forgets accepted report ids older than the retention window (in batches, so no long lock);

@@ -4,6 +4,7 @@
 //! stamp at a time, across replicas, by a transaction-scoped advisory lock.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Utc;
@@ -38,18 +39,44 @@ struct Existing {
     acknowledged: bool,
 }
 
-/// Evaluates a stamp: every host when `only` is `None`, else those hosts plus the stamp-wide
-/// and plan rules. Writes problems, webhook events and the stamp's status in one transaction.
-#[tracing::instrument(skip_all, fields(stamp_id, hosts = only.map_or(-1, |h| h.len() as i64)))]
+/// What to evaluate: the whole stamp, or some hosts (and the stamp-wide rules only when their
+/// inputs changed); plan rules always run.
+#[derive(Debug, Clone, Copy)]
+pub enum Run<'a> {
+    Whole,
+    Hosts { ids: &'a [i64], stamp_rules: bool },
+}
+
+impl Run<'_> {
+    fn hosts(&self) -> Option<&[i64]> {
+        match self {
+            Run::Whole => None,
+            Run::Hosts { ids, .. } => Some(ids),
+        }
+    }
+
+    fn stamp_rules(&self) -> bool {
+        match self {
+            Run::Whole => true,
+            Run::Hosts { stamp_rules, .. } => *stamp_rules,
+        }
+    }
+}
+
+/// Evaluates a stamp as `run` says. Writes problems, webhook events and the stamp's status in
+/// one transaction.
+#[tracing::instrument(skip_all, fields(stamp_id, hosts = run.hosts().map_or(-1, |h| h.len() as i64)))]
 pub async fn evaluate(
     pool: &PgPool,
     stamp_id: i64,
-    only: Option<&[i64]>,
+    run: Run<'_>,
     certs: &mut CertCache,
     metrics: Option<&Metrics>,
 ) -> Result<Outcome, sqlx::Error> {
     let started = Instant::now();
     let now = Utc::now();
+    let only = run.hosts();
+    let stamp_rules = run.stamp_rules();
     let mut tx = pool.begin().await?;
     sqlx::query!(
         "select pg_advisory_xact_lock(hashtext('stampbook.evaluate'), $1::int)",
@@ -62,28 +89,44 @@ pub async fn evaluate(
     };
     let (rc, roots) = load::remote_console(&mut tx, stamp_id, certs).await?;
     let hosts = load::hosts(&mut tx, stamp_id, only, &roots, certs).await?;
-    let components = load::components(&mut tx, stamp_id).await?;
-    let capacity = load::capacity(&mut tx, stamp_id).await?;
     let plans = load::plans(&mut tx, stamp_id).await?;
 
     let mut findings: Vec<Finding> = Vec::new();
     for h in &hosts {
         findings.extend(evaluate_host(&ctx, &rc, h, now));
     }
-    findings.extend(evaluate_stamp(&ctx, &rc, &components, &capacity, now));
+    if stamp_rules {
+        let components = load::components(&mut tx, stamp_id).await?;
+        let capacity = load::capacity(&mut tx, stamp_id).await?;
+        findings.extend(evaluate_stamp(&ctx, &rc, &components, &capacity, now));
+    }
 
+    // every open problem of the stamp (plan rules need them), with words and evidence only for
+    // those this run may change
+    let host_rules: Vec<String> = super::RULES
+        .iter()
+        .filter(|r| r.scope == RuleScope::Host)
+        .map(|r| r.id.to_owned())
+        .collect();
     let existing_rows = sqlx::query!(
-        r#"select id, rule, severity, host_id, plan_id, subject, message, evidence,
-                  (ack_at is not null and (ack_until is null or ack_until > now())) as "acknowledged!"
-           from problems where stamp_id = $1 and resolved_at is null"#,
-        stamp_id
+        r#"select id, rule, severity, host_id, plan_id, subject,
+                  (ack_at is not null and (ack_until is null or ack_until > now())) as "acknowledged!",
+                  case when $2::bigint[] is null or p.host_id = any($2) or not (p.rule = any($3))
+                       then message end as message,
+                  case when $2::bigint[] is null or p.host_id = any($2) or not (p.rule = any($3))
+                       then evidence end as evidence
+           from problems p where stamp_id = $1 and resolved_at is null"#,
+        stamp_id,
+        only,
+        &host_rules
     )
     .fetch_all(&mut *tx)
     .await?;
     let evaluated: HashSet<i64> = hosts.iter().map(|h| h.host_id).collect();
     let in_scope = |rule: &str, host_id: Option<i64>| match rule_info(rule).map(|r| r.scope) {
         Some(RuleScope::Host) => only.is_none() || host_id.is_some_and(|h| evaluated.contains(&h)),
-        Some(RuleScope::Stamp | RuleScope::Plan) => true,
+        Some(RuleScope::Stamp) => stamp_rules,
+        Some(RuleScope::Plan) => true,
         // a rule that no longer exists: its problems end at the next full run
         None => only.is_none(),
     };
@@ -107,8 +150,8 @@ pub async fn evaluate(
             Existing {
                 id: r.id,
                 severity: r.severity,
-                message: r.message,
-                evidence: r.evidence,
+                message: r.message.unwrap_or_default(),
+                evidence: r.evidence.unwrap_or_default(),
                 acknowledged: r.acknowledged,
             },
         );
@@ -126,7 +169,18 @@ pub async fn evaluate(
     findings.extend(evaluate_plans(&ctx, &plans, &open));
 
     let outcome = reconcile(&mut tx, stamp_id, &findings, existing).await?;
-    refresh_status(&mut tx, stamp_id, ctx.report_interval_s).await?;
+    // host counts and the nearest expiry: always after a whole run, at most every 10 s after
+    // host runs (their cost grows with the stamp, a host run's should not)
+    let due = matches!(run, Run::Whole)
+        || sqlx::query_scalar!(
+            r#"select coalesce((select evaluated_at < now() - interval '10 seconds' from stamp_status where stamp_id = $1), true) as "due!""#,
+            stamp_id
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+    if due {
+        refresh_status(&mut tx, stamp_id, ctx.report_interval_s).await?;
+    }
     tx.commit().await?;
     if let Some(m) = metrics {
         m.rule_run(started.elapsed());
@@ -151,6 +205,7 @@ async fn reconcile(
     mut existing: HashMap<Identity, Existing>,
 ) -> Result<Outcome, sqlx::Error> {
     let mut touch: Vec<i64> = Vec::new();
+    let mut changed: Vec<(i64, &Finding)> = Vec::new();
     let mut fresh: Vec<&Finding> = Vec::new();
     let mut seen: HashSet<Identity> = HashSet::new();
     for f in findings {
@@ -166,19 +221,30 @@ async fn reconcile(
             {
                 touch.push(e.id)
             }
-            Some(e) => {
-                sqlx::query!(
-                    "update problems set severity = $2, message = $3, evidence = $4, last_seen_at = now() where id = $1",
-                    e.id,
-                    f.severity.as_str(),
-                    f.message,
-                    f.evidence
-                )
-                .execute(&mut *tx)
-                .await?;
-            }
+            Some(e) => changed.push((e.id, f)),
             None => fresh.push(f),
         }
+    }
+    if !changed.is_empty() {
+        // still firing, with new words or evidence (an age, a severity): one statement for all
+        let ids: Vec<i64> = changed.iter().map(|(id, _)| *id).collect();
+        let severities: Vec<String> = changed
+            .iter()
+            .map(|(_, f)| f.severity.as_str().to_owned())
+            .collect();
+        let messages: Vec<String> = changed.iter().map(|(_, f)| f.message.clone()).collect();
+        let evidence: Vec<Value> = changed.iter().map(|(_, f)| f.evidence.clone()).collect();
+        sqlx::query!(
+            r#"update problems p set severity = x.s, message = x.m, evidence = x.e, last_seen_at = now()
+               from unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[]) as x(id, s, m, e)
+               where p.id = x.id"#,
+            &ids,
+            &severities,
+            &messages,
+            &evidence
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     if !touch.is_empty() {
         sqlx::query!(
@@ -284,17 +350,20 @@ async fn refresh_status(
 }
 
 /// Takes up to `n` queued stamps (other replicas skip them) and removes them from the queue.
-pub async fn take(pool: &PgPool, n: i64) -> Result<Vec<(i64, Option<Vec<i64>>)>, sqlx::Error> {
+pub async fn take(
+    pool: &PgPool,
+    n: i64,
+) -> Result<Vec<(i64, Option<Vec<i64>>, bool)>, sqlx::Error> {
     Ok(sqlx::query!(
         r#"delete from evaluation_queue where stamp_id in
                (select stamp_id from evaluation_queue order by requested_at limit $1 for update skip locked)
-           returning stamp_id, host_ids"#,
+           returning stamp_id, host_ids, stamp_rules"#,
         n
     )
     .fetch_all(pool)
     .await?
     .into_iter()
-    .map(|r| (r.stamp_id, r.host_ids))
+    .map(|r| (r.stamp_id, r.host_ids, r.stamp_rules))
     .collect())
 }
 
@@ -309,41 +378,92 @@ pub async fn request_all(pool: &PgPool) -> Result<u64, sqlx::Error> {
     .rows_affected())
 }
 
-/// Evaluates everything queued until the queue is empty; answers how many stamps ran. A stamp
-/// whose evaluation fails goes back to the queue.
+/// Evaluates everything queued until the queue is empty, with one lane per certificate cache
+/// in `caches` (lanes take different stamps, so they use the cores side by side); answers how
+/// many stamps ran. A stamp whose evaluation fails goes back to the queue.
 pub async fn drain(
+    pool: &PgPool,
+    caches: &mut Vec<CertCache>,
+    metrics: Option<Arc<Metrics>>,
+) -> Result<usize, sqlx::Error> {
+    if caches.is_empty() {
+        caches.push(CertCache::default());
+    }
+    let lanes: Vec<_> = std::mem::take(caches)
+        .into_iter()
+        .map(|mut certs| {
+            let (pool, metrics) = (pool.clone(), metrics.clone());
+            tokio::spawn(async move {
+                let result = lane(&pool, &mut certs, metrics.as_deref()).await;
+                (certs, result)
+            })
+        })
+        .collect();
+    let mut done = 0;
+    let mut failure = None;
+    for lane in lanes {
+        match lane.await {
+            Ok((certs, result)) => {
+                caches.push(certs);
+                match result {
+                    Ok(n) => done += n,
+                    Err(e) => failure = Some(e),
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "an evaluation lane stopped");
+                caches.push(CertCache::default());
+            }
+        }
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(done),
+    }
+}
+
+async fn lane(
     pool: &PgPool,
     certs: &mut CertCache,
     metrics: Option<&Metrics>,
 ) -> Result<usize, sqlx::Error> {
     let mut done = 0;
     loop {
-        let batch = take(pool, 16).await?;
-        if batch.is_empty() {
+        let Some((stamp_id, hosts, stamp_rules)) = take(pool, 1).await?.pop() else {
             return Ok(done);
-        }
-        for (stamp_id, hosts) in batch {
-            match evaluate(pool, stamp_id, hosts.as_deref(), certs, metrics).await {
-                Ok(_) => done += 1,
-                Err(e) => {
-                    tracing::error!(stamp_id, error = %e, "rule evaluation failed; queued again");
-                    let mut conn = pool.acquire().await?;
-                    super::queue::request_stamp(&mut conn, stamp_id).await?;
-                    return Err(e);
-                }
+        };
+        let run = match hosts.as_deref() {
+            None => Run::Whole,
+            Some(ids) => Run::Hosts { ids, stamp_rules },
+        };
+        match evaluate(pool, stamp_id, run, certs, metrics).await {
+            Ok(_) => done += 1,
+            Err(e) => {
+                tracing::error!(stamp_id, error = %e, "rule evaluation failed; queued again");
+                let mut conn = pool.acquire().await?;
+                super::queue::request_stamp(&mut conn, stamp_id).await?;
+                return Err(e);
             }
         }
         certs.trim();
     }
 }
 
+/// Lanes for [`drain`]: one per core, at most four.
+pub fn lanes() -> Vec<CertCache> {
+    let n = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 4);
+    (0..n).map(|_| CertCache::default()).collect()
+}
+
 /// For tests and tools: evaluate every stamp now, synchronously.
 pub async fn evaluate_all(pool: &PgPool) -> Result<usize, sqlx::Error> {
     request_all(pool).await?;
-    drain(pool, &mut CertCache::default(), None).await
+    drain(pool, &mut lanes(), None).await
 }
 
 /// For tests: evaluate what is queued now.
 pub async fn evaluate_queued(pool: &PgPool) -> Result<usize, sqlx::Error> {
-    drain(pool, &mut CertCache::default(), None).await
+    drain(pool, &mut lanes(), None).await
 }

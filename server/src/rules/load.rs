@@ -19,6 +19,28 @@ use super::remote_console::{self, RemoteConsoleContext, RemoteConsoleInputs};
 use crate::facts::x509::{KeyAlgorithm, KeyUsageFlag, ParsedCertificate, SignatureHash};
 use crate::inventory::model::Thresholds;
 
+macro_rules! cert_row {
+    ($r:expr) => {
+        CertRow {
+            thumbprint: $r.thumbprint,
+            subject: $r.subject,
+            subject_cn: $r.subject_cn,
+            issuer: $r.issuer,
+            serial: $r.serial,
+            not_before: $r.not_before,
+            not_after: $r.not_after,
+            signature_algorithm: $r.signature_algorithm,
+            signature_hash: $r.signature_hash,
+            key_algorithm: $r.key_algorithm,
+            key_bits: $r.key_bits,
+            key_usage: $r.key_usage,
+            eku: $r.eku,
+            san_dns: $r.san_dns,
+            self_signed: $r.self_signed,
+        }
+    };
+}
+
 /// Parsed certificates by thumbprint: a certificate on a thousand hosts is built once.
 #[derive(Default)]
 pub struct CertCache(HashMap<String, Arc<ParsedCertificate>>);
@@ -43,6 +65,42 @@ pub struct CertRow {
 }
 
 impl CertCache {
+    /// Makes sure these thumbprints are cached, reading only the missing ones.
+    pub async fn ensure(
+        &mut self,
+        conn: &mut PgConnection,
+        thumbprints: &[String],
+    ) -> Result<(), sqlx::Error> {
+        let mut missing: Vec<String> = thumbprints
+            .iter()
+            .filter(|t| !self.0.contains_key(*t))
+            .cloned()
+            .collect();
+        missing.sort();
+        missing.dedup();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let rows = sqlx::query!(
+            r#"select c.thumbprint, c.subject, c.subject_cn, c.issuer, c.serial, c.not_before, c.not_after,
+                      c.signature_algorithm, c.signature_hash, c.key_algorithm, c.key_bits, c.key_usage, c.eku,
+                      c.san_dns, c.self_signed
+               from unnest($1::text[]) as t(thumbprint) join certificates c on c.thumbprint = t.thumbprint"#,
+            &missing
+        )
+        .fetch_all(conn)
+        .await?;
+        for r in rows {
+            self.get(cert_row!(r));
+        }
+        Ok(())
+    }
+
+    /// A cached certificate (after [`CertCache::ensure`]).
+    pub fn cached(&self, thumbprint: &str) -> Option<Arc<ParsedCertificate>> {
+        self.0.get(thumbprint).cloned()
+    }
+
     /// Keeps the cache bounded: certificates are immutable, so forgetting costs only a rebuild.
     pub fn trim(&mut self) {
         if self.0.len() > 250_000 {
@@ -76,28 +134,6 @@ impl CertCache {
         self.0.insert(r.thumbprint, parsed.clone());
         parsed
     }
-}
-
-macro_rules! cert_row {
-    ($r:expr) => {
-        CertRow {
-            thumbprint: $r.thumbprint,
-            subject: $r.subject,
-            subject_cn: $r.subject_cn,
-            issuer: $r.issuer,
-            serial: $r.serial,
-            not_before: $r.not_before,
-            not_after: $r.not_after,
-            signature_algorithm: $r.signature_algorithm,
-            signature_hash: $r.signature_hash,
-            key_algorithm: $r.key_algorithm,
-            key_bits: $r.key_bits,
-            key_usage: $r.key_usage,
-            eku: $r.eku,
-            san_dns: $r.san_dns,
-            self_signed: $r.self_signed,
-        }
-    };
 }
 
 pub async fn stamp_context(
@@ -177,59 +213,66 @@ pub async fn remote_console(
         })
         .filter_map(|t| t.as_deref().and_then(normalize_thumbprint))
         .collect();
+    // where each VMConnect certificate is: every VMM-store entry (its provider matters) and one
+    // other entry per thumbprint (enough to find the certificate); the hosts' own stores are
+    // loaded with the hosts
     let rows = sqlx::query!(
-        r#"select hc.host_id, h.fqdn::text as "fqdn!", hc.store, hc.has_private_key, hc.provider, hc.added_at, hc.first_seen_at,
-                  c.thumbprint, c.subject, c.subject_cn, c.issuer, c.serial, c.not_before, c.not_after,
-                  c.signature_algorithm, c.signature_hash, c.key_algorithm, c.key_bits, c.key_usage, c.eku, c.san_dns, c.self_signed
-           from host_certificates hc join hosts h on h.id = hc.host_id join certificates c on c.thumbprint = hc.thumbprint
-           where h.stamp_id = $1 and hc.thumbprint = any($2)"#,
+        r#"(select hc.host_id as "host_id!", h.fqdn::text as "fqdn!", hc.store as "store!", hc.thumbprint as "thumbprint!",
+                   hc.has_private_key as "has_private_key!", hc.provider, hc.added_at, hc.first_seen_at as "first_seen_at!"
+            from host_certificates hc join hosts h on h.id = hc.host_id
+            where h.stamp_id = $1 and hc.thumbprint = any($2) and hc.store = $3)
+           union all
+           (select distinct on (hc.thumbprint) hc.host_id, h.fqdn::text, hc.store, hc.thumbprint,
+                   hc.has_private_key, hc.provider, hc.added_at, hc.first_seen_at
+            from host_certificates hc join hosts h on h.id = hc.host_id
+            where h.stamp_id = $1 and hc.thumbprint = any($2) and hc.store <> $3
+            order by hc.thumbprint, hc.host_id)"#,
         stamp_id,
-        &thumbprints
+        &thumbprints,
+        stampbook_wire::VMM_STORE
     )
     .fetch_all(&mut *conn)
     .await?;
+    let seen: Vec<String> = rows.iter().map(|r| r.thumbprint.clone()).collect();
+    certs.ensure(conn, &seen).await?;
     let mut sightings = Vec::with_capacity(rows.len());
     let mut issuers: Vec<String> = Vec::new();
     for r in rows {
-        let (host_id, fqdn) = (r.host_id, r.fqdn.clone());
-        let (store, key, provider, added_at, first_seen_at) = (
-            r.store.clone(),
-            r.has_private_key,
-            r.provider.clone(),
-            r.added_at,
-            r.first_seen_at,
-        );
-        let cert = certs.get(cert_row!(r));
+        let Some(cert) = certs.cached(&r.thumbprint) else {
+            continue;
+        };
         if !issuers.contains(&cert.issuer) {
             issuers.push(cert.issuer.clone());
         }
         sightings.push((
-            host_id,
-            fqdn,
+            r.host_id,
+            r.fqdn,
             HostCert {
-                store,
-                has_private_key: key,
-                provider,
-                added_at,
-                first_seen_at,
+                store: r.store,
+                has_private_key: r.has_private_key,
+                provider: r.provider,
+                added_at: r.added_at,
+                first_seen_at: r.first_seen_at,
                 cert,
             },
         ));
     }
-    let roots = sqlx::query!(
-        r#"select distinct c.thumbprint, c.subject, c.subject_cn, c.issuer, c.serial, c.not_before, c.not_after,
-                  c.signature_algorithm, c.signature_hash, c.key_algorithm, c.key_bits, c.key_usage, c.eku, c.san_dns, c.self_signed
-           from host_certificates hc join hosts h on h.id = hc.host_id join certificates c on c.thumbprint = hc.thumbprint
-           where h.stamp_id = $1 and hc.store = $2 and c.subject = any($3)"#,
+    let root_thumbprints: Vec<String> = sqlx::query_scalar!(
+        r#"select c.thumbprint from certificates c
+           where c.subject = any($3)
+             and exists (select 1 from host_certificates hc join hosts h on h.id = hc.host_id
+                         where hc.thumbprint = c.thumbprint and hc.store = $2 and h.stamp_id = $1)"#,
         stamp_id,
         ROOT_STORE,
         &issuers
     )
     .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .map(|r| certs.get(cert_row!(r)))
-    .collect();
+    .await?;
+    certs.ensure(conn, &root_thumbprints).await?;
+    let roots: Vec<Arc<ParsedCertificate>> = root_thumbprints
+        .iter()
+        .filter_map(|t| certs.cached(t))
+        .collect();
     let rc = remote_console::context(&RemoteConsoleInputs {
         vmm,
         sightings,
@@ -271,42 +314,39 @@ pub async fn hosts(
     .await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
 
+    // the per-host queries join an unnest of the ids: the planner then probes each host's rows
+    // by index instead of scanning the fact tables
     let cert_rows = sqlx::query!(
-        r#"select hc.host_id, hc.store, hc.has_private_key, hc.provider, hc.added_at, hc.first_seen_at,
-                  c.thumbprint, c.subject, c.subject_cn, c.issuer, c.serial, c.not_before, c.not_after,
-                  c.signature_algorithm, c.signature_hash, c.key_algorithm, c.key_bits, c.key_usage, c.eku, c.san_dns, c.self_signed
-           from host_certificates hc join certificates c on c.thumbprint = hc.thumbprint
-           where hc.host_id = any($1) and (hc.store <> $2 or hc.thumbprint = any($3))"#,
+        r#"select hc.host_id, hc.store, hc.thumbprint, hc.has_private_key, hc.provider, hc.added_at, hc.first_seen_at
+           from unnest($1::bigint[]) as ids(id) join host_certificates hc on hc.host_id = ids.id
+           where hc.store <> $2 or hc.thumbprint = any($3)"#,
         &ids,
         ROOT_STORE,
         root_thumbprints
     )
     .fetch_all(&mut *conn)
     .await?;
+    let thumbprints: Vec<String> = cert_rows.iter().map(|r| r.thumbprint.clone()).collect();
+    certs.ensure(conn, &thumbprints).await?;
     let mut by_host_certs: HashMap<i64, Vec<HostCert>> = HashMap::new();
     for r in cert_rows {
-        let (host_id, store, key, provider, added_at, first_seen_at) = (
-            r.host_id,
-            r.store.clone(),
-            r.has_private_key,
-            r.provider.clone(),
-            r.added_at,
-            r.first_seen_at,
-        );
-        let cert = certs.get(cert_row!(r));
-        by_host_certs.entry(host_id).or_default().push(HostCert {
-            store,
-            has_private_key: key,
-            provider,
-            added_at,
-            first_seen_at,
+        let Some(cert) = certs.cached(&r.thumbprint) else {
+            continue;
+        };
+        by_host_certs.entry(r.host_id).or_default().push(HostCert {
+            store: r.store,
+            has_private_key: r.has_private_key,
+            provider: r.provider,
+            added_at: r.added_at,
+            first_seen_at: r.first_seen_at,
             cert,
         });
     }
     let mut routes = group(
         sqlx::query!(
             r#"select host_id, destination as "destination: IpNet", next_hop as "next_hop: IpNet", interface, metric, persistent
-               from host_routes where host_id = any($1) and (masklen(destination) = 0 or next_hop is not null)
+               from unnest($1::bigint[]) as ids(id) join host_routes r on r.host_id = ids.id
+               where masklen(destination) = 0 or next_hop is not null
                order by host_id, position"#,
             &ids
         )
@@ -326,7 +366,7 @@ pub async fn hosts(
     let mut interfaces = group(
         sqlx::query!(
             r#"select host_id, name, addresses as "addresses: Vec<IpNet>", gateway as "gateway: IpNet"
-               from host_interfaces where host_id = any($1)"#,
+               from unnest($1::bigint[]) as ids(id) join host_interfaces i on i.host_id = ids.id"#,
             &ids
         )
         .fetch_all(&mut *conn)
@@ -336,32 +376,48 @@ pub async fn hosts(
     );
     let mut services = group(
         sqlx::query!(
-            r#"select host_id, name::text as "name!", state, started_at from host_services where host_id = any($1)"#,
+            r#"select host_id, name::text as "name!", state, started_at
+               from unnest($1::bigint[]) as ids(id) join host_services s on s.host_id = ids.id"#,
             &ids
         )
         .fetch_all(&mut *conn)
         .await?
         .into_iter()
-        .map(|r| (r.host_id, ServiceFact { name: r.name, state: r.state, started_at: r.started_at })),
+        .map(|r| {
+            (
+                r.host_id,
+                ServiceFact {
+                    name: r.name,
+                    state: r.state,
+                    started_at: r.started_at,
+                },
+            )
+        }),
     );
     let mut settings: HashMap<i64, SettingsFacts> = sqlx::query!(
-        "select host_id, vmm, hyperv_terminal_service, rd_gateway from host_settings where host_id = any($1)",
+        "select host_id, vmm, hyperv_terminal_service, rd_gateway
+         from unnest($1::bigint[]) as ids(id) join host_settings s on s.host_id = ids.id",
         &ids
     )
     .fetch_all(&mut *conn)
     .await?
     .into_iter()
     .map(|r| {
-        (r.host_id, SettingsFacts {
-            vmm: r.vmm.and_then(|v| serde_json::from_value(v).ok()),
-            hyperv_terminal_service: r.hyperv_terminal_service.and_then(|v| serde_json::from_value(v).ok()),
-            rd_gateway: r.rd_gateway.and_then(|v| serde_json::from_value(v).ok()),
-        })
+        (
+            r.host_id,
+            SettingsFacts {
+                vmm: r.vmm.and_then(|v| serde_json::from_value(v).ok()),
+                hyperv_terminal_service: r
+                    .hyperv_terminal_service
+                    .and_then(|v| serde_json::from_value(v).ok()),
+                rd_gateway: r.rd_gateway.and_then(|v| serde_json::from_value(v).ok()),
+            },
+        )
     })
     .collect();
     let mut components = group(
         sqlx::query!(
-            "select host_id, name, version from host_components where host_id = any($1)",
+            "select host_id, name, version from unnest($1::bigint[]) as ids(id) join host_components c on c.host_id = ids.id",
             &ids
         )
         .fetch_all(&mut *conn)
@@ -412,7 +468,8 @@ pub async fn components(
 ) -> Result<Vec<(i64, String, String, String)>, sqlx::Error> {
     Ok(sqlx::query!(
         r#"select h.id, h.fqdn::text as "fqdn!", c.name, c.version
-           from host_components c join hosts h on h.id = c.host_id where h.stamp_id = $1 order by h.fqdn, c.name"#,
+           from hosts h cross join lateral (select name, version from host_components c where c.host_id = h.id) c
+           where h.stamp_id = $1 order by h.id, c.name"#,
         stamp_id
     )
     .fetch_all(conn)

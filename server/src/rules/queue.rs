@@ -15,23 +15,27 @@ pub async fn request_stamp(conn: &mut PgConnection, stamp_id: i64) -> Result<(),
     Ok(())
 }
 
-/// One host of the stamp changed; a pending whole-stamp request stays whole.
+/// One host of the stamp changed; a pending whole-stamp request stays whole. `stamp_rules`: the
+/// change touched what the stamp-wide rules read (components, vitals, roles).
 pub async fn request_host(
     conn: &mut PgConnection,
     stamp_id: i64,
     host_id: i64,
+    stamp_rules: bool,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        r#"insert into evaluation_queue (stamp_id, host_ids) values ($1, array[$2::bigint])
+        r#"insert into evaluation_queue (stamp_id, host_ids, stamp_rules) values ($1, array[$2::bigint], $3)
            on conflict (stamp_id) do update
-           set host_ids = case
+           set stamp_rules = evaluation_queue.stamp_rules or excluded.stamp_rules,
+               host_ids = case
                when evaluation_queue.host_ids is null then null
                -- an evaluator far behind: one whole-stamp run is cheaper than a long host list
                when cardinality(evaluation_queue.host_ids) >= 256 then null
                when $2 = any(evaluation_queue.host_ids) then evaluation_queue.host_ids
                else evaluation_queue.host_ids || $2 end"#,
         stamp_id,
-        host_id
+        host_id,
+        stamp_rules
     )
     .execute(conn)
     .await?;

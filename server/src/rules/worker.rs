@@ -24,7 +24,7 @@ impl Evaluator {
 /// The evaluator loop of one replica: evaluates queued stamps when rung (after a short pause
 /// that gathers a burst of reports into one run) and queues every stamp on the timer.
 pub async fn run(state: actix_web::web::Data<crate::startup::AppState>) {
-    let mut certs = super::load::CertCache::default();
+    let mut lanes = super::engine::lanes();
     let mut ticker = tokio::time::interval(state.settings.evaluation_interval());
     let mut pruned: Option<std::time::Instant> = None;
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -47,7 +47,9 @@ pub async fn run(state: actix_web::web::Data<crate::startup::AppState>) {
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
         }
-        if let Err(e) = super::engine::drain(&state.pool, &mut certs, Some(&state.metrics)).await {
+        if let Err(e) =
+            super::engine::drain(&state.pool, &mut lanes, Some(state.metrics.clone())).await
+        {
             tracing::warn!(error = %e, "rule evaluation stopped; retrying at the next ring or tick");
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
