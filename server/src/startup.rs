@@ -85,8 +85,9 @@ fn security_headers() -> DefaultHeaders {
 /// Every route of the application.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // the API and the system routes (`/healthz`, `/readyz`, `/metrics`, `/api/openapi.json`,
-    // `/api/docs/`): see `api::endpoints`
-    cfg.configure(crate::api::configure);
+    // `/api/docs/`): see `api::endpoints`; the dashboard: see `web`
+    cfg.configure(crate::api::configure)
+        .configure(crate::web::configure);
 }
 
 pub struct Application {
@@ -113,7 +114,7 @@ impl Application {
                 .wrap(from_fn(request_id_header))
                 .wrap(TracingLogger::default())
                 .configure(routes)
-                .default_service(web::to(crate::api::not_found))
+                .default_service(web::to(crate::web::not_found))
         })
         .workers(workers)
         .listen(listener)?

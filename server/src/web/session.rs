@@ -21,9 +21,12 @@ fn mac(key: &[u8], payload: &str) -> Option<HmacSha256> {
     Some(mac)
 }
 
-/// The cookie value for a session of `token_id` that ends at `expires_unix`.
+/// The cookie value for a session of `token_id` that ends at `expires_unix`. A random part makes
+/// every login a distinct session (and so gives it its own CSRF token).
 pub fn sign(key: &[u8], token_id: i64, expires_unix: i64) -> Option<String> {
-    let payload = format!("{token_id}.{expires_unix}");
+    let mut nonce = [0u8; 12];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut nonce);
+    let payload = format!("{token_id}.{expires_unix}.{}", hex::encode(nonce));
     let tag = hex::encode(mac(key, &payload)?.finalize().into_bytes());
     Some(format!("{payload}.{tag}"))
 }
@@ -31,7 +34,8 @@ pub fn sign(key: &[u8], token_id: i64, expires_unix: i64) -> Option<String> {
 /// The token id of a valid, unexpired cookie value.
 pub fn verify(key: &[u8], value: &str, now_unix: i64) -> Option<i64> {
     let (payload, tag) = value.rsplit_once('.')?;
-    let (id, exp) = payload.split_once('.')?;
+    let mut parts = payload.split('.');
+    let (id, exp) = (parts.next()?, parts.next()?);
     let tag = hex::decode(tag).ok()?;
     mac(key, payload)?.verify_slice(&tag).ok()?;
     let exp: i64 = exp.parse().ok()?;
@@ -108,6 +112,11 @@ mod tests {
         assert_eq!(verify(b"another key 0123456789abcdef0123", &v, 1_000), None);
         let tampered = v.replacen("42.", "43.", 1);
         assert_eq!(verify(key, &tampered, 1_000), None);
+        assert_ne!(
+            sign(key, 42, 2_000).unwrap(),
+            v,
+            "every session is distinct"
+        );
         assert_eq!(verify(key, "garbage", 1_000), None);
     }
 }
