@@ -474,6 +474,10 @@ async fn full(cli: &Cli) {
         engine::request_all(&pool).await.unwrap();
         let t = Instant::now();
         let n = engine::drain(&pool, &mut lanes, None).await.unwrap();
-        println!("full re-evaluation ({label} certificate cache, {} lanes): {n} stamps in {:.2} s", lanes.len(), t.elapsed().as_secs_f64());
+        println!(
+            "full re-evaluation ({label} certificate cache, {} lanes): {n} stamps in {:.2} s",
+            lanes.len(),
+            t.elapsed().as_secs_f64()
+        );
     }
 }

@@ -472,7 +472,10 @@ async fn store(
             let nearest = certs
                 .iter()
                 .filter(|c| c.store == stampbook_wire::MY_STORE && c.has_private_key)
-                .min_by(|a, b| (a.parsed.not_after, &a.parsed.thumbprint).cmp(&(b.parsed.not_after, &b.parsed.thumbprint)));
+                .min_by(|a, b| {
+                    (a.parsed.not_after, &a.parsed.thumbprint)
+                        .cmp(&(b.parsed.not_after, &b.parsed.thumbprint))
+                });
             sqlx::query!(
                 "update hosts set nearest_cert_expiry = $2, nearest_cert_thumbprint = $3 where id = $1",
                 host_id,

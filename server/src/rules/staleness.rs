@@ -37,19 +37,19 @@ pub fn evaluate(ctx: &StampContext, host: &HostFacts, now: DateTime<Utc>) -> Opt
     } else {
         Severity::Warning
     };
+    // words and evidence stay the same while the host stays silent (they name when it last
+    // reported, not how long ago), so a re-evaluation does not rewrite every stale problem
     let message = format!(
-        "{} has not reported for {} (last report collected {}; expected every {}): check that \
+        "{} has not reported since {} (expected every {}, stale after {}): check that \
          stampbook-agent runs on {} and can reach the server",
         host.fqdn,
-        human_duration(age),
         host.last_collected_at.format("%Y-%m-%d %H:%M UTC"),
         human_duration(TimeDelta::seconds(interval_s)),
+        human_duration(grace),
         host.fqdn
     );
     let evidence = json!({
         "last_collected_at": host.last_collected_at,
-        "now": now,
-        "age_s": age.num_seconds(),
         "report_interval_s": interval_s,
         "stale_after_s": grace.num_seconds(),
         "critical_after_s": CRITICAL_AFTER.num_seconds(),
@@ -90,7 +90,7 @@ mod tests {
         assert_eq!(f.subject, "last_report");
         assert!(
             f.message
-                .starts_with("hv03.ams-01.example.net has not reported for 15 min")
+                .starts_with("hv03.ams-01.example.net has not reported since 2024-02-24 10:00 UTC")
         );
     }
 
