@@ -137,6 +137,44 @@ impl Pusher {
         self.send(Method::PATCH, &path, Some(body)).await.map(drop)
     }
 
+    /// Names of the server's retired stamps (`GET /api/v1/stamps?include_retired=true`, every page).
+    pub async fn retired_stamps(&self) -> Result<Vec<String>, PushError> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            items: Vec<Item>,
+            next_cursor: Option<String>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Item {
+            name: String,
+            retired_at: Option<String>,
+        }
+        let mut retired = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = "api/v1/stamps?include_retired=true&limit=1000".to_owned();
+            if let Some(c) = &cursor {
+                path.push_str("&cursor=");
+                path.push_str(&url_escape(c));
+            }
+            let (status, body) = self.send(Method::GET, &path, None).await?;
+            let page: Page = serde_json::from_slice(&body).map_err(|e| PushError::BadAnswer {
+                status,
+                detail: format!("the stamp list did not parse: {e}"),
+            })?;
+            retired.extend(
+                page.items
+                    .into_iter()
+                    .filter(|i| i.retired_at.is_some())
+                    .map(|i| i.name),
+            );
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(retired),
+            }
+        }
+    }
+
     pub async fn retire_stamp(&self, name: &str) -> Result<(), PushError> {
         let path = format!("api/v1/stamps/{name}");
         self.send(Method::DELETE, &path, None).await.map(drop)
@@ -333,4 +371,17 @@ fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, PusherBuildErr
         });
     }
     Ok(certs)
+}
+
+/// Percent-encodes a query value (cursors are opaque and may hold `+`, `/` or `=`).
+fn url_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }

@@ -609,16 +609,44 @@ async fn a_dry_run_writes_the_inventory_the_fault_plan_and_one_file_per_report()
 
 #[tokio::test]
 async fn the_fleet_goes_through_the_api_inventory_first_then_reports_then_the_retirement() {
-    // inventory, then the stamp to retire is brought back (a previous run may have retired it),
-    // then the reports, then the retirement
+    // inventory; then every stamp of the fleet the server holds as retired is brought back (a
+    // previous run or an operator may have retired it), and only those; then the reports; then
+    // this run's retirement
     use stampbook_agent::push::{PushConfig, Pusher};
     use stampbook_agent::token::Token;
-    let server = Receiver::start(vec![Answer::accepted()]).await;
+    let fleet = Arc::new(Fleet::build(options(2, 10, true, 9)));
+    let retired = fleet.faults.retired.clone();
+    let live = fleet
+        .stamps
+        .iter()
+        .map(|s| s.name.clone())
+        .find(|n| !retired.contains(n))
+        .unwrap();
+    let page = |items: serde_json::Value, next: Option<&str>| {
+        Answer::new(
+            200,
+            serde_json::json!({"items": items, "next_cursor": next}).to_string(),
+        )
+    };
+    let server = Receiver::start(vec![
+        Answer::accepted(),
+        page(
+            serde_json::json!([
+                {"name": "elsewhere-01", "retired_at": "2026-01-01T00:00:00Z"},
+                {"name": retired[0], "retired_at": null},
+            ]),
+            Some("c+1/="),
+        ),
+        page(
+            serde_json::json!([{"name": live, "retired_at": "2026-01-02T00:00:00Z"}]),
+            None,
+        ),
+        Answer::accepted(),
+    ])
+    .await;
     let pusher = |token: &str| {
         Box::new(Pusher::new(PushConfig::new(server.url.clone(), Token::new(token))).unwrap())
     };
-    let fleet = Arc::new(Fleet::build(options(2, 10, true, 9)));
-    let retired = fleet.faults.retired.clone();
     let sink = Sink::Server {
         reports: pusher("collector-token"),
         admin: pusher("admin-token"),
@@ -628,7 +656,7 @@ async fn the_fleet_goes_through_the_api_inventory_first_then_reports_then_the_re
     assert_eq!(summary.sent, 20);
 
     let requests = server.requests();
-    assert_eq!(requests.len(), 23);
+    assert_eq!(requests.len(), 25);
     let first = &requests[0];
     assert_eq!(
         (first.method.as_str(), first.path.as_str()),
@@ -639,11 +667,19 @@ async fn the_fleet_goes_through_the_api_inventory_first_then_reports_then_the_re
         first.json(),
         serde_json::to_value(fleet.inventory()).unwrap()
     );
-    let unretire = &requests[1];
+    assert_eq!(
+        (requests[1].method.as_str(), requests[1].path.as_str()),
+        ("GET", "/api/v1/stamps?include_retired=true&limit=1000")
+    );
+    assert_eq!(
+        requests[2].path,
+        "/api/v1/stamps?include_retired=true&limit=1000&cursor=c%2B1%2F%3D"
+    );
+    let unretire = &requests[3];
     assert_eq!(unretire.method, "PATCH");
-    assert_eq!(unretire.path, format!("/api/v1/stamps/{}", retired[0]));
+    assert_eq!(unretire.path, format!("/api/v1/stamps/{live}"));
     assert_eq!(unretire.json(), serde_json::json!({"retired": false}));
-    for r in &requests[2..22] {
+    for r in &requests[4..24] {
         assert_eq!(
             (r.method.as_str(), r.path.as_str()),
             ("POST", "/api/v1/reports")
@@ -651,7 +687,7 @@ async fn the_fleet_goes_through_the_api_inventory_first_then_reports_then_the_re
         assert_eq!(r.header("authorization"), Some("Bearer collector-token"));
         let _: Report = serde_json::from_value(r.json()).unwrap();
     }
-    let last = &requests[22];
+    let last = &requests[24];
     assert_eq!(last.method, "DELETE");
     assert_eq!(last.path, format!("/api/v1/stamps/{}", retired[0]));
     assert_eq!(last.header("authorization"), Some("Bearer admin-token"));

@@ -115,11 +115,22 @@ pub async fn run(
                 .await
                 .map_err(SimulateError::Inventory)?;
             tracing::info!(stamps = fleet.stamps.len(), "inventory applied");
-            // a stamp a previous run retired takes reports again until this run retires it
-            for name in &fleet.faults.retired {
-                if let Err(e) = admin.unretire_stamp(name).await {
-                    summary.admin_failures.push(format!("unretire {name}: {e}"));
+            // the document declares these stamps live: one a previous run (or an operator)
+            // retired takes reports again, and this run's retired-stamp fault retires it at the end
+            let ours: std::collections::HashSet<&str> =
+                fleet.stamps.iter().map(|s| s.name.as_str()).collect();
+            match admin.retired_stamps().await {
+                Ok(retired) => {
+                    for name in retired.iter().filter(|n| ours.contains(n.as_str())) {
+                        match admin.unretire_stamp(name).await {
+                            Ok(()) => tracing::info!(stamp = %name, "retired stamp brought back"),
+                            Err(e) => summary.admin_failures.push(format!("unretire {name}: {e}")),
+                        }
+                    }
                 }
+                Err(e) => summary
+                    .admin_failures
+                    .push(format!("list retired stamps: {e}")),
             }
         }
         Sink::Server { .. } => {
