@@ -125,7 +125,8 @@ impl StampHealth {
     }
 }
 
-/// Health of the given stamps (ids), keyed by id. One query over open problems only.
+/// Health of the given stamps (ids), keyed by id: from the kept per-stamp counts of open
+/// problems ([`refresh_counts`]) and the acknowledged ones, never a scan of every open problem.
 pub async fn for_stamps(
     conn: &mut PgConnection,
     ids: &[i64],
@@ -140,13 +141,18 @@ pub async fn for_stamps(
         .into_iter()
         .map(|s| (s.id, StampHealth::empty(s.name, s.retired)))
         .collect();
+    // the kept counts, less what is acknowledged now (acknowledgements end with time)
     let rows = sqlx::query!(
-        r#"select stamp_id, rule, severity,
-                  (ack_at is not null and (ack_until is null or ack_until > now())) as "acked!",
-                  count(*) as "n!"
-           from problems
-           where resolved_at is null and stamp_id = any($1)
-           group by 1, 2, 3, 4"#,
+        r#"select c.stamp_id, c.rule, c.severity,
+                  greatest(c.n - coalesce(a.n, 0), 0) as "unacked!",
+                  least(coalesce(a.n, 0), c.n) as "acked!"
+           from stamp_problem_counts c
+           left join (select stamp_id, rule, severity, count(*) as n
+                      from problems
+                      where resolved_at is null and ack_at is not null
+                        and (ack_until is null or ack_until > now()) and stamp_id = any($1)
+                      group by 1, 2, 3) a using (stamp_id, rule, severity)
+           where c.stamp_id = any($1)"#,
         ids
     )
     .fetch_all(&mut *conn)
@@ -164,14 +170,11 @@ pub async fn for_stamps(
                 h.remote_console.open_rules.push(r.rule.clone());
             }
         }
-        if r.acked {
-            h.acknowledged += r.n;
-            continue;
-        }
+        h.acknowledged += r.acked;
         match r.severity.as_str() {
-            "critical" => h.open.critical += r.n,
-            "warning" => h.open.warning += r.n,
-            _ => h.open.info += r.n,
+            "critical" => h.open.critical += r.unacked,
+            "warning" => h.open.warning += r.unacked,
+            _ => h.open.info += r.unacked,
         }
     }
     let reported = sqlx::query_scalar!(
@@ -206,4 +209,28 @@ pub async fn for_stamp(
     id: i64,
 ) -> Result<Option<StampHealth>, sqlx::Error> {
     Ok(for_stamps(conn, &[id]).await?.remove(&id))
+}
+
+/// Counts a stamp's open problems again into `stamp_problem_counts`. Whoever opens, resolves or
+/// changes the severity of a stamp's problems calls this in the same transaction, holding the
+/// stamp's evaluation lock (`crate::rules::engine::lock_stamp`), so that two writers never
+/// count from different snapshots.
+pub async fn refresh_counts(conn: &mut PgConnection, stamp_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "delete from stamp_problem_counts where stamp_id = $1",
+        stamp_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        r#"insert into stamp_problem_counts (stamp_id, rule, severity, n)
+           select stamp_id, rule, severity, count(*)
+           from problems
+           where stamp_id = $1 and resolved_at is null
+           group by stamp_id, rule, severity"#,
+        stamp_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

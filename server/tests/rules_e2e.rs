@@ -292,3 +292,138 @@ async fn the_timer_evaluation_finds_hosts_that_stopped_reporting(pool: PgPool) {
     push(&app, &gateway(305, 205)).await;
     assert_eq!(problems(&app, "rule=host.stale").await.len(), 0);
 }
+
+/// The kept per-stamp counts of open problems match the problems themselves.
+async fn assert_counts_match(pool: &PgPool) {
+    let drift: Vec<(i64, String, String)> = sqlx::query_as(
+        r#"select stamp_id, rule, severity from (
+               select stamp_id, rule, severity, n from stamp_problem_counts
+               except all
+               select stamp_id, rule, severity, count(*) from problems
+               where resolved_at is null group by 1, 2, 3) kept
+           union all
+           select stamp_id, rule, severity from (
+               select stamp_id, rule, severity, count(*) from problems
+               where resolved_at is null group by 1, 2, 3
+               except all
+               select stamp_id, rule, severity, n from stamp_problem_counts) actual"#,
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert!(
+        drift.is_empty(),
+        "kept counts differ from problems: {drift:?}"
+    );
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn deleting_a_plan_resolves_its_problems_with_events_and_health_follows(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    app.put_inventory(&spec_document()).await;
+    let hook = json!({"url": "http://10.0.0.5:8080/hook", "events": ["problem.resolved"]});
+    let r = app
+        .send_json(Method::POST, "/api/v1/webhooks", &app.admin, &hook)
+        .await;
+    assert_eq!(r.status(), 201);
+    app.http
+        .delete(app.url("/api/v1/stamps/ams-01"))
+        .bearer_auth(&app.admin)
+        .send()
+        .await
+        .unwrap();
+    engine::evaluate_queued(&pool).await.unwrap();
+    let missing = problems(&app, "rule=plan.stamp_missing").await;
+    assert_eq!(missing.len(), 1);
+    let health = app.get_json("/api/v1/stamps/ams-01/health").await;
+    assert_eq!(health["health"], "critical");
+    assert_counts_match(&pool).await;
+
+    let r = app
+        .http
+        .delete(app.url("/api/v1/plans/gold-ams"))
+        .bearer_auth(&app.admin)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    // at once, before any evaluation: resolved, announced, and out of the stamp's health
+    let resolved = problems(&app, "rule=plan.stamp_missing&state=resolved").await;
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0]["id"], missing[0]["id"]);
+    assert!(resolved[0]["resolved_at"].is_string());
+    let events: Vec<Value> = sqlx::query_scalar(
+        "select payload from webhook_deliveries where event = 'problem.resolved'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["problem"]["id"], missing[0]["id"]);
+    assert_eq!(events[0]["problem"]["plan"], "gold-ams");
+    let health = app.get_json("/api/v1/stamps/ams-01/health").await;
+    assert_eq!(health["health"], "ok", "{health}");
+    assert_eq!(health["open"]["critical"], 0, "{health}");
+    assert_counts_match(&pool).await;
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn health_counts_follow_opening_severity_changes_acknowledgements_and_resolution(
+    pool: PgPool,
+) {
+    let app = spawn(pool.clone()).await;
+    app.put_inventory(&spec_document()).await;
+    push(&app, &gateway(300, 200)).await;
+    push(
+        &app,
+        &json!({
+            "schema": "stampbook.report/v1", "report_id": uuid::Uuid::new_v4(),
+            "collected_at": Utc::now(),
+            "host": {"fqdn": "hv01.ams-01.example.net", "stamp": "ams-01", "roles": ["hyperv_host"]},
+            "routes": []
+        }),
+    )
+    .await;
+    assert_counts_match(&pool).await;
+    // both hosts go quiet: warning, then critical after 24 h (a severity change in place)
+    sqlx::query("update hosts set last_collected_at = now() - interval '2 hours'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    engine::evaluate_all(&pool).await.unwrap();
+    assert_counts_match(&pool).await;
+    let health = app.get_json("/api/v1/stamps/ams-01/health").await;
+    assert_eq!(health["open"]["warning"], 2, "{health}");
+    sqlx::query("update hosts set last_collected_at = now() - interval '30 hours'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    engine::evaluate_all(&pool).await.unwrap();
+    assert_counts_match(&pool).await;
+    let health = app.get_json("/api/v1/stamps/ams-01/health").await;
+    assert_eq!(health["open"]["warning"], 0, "{health}");
+    let critical = health["open"]["critical"].as_i64().unwrap();
+    assert!(critical >= 2, "{health}");
+    // one acknowledged: out of the counts of health, into `acknowledged`
+    let stale = problems(&app, "rule=host.stale&stamp=ams-01").await;
+    let operator = app.token("op", "operator", None).await;
+    let r = app
+        .send_json(
+            Method::POST,
+            &format!("/api/v1/problems/{}/acknowledge", stale[0]["id"]),
+            &operator,
+            &json!({"note": "rack power work"}),
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let health = app.get_json("/api/v1/stamps/ams-01/health").await;
+    assert_eq!(health["open"]["critical"], critical - 1, "{health}");
+    assert_eq!(health["acknowledged"], 1, "{health}");
+    // the gateway reports again: its staleness resolves
+    push(&app, &gateway(300, 200)).await;
+    assert_counts_match(&pool).await;
+    assert_eq!(
+        problems(&app, "rule=host.stale&stamp=ams-01").await.len(),
+        1
+    );
+}

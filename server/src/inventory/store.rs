@@ -667,18 +667,32 @@ pub async fn put_plan(
     }
 }
 
-/// Deletes a plan; its open problems resolve now.
+/// Deletes a plan; its open problems resolve now (with their `problem.resolved` events), under
+/// the evaluation lock of each stamp they are on, whose problem counts follow.
 pub async fn delete_plan(
     conn: &mut PgConnection,
     row: &PlanRow,
     actor: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "update problems set resolved_at = now() where plan_id = $1 and resolved_at is null",
+    let stamps = sqlx::query_scalar!(
+        "select distinct stamp_id from problems where plan_id = $1 and resolved_at is null order by 1",
         row.id
     )
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
+    for stamp_id in &stamps {
+        crate::rules::engine::lock_stamp(conn, *stamp_id).await?;
+    }
+    let resolved = sqlx::query_scalar!(
+        "update problems set resolved_at = greatest(now(), opened_at) where plan_id = $1 and resolved_at is null returning id",
+        row.id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    crate::webhooks::outbox::problem_events(conn, &[], &resolved).await?;
+    for stamp_id in &stamps {
+        crate::health::refresh_counts(conn, *stamp_id).await?;
+    }
     sqlx::query!("delete from plans where id = $1", row.id)
         .execute(&mut *conn)
         .await?;

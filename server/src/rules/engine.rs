@@ -63,6 +63,18 @@ impl Run<'_> {
     }
 }
 
+/// Takes the stamp's evaluation lock until the end of the transaction: one evaluator per stamp
+/// across replicas, and anything else that changes the stamp's problems waits for it.
+pub async fn lock_stamp(conn: &mut PgConnection, stamp_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "select pg_advisory_xact_lock(hashtext('stampbook.evaluate'), $1::int)",
+        stamp_id as i32
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Evaluates a stamp as `run` says. Writes problems, webhook events and the stamp's status in
 /// one transaction.
 #[tracing::instrument(skip_all, fields(stamp_id, hosts = run.hosts().map_or(-1, |h| h.len() as i64)))]
@@ -78,12 +90,7 @@ pub async fn evaluate(
     let only = run.hosts();
     let stamp_rules = run.stamp_rules();
     let mut tx = pool.begin().await?;
-    sqlx::query!(
-        "select pg_advisory_xact_lock(hashtext('stampbook.evaluate'), $1::int)",
-        stamp_id as i32
-    )
-    .execute(&mut *tx)
-    .await?;
+    lock_stamp(&mut tx, stamp_id).await?;
     let Some(ctx) = load::stamp_context(&mut tx, stamp_id).await? else {
         return Ok(Outcome::default());
     };
@@ -208,6 +215,7 @@ async fn reconcile(
     let mut changed: Vec<(i64, &Finding)> = Vec::new();
     let mut fresh: Vec<&Finding> = Vec::new();
     let mut seen: HashSet<Identity> = HashSet::new();
+    let mut severity_changed = false;
     for f in findings {
         let key = identity(f);
         if !seen.insert(key.clone()) {
@@ -221,7 +229,10 @@ async fn reconcile(
             {
                 touch.push(e.id)
             }
-            Some(e) => changed.push((e.id, f)),
+            Some(e) => {
+                severity_changed |= e.severity != f.severity.as_str();
+                changed.push((e.id, f))
+            }
             None => fresh.push(f),
         }
     }
@@ -294,6 +305,9 @@ async fn reconcile(
         .await?;
     }
     crate::webhooks::outbox::problem_events(tx, &opened, &gone).await?;
+    if severity_changed || !opened.is_empty() || !gone.is_empty() {
+        crate::health::refresh_counts(tx, stamp_id).await?;
+    }
     Ok(Outcome {
         hosts: 0,
         findings: 0,
