@@ -4,6 +4,7 @@
 use std::net::TcpListener;
 
 use actix_web::dev::Server;
+use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpMessage, HttpServer, web};
@@ -53,6 +54,19 @@ fn random_key() -> Vec<u8> {
     let mut k = vec![0u8; 32];
     rand::rng().fill_bytes(&mut k);
     k
+}
+
+/// Answers `HEAD` like `GET` (uptime checkers and `curl -I` ask so): the request is routed as a
+/// `GET`; the HTTP/1 codec, which noted the `HEAD` when it read the request, sends the headers
+/// of the answer (its `Content-Length` included) without the body.
+async fn head_as_get(
+    mut req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    next.call(req).await
 }
 
 /// Echoes the request id of the tracing span as `x-request-id`.
@@ -110,6 +124,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .wrap(from_fn(head_as_get))
                 .wrap(security_headers())
                 .wrap(from_fn(request_id_header))
                 .wrap(TracingLogger::default())

@@ -132,3 +132,46 @@ fn cli_refuses_to_run_without_a_database_url() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("DATABASE_URL"));
 }
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn head_answers_like_get_without_the_body(pool: PgPool) {
+    let app = spawn(pool).await;
+    app.put_inventory(&common::spec_document()).await;
+    for (path, token) in [
+        ("/healthz", None),
+        ("/login", None),
+        ("/api/v1/stamps", Some(app.admin.as_str())),
+        ("/api/openapi.json", None),
+    ] {
+        let get = |method: reqwest::Method| {
+            let mut r = app.http.request(method, app.url(path));
+            if let Some(t) = token {
+                r = r.bearer_auth(t);
+            }
+            r.send()
+        };
+        let full = get(reqwest::Method::GET).await.unwrap();
+        assert_eq!(full.status(), 200, "GET {path}");
+        let content_type = full.headers()[reqwest::header::CONTENT_TYPE].clone();
+        let etag = full.headers().get(reqwest::header::ETAG).cloned();
+        let length = full.bytes().await.unwrap().len();
+        let head = get(reqwest::Method::HEAD).await.unwrap();
+        assert_eq!(head.status(), 200, "HEAD {path}");
+        assert_eq!(head.headers()[reqwest::header::CONTENT_TYPE], content_type);
+        assert_eq!(head.headers().get(reqwest::header::ETAG), etag.as_ref());
+        assert_eq!(
+            head.headers()[reqwest::header::CONTENT_LENGTH],
+            length.to_string().as_str(),
+            "HEAD {path}"
+        );
+        assert!(head.bytes().await.unwrap().is_empty(), "HEAD {path}");
+    }
+    // a HEAD without the token is refused like the GET would be
+    let r = app
+        .http
+        .head(app.url("/api/v1/stamps"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
