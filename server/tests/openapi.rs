@@ -222,3 +222,61 @@ async fn every_get_answers_what_the_document_says(pool: PgPool) {
         assert!(problems.is_empty(), "{url}: {problems:?}");
     }
 }
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn the_report_body_is_described_and_every_simulated_report_fits_it(pool: PgPool) {
+    use stampbook_agent::simulate::certs::FleetCerts;
+    use stampbook_agent::simulate::{Fleet, FleetOptions};
+    let app = spawn(pool).await;
+    let doc = document(&app).await;
+    let body = &doc["paths"]["/api/v1/reports"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"];
+    assert_eq!(body["$ref"], "#/components/schemas/Report", "{body}");
+    let report = &doc["components"]["schemas"]["Report"];
+    for field in ["schema", "report_id", "collected_at", "host"] {
+        assert!(
+            report["required"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(field)),
+            "{field} is required"
+        );
+    }
+    assert!(report["properties"]["report_id"]["description"].is_string());
+    let v = validator(&doc, body);
+
+    let fleet = Fleet::build(FleetOptions {
+        stamps: 2,
+        hosts_per_stamp: 12,
+        faults: true,
+        seed: 11,
+        now: chrono::Utc::now(),
+    });
+    let certs = FleetCerts::generate(fleet.options.now).unwrap();
+    let mut seen = 0;
+    for i in 0..fleet.stamps.len() {
+        for r in fleet.stamp_reports(i, &certs).unwrap() {
+            let instance = serde_json::to_value(&r).unwrap();
+            let problems = errors(&v, &instance);
+            assert!(problems.is_empty(), "{}: {problems:?}", r.host.fqdn);
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 24);
+    // what the server refuses, the document refuses too
+    let good = serde_json::to_value(fleet.stamp_reports(0, &certs).unwrap().remove(0)).unwrap();
+    let mut no_host = good.clone();
+    no_host.as_object_mut().unwrap().remove("host");
+    let mut bad_role = good.clone();
+    bad_role["host"]["roles"] = json!(["mainframe"]);
+    let mut bad_metric = good.clone();
+    bad_metric["routes"] =
+        json!([{"destination": "0.0.0.0/0", "next_hop": "10.0.0.1", "metric": -1}]);
+    for (what, instance) in [
+        ("no host", no_host),
+        ("role", bad_role),
+        ("metric", bad_metric),
+    ] {
+        assert!(!errors(&v, &instance).is_empty(), "{what} should not fit");
+    }
+}

@@ -20,13 +20,19 @@ pub const ROOT_STORE: &str = "LocalMachine\\Root";
 
 /// One host's report for one collection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
+    /// Always `stampbook.report/v1`.
     pub schema: String,
+    /// The idempotency key: the same id twice is stored once and answered the same.
     pub report_id: Uuid,
+    /// When the facts were collected; a report older than the newest stored for its host goes
+    /// to history only.
     pub collected_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<AgentInfo>,
     pub host: HostSection,
+    /// Certificates of the host's stores (absent: not collected; empty: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificates: Option<Vec<Certificate>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,6 +47,7 @@ pub struct Report {
 
 /// Who collected the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentInfo {
     pub name: String,
     pub version: String,
@@ -51,6 +58,7 @@ pub struct AgentInfo {
 
 /// A host role (SPEC §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     HypervHost,
@@ -101,8 +109,12 @@ impl std::fmt::Display for Role {
 
 /// The host the report is about.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostSection {
+    /// Fully qualified name; hosts are matched case-insensitively.
     pub fqdn: String,
+    /// The stamp (its `name`) the host belongs to; a collector token restricted to a stamp may
+    /// only report for that one.
     pub stamp: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale_unit: Option<String>,
@@ -115,6 +127,7 @@ pub struct HostSection {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Os {
     #[serde(default)]
     pub name: String,
@@ -124,6 +137,7 @@ pub struct Os {
 
 /// Size and load of a host; every figure is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Vitals {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_cores: Option<u32>,
@@ -141,8 +155,12 @@ pub struct Vitals {
 
 /// A certificate as found in a store, sent as DER (base64).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Certificate {
+    /// `LocalMachine\My`, `LocalMachine\Root`, or `VMM` (VMConnect certificates from VMM's database).
     pub store: String,
+    /// The certificate's DER, base64 (`[Convert]::ToBase64String($cert.RawData)`); the server
+    /// parses it and computes the thumbprint (uppercase hex SHA-1 of the DER).
     pub der: String,
     #[serde(default)]
     pub has_private_key: bool,
@@ -153,6 +171,7 @@ pub struct Certificate {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Interface {
     pub name: String,
     #[serde(default)]
@@ -166,17 +185,22 @@ pub const ON_LINK: &str = "on-link";
 
 /// One route; `metric` is the effective metric.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Route {
+    /// A prefix such as `0.0.0.0/0` or `10.0.0.0/16`.
     pub destination: String,
+    /// An address, or `on-link`.
     pub next_hop: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interface: Option<String>,
+    /// The effective metric (route metric plus interface metric).
     pub metric: u32,
     #[serde(default)]
     pub persistent: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Service {
     pub name: String,
     pub state: String,
@@ -186,6 +210,7 @@ pub struct Service {
 
 /// Role settings; each part is present only when collected.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Settings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vmm: Option<VmmSettings>,
@@ -198,6 +223,7 @@ pub struct Settings {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VmmSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vmconnect_gateway_certificate_thumbprint: Option<String>,
@@ -211,6 +237,7 @@ pub struct VmmSettings {
 
 /// `Msvm_TerminalServiceSettingData` of a Hyper-V host.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HypervTerminalService {
     #[serde(default)]
     pub trusted_issuer_certificate_hashes: Vec<String>,
@@ -220,6 +247,7 @@ pub struct HypervTerminalService {
 
 /// RD Gateway federation and server settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RdGatewaySettings {
     /// `None`: FedAuthSettings not collected (an empty list says it trusts nobody).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -233,6 +261,7 @@ pub struct RdGatewaySettings {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Component {
     pub name: String,
     pub version: String,

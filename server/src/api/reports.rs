@@ -13,7 +13,7 @@ use crate::startup::AppState;
 
 /// Accepts one report v1 (JSON, optionally gzip); 202 with what became of it.
 #[utoipa::path(post, path = "/api/v1/reports", tag = "reports",
-    request_body(content = Object, description = "A report, wire format v1 (`stampbook.report/v1`, SPEC §4); optionally `Content-Encoding: gzip`", content_type = "application/json"),
+    request_body(content = stampbook_wire::Report, description = "A report, wire format v1 (`stampbook.report/v1`, SPEC §4); optionally `Content-Encoding: gzip`", content_type = "application/json"),
     responses((status = 202, description = "Stored (or a duplicate of a stored report id)", body = Accepted),
               (status = 403, description = "The token may not report for this stamp", body = super::openapi::ErrorBody),
               (status = 422, description = "The report is not valid (the field names it), or its stamp is unknown (quarantined)", body = super::openapi::ErrorBody)),
