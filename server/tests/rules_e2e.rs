@@ -427,3 +427,44 @@ async fn health_counts_follow_opening_severity_changes_acknowledgements_and_reso
         1
     );
 }
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn last_seen_follows_whole_evaluations_without_rewriting_problems(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    app.put_inventory(&spec_document()).await;
+    push(&app, &gateway(200, 300)).await; // default via management: fires
+    let open = problems(&app, "rule=route.default_via_management").await;
+    assert_eq!(open.len(), 1);
+    let first_seen: chrono::DateTime<Utc> =
+        open[0]["last_seen_at"].as_str().unwrap().parse().unwrap();
+    let stored = |pool: PgPool| async move {
+        sqlx::query_scalar::<_, chrono::DateTime<Utc>>(
+            "select last_seen_at from problems where rule = 'route.default_via_management'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    let stored_before = stored(pool.clone()).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    engine::evaluate_all(&pool).await.unwrap();
+    let again = problems(&app, "rule=route.default_via_management").await;
+    let seen: chrono::DateTime<Utc> = again[0]["last_seen_at"].as_str().unwrap().parse().unwrap();
+    assert!(seen > first_seen, "{seen} after {first_seen}");
+    assert_eq!(
+        stored(pool.clone()).await,
+        stored_before,
+        "the row was not rewritten"
+    );
+    // fixed: resolved, and its last sighting is the whole evaluation before the fix
+    push(&app, &gateway(300, 200)).await;
+    let resolved = problems(&app, "rule=route.default_via_management&state=resolved").await;
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0]["last_seen_at"], again[0]["last_seen_at"]);
+    let resolved_at: chrono::DateTime<Utc> = resolved[0]["resolved_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(resolved_at >= seen);
+}

@@ -684,7 +684,9 @@ pub async fn delete_plan(
         crate::rules::engine::lock_stamp(conn, *stamp_id).await?;
     }
     let resolved = sqlx::query_scalar!(
-        "update problems set resolved_at = greatest(now(), opened_at) where plan_id = $1 and resolved_at is null returning id",
+        r#"update problems set resolved_at = greatest(now(), opened_at),
+                  last_seen_at = problem_last_seen(last_seen_at, null, stamp_id)
+           where plan_id = $1 and resolved_at is null returning id"#,
         row.id
     )
     .fetch_all(&mut *conn)

@@ -103,7 +103,8 @@ pub async fn list(pool: &PgPool, f: &Filter, limit: i64) -> Result<Vec<Problem>,
     };
     let rows = sqlx::query!(
         r#"select p.id, p.rule, p.severity, s.name as stamp, h.fqdn::text as host, pl.wap_plan_id as "plan?",
-                  p.subject, p.message, p.evidence, p.opened_at, p.last_seen_at, p.resolved_at,
+                  p.subject, p.message, p.evidence, p.opened_at,
+                  problem_last_seen(p.last_seen_at, p.resolved_at, p.stamp_id) as "last_seen_at!", p.resolved_at,
                   (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) as "acknowledged!",
                   p.ack_by, p.ack_note, p.ack_at, p.ack_until
            from problems p
@@ -138,7 +139,8 @@ pub async fn list(pool: &PgPool, f: &Filter, limit: i64) -> Result<Vec<Problem>,
 pub async fn get(pool: &PgPool, id: i64) -> Result<Option<Problem>, sqlx::Error> {
     let row = sqlx::query!(
         r#"select p.id, p.rule, p.severity, s.name as stamp, h.fqdn::text as host, pl.wap_plan_id as "plan?",
-                  p.subject, p.message, p.evidence, p.opened_at, p.last_seen_at, p.resolved_at,
+                  p.subject, p.message, p.evidence, p.opened_at,
+                  problem_last_seen(p.last_seen_at, p.resolved_at, p.stamp_id) as "last_seen_at!", p.resolved_at,
                   (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) as "acknowledged!",
                   p.ack_by, p.ack_note, p.ack_at, p.ack_until
            from problems p
@@ -160,7 +162,8 @@ pub async fn by_ids(
 ) -> Result<Vec<Problem>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select p.id, p.rule, p.severity, s.name as stamp, h.fqdn::text as host, pl.wap_plan_id as "plan?",
-                  p.subject, p.message, p.evidence, p.opened_at, p.last_seen_at, p.resolved_at,
+                  p.subject, p.message, p.evidence, p.opened_at,
+                  problem_last_seen(p.last_seen_at, p.resolved_at, p.stamp_id) as "last_seen_at!", p.resolved_at,
                   (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) as "acknowledged!",
                   p.ack_by, p.ack_note, p.ack_at, p.ack_until
            from problems p

@@ -175,7 +175,8 @@ pub async fn evaluate(
     }));
     findings.extend(evaluate_plans(&ctx, &plans, &open));
 
-    let outcome = reconcile(&mut tx, stamp_id, &findings, existing).await?;
+    let whole = matches!(run, Run::Whole);
+    let outcome = reconcile(&mut tx, stamp_id, &findings, existing, whole).await?;
     // host counts and the nearest expiry: always after a whole run, at most every 10 s after
     // host runs (their cost grows with the stamp, a host run's should not)
     let due = matches!(run, Run::Whole)
@@ -187,6 +188,15 @@ pub async fn evaluate(
         .await?;
     if due {
         refresh_status(&mut tx, stamp_id, ctx.report_interval_s).await?;
+    }
+    if whole {
+        // every problem still open was seen now (see `problem_last_seen` in the migrations)
+        sqlx::query!(
+            "update stamp_status set whole_evaluated_at = now() where stamp_id = $1",
+            stamp_id
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     if let Some(m) = metrics {
@@ -210,6 +220,7 @@ async fn reconcile(
     stamp_id: i64,
     findings: &[Finding],
     mut existing: HashMap<Identity, Existing>,
+    whole: bool,
 ) -> Result<Outcome, sqlx::Error> {
     let mut touch: Vec<i64> = Vec::new();
     let mut changed: Vec<(i64, &Finding)> = Vec::new();
@@ -257,7 +268,8 @@ async fn reconcile(
         .execute(&mut *tx)
         .await?;
     }
-    if !touch.is_empty() {
+    // a whole run records its time on the stamp instead of rewriting every unchanged problem
+    if !touch.is_empty() && !whole {
         sqlx::query!(
             "update problems set last_seen_at = now() where id = any($1)",
             &touch
@@ -268,7 +280,9 @@ async fn reconcile(
     let gone: Vec<i64> = existing.values().map(|e| e.id).collect();
     if !gone.is_empty() {
         sqlx::query!(
-            "update problems set resolved_at = greatest(now(), opened_at) where id = any($1)",
+            r#"update problems set resolved_at = greatest(now(), opened_at),
+                      last_seen_at = problem_last_seen(last_seen_at, null, stamp_id)
+               where id = any($1)"#,
             &gone
         )
         .execute(&mut *tx)
