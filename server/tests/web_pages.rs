@@ -348,3 +348,109 @@ async fn static_assets_are_cached_by_content_hash(pool: PgPool) {
         .await
         .assert_contains(&[&assets::CSS.url(), &assets::JS.url()]);
 }
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn the_problems_list_ranks_open_problems_and_pages_through_every_one_once(pool: PgPool) {
+    use stampbook_server::problems::{Filter, State};
+    use stampbook_server::web::problems::query::{Cursor, page};
+    let app = common::spawn(pool.clone()).await;
+    app.put_inventory(&common::spec_document()).await;
+    // (severity, acknowledged: none / active / ended, resolved, stamp)
+    let rows = [
+        ("warning", "none", false, "ams-01"),
+        ("critical", "none", false, "ams-01"),
+        ("info", "active", false, "fra-01"),
+        ("critical", "active", false, "ams-01"),
+        ("warning", "ended", false, "fra-01"),
+        ("critical", "none", true, "ams-01"),
+        ("info", "none", false, "ams-01"),
+        ("critical", "none", false, "fra-01"),
+        ("warning", "active", false, "ams-01"),
+        ("warning", "none", false, "fra-01"),
+        ("critical", "ended", false, "ams-01"),
+    ];
+    let mut expected: Vec<(i32, i64, &str)> = Vec::new();
+    let mut resolved: Vec<i64> = Vec::new();
+    for (i, (severity, ack, gone, stamp)) in rows.iter().enumerate() {
+        let id: i64 = sqlx::query_scalar(
+            r#"insert into problems (rule, severity, stamp_id, subject, message, resolved_at,
+                   ack_by, ack_at, ack_until)
+               select 'host.stale', $1, s.id, $2, 'm',
+                      case when $3 then now() end,
+                      case when $4 <> 'none' then 'op' end,
+                      case when $4 <> 'none' then now() - interval '1 hour' end,
+                      case $4 when 'ended' then now() - interval '1 minute' end
+               from stamps s where s.name = $5 returning id"#,
+        )
+        .bind(severity)
+        .bind(format!("subject-{i}"))
+        .bind(gone)
+        .bind(ack)
+        .bind(stamp)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if *gone {
+            resolved.push(id);
+            continue;
+        }
+        let sev = match *severity {
+            "critical" => 0,
+            "warning" => 1,
+            _ => 2,
+        };
+        expected.push((sev + if *ack == "active" { 3 } else { 0 }, id, stamp));
+    }
+    expected.sort_by_key(|(rank, id, _)| (*rank, -id));
+    let filter = |stamp: Option<&str>, state: State| Filter {
+        stamp: stamp.map(str::to_owned),
+        severity: None,
+        rule: None,
+        state,
+        host: None,
+        plan: None,
+        acknowledged: None,
+        before_id: None,
+    };
+    // pages of 2, each from the previous page's last (rank, id): every open problem once, in order
+    let walk = |f: Filter| {
+        let pool = pool.clone();
+        async move {
+            let mut seen: Vec<(i32, i64)> = Vec::new();
+            let mut after = None;
+            loop {
+                let got = page(&pool, &f, after, 2).await.unwrap();
+                seen.extend(got.iter().map(|(rank, p)| (*rank, p.id)));
+                match got.last() {
+                    Some((rank, p)) if got.len() == 2 => {
+                        after = Some(Cursor {
+                            rank: *rank,
+                            id: p.id,
+                        })
+                    }
+                    _ => return seen,
+                }
+            }
+        }
+    };
+    let all: Vec<(i32, i64)> = expected.iter().map(|(r, id, _)| (*r, *id)).collect();
+    assert_eq!(walk(filter(None, State::Open)).await, all);
+    let ams: Vec<(i32, i64)> = expected
+        .iter()
+        .filter(|(_, _, s)| *s == "ams-01")
+        .map(|(r, id, _)| (*r, *id))
+        .collect();
+    assert_eq!(walk(filter(Some("ams-01"), State::Open)).await, ams);
+    let first = page(&pool, &filter(None, State::Open), None, 3)
+        .await
+        .unwrap();
+    assert_eq!(first[0].1.severity, "critical");
+    assert!(!first[0].1.acknowledged);
+    // history: resolved ones, newest first
+    let history = walk(filter(None, State::Resolved)).await;
+    assert_eq!(
+        history,
+        resolved.iter().rev().map(|id| (0, *id)).collect::<Vec<_>>()
+    );
+    assert_eq!(walk(filter(None, State::All)).await.len(), rows.len());
+}

@@ -34,55 +34,146 @@ pub async fn page(
     after: Option<Cursor>,
     limit: i64,
 ) -> Result<Vec<(i32, Problem)>, sqlx::Error> {
-    let state = match f.state {
-        State::Open => "open",
-        State::Resolved => "resolved",
-        State::All => "all",
+    match f.state {
+        State::Open => {
+            let ranked = open_ranked(pool, f, after, limit).await?;
+            details(pool, &ranked).await
+        }
+        // history is newest first, as the API lists it (rank 0 for all)
+        State::Resolved | State::All => {
+            let f = Filter {
+                before_id: after.map(|c| c.id),
+                ..f.clone()
+            };
+            let rows = crate::problems::list(pool, &f, limit).await?;
+            Ok(rows.into_iter().map(|p| (0, p)).collect())
+        }
+    }
+}
+
+/// Open problems in rank order: one index-ordered branch per rank (severity, acknowledged or
+/// not), each stopping after `limit` rows, so that a page costs the same whether 100 or 100,000
+/// problems are open. A branch before the cursor's rank is skipped (`id < 0`), the cursor's own
+/// continues below its id.
+async fn open_ranked(
+    pool: &PgPool,
+    f: &Filter,
+    after: Option<Cursor>,
+    limit: i64,
+) -> Result<Vec<(i64, i32)>, sqlx::Error> {
+    let bound = |rank: i32| match after {
+        None => i64::MAX,
+        Some(c) if rank < c.rank => 0,
+        Some(c) if rank == c.rank => c.id,
+        Some(_) => i64::MAX,
     };
-    // Rank and page on the problems table alone; join names only for the page's rows.
     let rows = sqlx::query!(
-        r#"with page as (
-               select p.id,
-                      case when $1 <> 'open' then 0
-                           else (case p.severity when 'critical' then 0 when 'warning' then 1 else 2 end)
-                                + (case when p.ack_at is not null and (p.ack_until is null or p.ack_until > now())
-                                        then 3 else 0 end)
-                      end as rank
-               from problems p
-               where ($1 = 'all' or ($1 = 'open') = (p.resolved_at is null))
-                 and ($2::text is null or p.stamp_id = (select id from stamps where name = $2))
-                 and ($3::text is null or p.severity = $3)
-                 and ($4::text is null or p.rule = $4 or p.rule like $4 || '.%')
-                 and ($5::text is null or p.host_id = (select id from hosts where fqdn = $5::text::citext))
-                 and ($6::text is null or p.plan_id = (select id from plans where wap_plan_id = $6))
-                 and ($7::bool is null or (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) = $7)
-           ), ranked as (
-               select id, rank from page
-               where ($8::int is null or rank > $8 or (rank = $8 and id < $9))
-               order by rank, id desc
-               limit $10
-           )
-           select p.id, p.rule, p.severity, s.name as stamp, h.fqdn::text as host, pl.wap_plan_id as "plan?",
-                  p.subject, p.message, p.evidence, p.opened_at,
-                  problem_last_seen(p.last_seen_at, p.resolved_at, p.stamp_id) as "last_seen_at!", p.resolved_at,
-                  (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) as "acknowledged!",
-                  p.ack_by, p.ack_note, p.ack_at, p.ack_until, k.rank as "rank!"
-           from ranked k
-           join problems p on p.id = k.id
-           join stamps s on s.id = p.stamp_id
-           left join hosts h on h.id = p.host_id
-           left join plans pl on pl.id = p.plan_id
-           order by k.rank, k.id desc"#,
-        state,
+        r#"select id as "id!", rank as "rank!" from (
+               (select p.id, 0 as rank from problems p
+                where p.resolved_at is null and p.severity = 'critical' and not (p.ack_at is not null and (p.ack_until is null or p.ack_until > now()))
+                  and p.id < $7
+                  and ($1::text is null or p.stamp_id = (select id from stamps where name = $1))
+                  and ($2::text is null or p.severity = $2)
+                  and ($3::text is null or p.rule = $3 or p.rule like $3 || '.%')
+                  and ($4::text is null or p.host_id = (select id from hosts where fqdn = $4::text::citext))
+                  and ($5::text is null or p.plan_id = (select id from plans where wap_plan_id = $5))
+                  and ($6::bool is null or (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) = $6)
+                order by p.id desc limit $13)
+               union all
+               (select p.id, 1 as rank from problems p
+                where p.resolved_at is null and p.severity = 'warning' and not (p.ack_at is not null and (p.ack_until is null or p.ack_until > now()))
+                  and p.id < $8
+                  and ($1::text is null or p.stamp_id = (select id from stamps where name = $1))
+                  and ($2::text is null or p.severity = $2)
+                  and ($3::text is null or p.rule = $3 or p.rule like $3 || '.%')
+                  and ($4::text is null or p.host_id = (select id from hosts where fqdn = $4::text::citext))
+                  and ($5::text is null or p.plan_id = (select id from plans where wap_plan_id = $5))
+                  and ($6::bool is null or (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) = $6)
+                order by p.id desc limit $13)
+               union all
+               (select p.id, 2 as rank from problems p
+                where p.resolved_at is null and p.severity = 'info' and not (p.ack_at is not null and (p.ack_until is null or p.ack_until > now()))
+                  and p.id < $9
+                  and ($1::text is null or p.stamp_id = (select id from stamps where name = $1))
+                  and ($2::text is null or p.severity = $2)
+                  and ($3::text is null or p.rule = $3 or p.rule like $3 || '.%')
+                  and ($4::text is null or p.host_id = (select id from hosts where fqdn = $4::text::citext))
+                  and ($5::text is null or p.plan_id = (select id from plans where wap_plan_id = $5))
+                  and ($6::bool is null or (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) = $6)
+                order by p.id desc limit $13)
+               union all
+               (select p.id, 3 as rank from problems p
+                where p.resolved_at is null and p.severity = 'critical' and (p.ack_at is not null and (p.ack_until is null or p.ack_until > now()))
+                  and p.id < $10
+                  and ($1::text is null or p.stamp_id = (select id from stamps where name = $1))
+                  and ($2::text is null or p.severity = $2)
+                  and ($3::text is null or p.rule = $3 or p.rule like $3 || '.%')
+                  and ($4::text is null or p.host_id = (select id from hosts where fqdn = $4::text::citext))
+                  and ($5::text is null or p.plan_id = (select id from plans where wap_plan_id = $5))
+                  and ($6::bool is null or (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) = $6)
+                order by p.id desc limit $13)
+               union all
+               (select p.id, 4 as rank from problems p
+                where p.resolved_at is null and p.severity = 'warning' and (p.ack_at is not null and (p.ack_until is null or p.ack_until > now()))
+                  and p.id < $11
+                  and ($1::text is null or p.stamp_id = (select id from stamps where name = $1))
+                  and ($2::text is null or p.severity = $2)
+                  and ($3::text is null or p.rule = $3 or p.rule like $3 || '.%')
+                  and ($4::text is null or p.host_id = (select id from hosts where fqdn = $4::text::citext))
+                  and ($5::text is null or p.plan_id = (select id from plans where wap_plan_id = $5))
+                  and ($6::bool is null or (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) = $6)
+                order by p.id desc limit $13)
+               union all
+               (select p.id, 5 as rank from problems p
+                where p.resolved_at is null and p.severity = 'info' and (p.ack_at is not null and (p.ack_until is null or p.ack_until > now()))
+                  and p.id < $12
+                  and ($1::text is null or p.stamp_id = (select id from stamps where name = $1))
+                  and ($2::text is null or p.severity = $2)
+                  and ($3::text is null or p.rule = $3 or p.rule like $3 || '.%')
+                  and ($4::text is null or p.host_id = (select id from hosts where fqdn = $4::text::citext))
+                  and ($5::text is null or p.plan_id = (select id from plans where wap_plan_id = $5))
+                  and ($6::bool is null or (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) = $6)
+                order by p.id desc limit $13)
+           ) ranked
+           order by rank, id desc
+           limit $13"#,
         f.stamp,
         f.severity,
         f.rule,
         f.host,
         f.plan,
         f.acknowledged,
-        after.map(|c| c.rank),
-        after.map(|c| c.id),
+        bound(0),
+        bound(1),
+        bound(2),
+        bound(3),
+        bound(4),
+        bound(5),
         limit
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.rank)).collect())
+}
+
+/// The problems of a page with their names, in the page's order.
+async fn details(pool: &PgPool, ranked: &[(i64, i32)]) -> Result<Vec<(i32, Problem)>, sqlx::Error> {
+    let ids: Vec<i64> = ranked.iter().map(|(id, _)| *id).collect();
+    let ranks: Vec<i32> = ranked.iter().map(|(_, rank)| *rank).collect();
+    let rows = sqlx::query!(
+        r#"select p.id, p.rule, p.severity, s.name as stamp, h.fqdn::text as host, pl.wap_plan_id as "plan?",
+                  p.subject, p.message, p.evidence, p.opened_at,
+                  problem_last_seen(p.last_seen_at, p.resolved_at, p.stamp_id) as "last_seen_at!", p.resolved_at,
+                  (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) as "acknowledged!",
+                  p.ack_by, p.ack_note, p.ack_at, p.ack_until, k.rank as "rank!"
+           from unnest($1::bigint[], $2::int[]) with ordinality as k(id, rank, ord)
+           join problems p on p.id = k.id
+           join stamps s on s.id = p.stamp_id
+           left join hosts h on h.id = p.host_id
+           left join plans pl on pl.id = p.plan_id
+           order by k.ord"#,
+        &ids,
+        &ranks
     )
     .fetch_all(pool)
     .await?;
