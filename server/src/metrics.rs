@@ -160,9 +160,10 @@ pub async fn handler(state: web::Data<AppState>) -> HttpResponse {
         size.saturating_sub(idle)
     );
     let open = sqlx::query!(
-        r#"select s.name, p.severity, count(*) as "n!"
-           from problems p join stamps s on s.id = p.stamp_id
-           where p.resolved_at is null group by 1, 2 order by 1, 2"#
+        // the kept per-stamp counts (see `health::refresh_counts`), not a scan of every open problem
+        r#"select s.name, c.severity, sum(c.n)::bigint as "n!"
+           from stamp_problem_counts c join stamps s on s.id = c.stamp_id
+           group by 1, 2 order by 1, 2"#
     )
     .fetch_all(&state.pool)
     .await;

@@ -338,6 +338,18 @@ async fn deleting_a_plan_resolves_its_problems_with_events_and_health_follows(po
     let health = app.get_json("/api/v1/stamps/ams-01/health").await;
     assert_eq!(health["health"], "critical");
     assert_counts_match(&pool).await;
+    let metrics = || async {
+        app.http
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let gauge = "stampbook_problems_open{stamp=\"ams-01\",severity=\"critical\"} 1";
+    assert!(metrics().await.contains(gauge), "{}", metrics().await);
 
     let r = app
         .http
@@ -365,6 +377,11 @@ async fn deleting_a_plan_resolves_its_problems_with_events_and_health_follows(po
     assert_eq!(health["health"], "ok", "{health}");
     assert_eq!(health["open"]["critical"], 0, "{health}");
     assert_counts_match(&pool).await;
+    assert!(
+        !metrics()
+            .await
+            .contains("stamp=\"ams-01\",severity=\"critical\"")
+    );
 }
 
 #[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
