@@ -586,3 +586,57 @@ async fn report_ids_past_the_retention_window_are_forgotten(pool: PgPool) {
         "gw01.ams-01.example.net"
     );
 }
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn only_changes_the_stamp_rules_read_queue_them(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    app.put_inventory(&spec_document()).await;
+    let (cert, _) = cert_b64("gw01.ams-01.example.net", 200);
+    let queued = || async {
+        sqlx::query_as::<_, (Option<Vec<i64>>, bool)>(
+            "select host_ids, stamp_rules from evaluation_queue",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    };
+    let mut r = report("gw01.ams-01.example.net", "ams-01", &cert);
+    assert_eq!(post(&app, &app.admin, &r).await.status(), 202);
+    stampbook_server::rules::engine::evaluate_queued(&pool)
+        .await
+        .unwrap();
+    assert!(queued().await.is_empty());
+    // VMs come and go: the host's own rules run, the stamp-wide ones wait for the next whole run
+    let mut again = |edit: &dyn Fn(&mut Value)| {
+        r["report_id"] = json!(uuid::Uuid::new_v4());
+        r["collected_at"] = json!(Utc::now());
+        edit(&mut r);
+        r.clone()
+    };
+    let body = again(&|r| r["host"]["vitals"]["vm_count"] = json!(7));
+    assert_eq!(post(&app, &app.admin, &body).await.status(), 202);
+    let q = queued().await;
+    assert_eq!(q.len(), 1);
+    assert!(q[0].0.as_ref().is_some_and(|h| h.len() == 1));
+    assert!(
+        !q[0].1,
+        "a VM count is not an input of version drift or capacity"
+    );
+    stampbook_server::rules::engine::evaluate_queued(&pool)
+        .await
+        .unwrap();
+    // physical memory and component versions are
+    for edit in [
+        &(|r: &mut Value| r["host"]["vitals"]["memory_mb"] = json!(32768)) as &dyn Fn(&mut Value),
+        &|r: &mut Value| r["settings"]["components"][0]["version"] = json!("3.2.8224.0"),
+    ] {
+        let body = again(edit);
+        assert_eq!(post(&app, &app.admin, &body).await.status(), 202);
+        let q = queued().await;
+        assert_eq!(q.len(), 1);
+        assert!(q[0].1, "{:?}", body["host"]);
+        stampbook_server::rules::engine::evaluate_queued(&pool)
+            .await
+            .unwrap();
+    }
+}

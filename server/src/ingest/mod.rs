@@ -516,15 +516,27 @@ async fn store(
         }];
     }
     history::insert(tx, host_id, report.report_id, collected, &changes).await?;
-    // the stamp-wide rules read components, vitals and roles (version drift, capacity)
-    let stamp_rules = changes
-        .iter()
-        .any(|c| matches!(c.kind, "component" | "vitals" | "host"));
+    // the stamp-wide rules read components, roles and physical size (version drift, capacity);
+    // what runs on a host (VM count, vCPUs, memory in use) changes with nearly every report and
+    // reaches the capacity figures with the next whole evaluation of the stamp
+    let stamp_rules = changes.iter().any(|c| match c.kind {
+        "component" | "host" => true,
+        "vitals" => physical_size_changed(c),
+        _ => false,
+    });
     Ok(Stored {
         host_id,
         changes: changes.len(),
         whole_stamp,
         stamp_rules,
+    })
+}
+
+/// Whether a vitals change touches the physical size of the host (cores, memory, storage).
+fn physical_size_changed(c: &Change) -> bool {
+    ["cpu_cores", "memory_mb", "storage_gb"].iter().any(|k| {
+        let get = |v: &Option<serde_json::Value>| v.as_ref().and_then(|v| v.get(*k)).cloned();
+        get(&c.before) != get(&c.after)
     })
 }
 
