@@ -376,14 +376,25 @@ async fn refresh_status(
 }
 
 /// Takes up to `n` queued stamps (other replicas skip them) and removes them from the queue.
+/// The pick is a materialized CTE: as `delete ... where stamp_id in (select ... limit n for
+/// update skip locked)` the planner may run the sub-select once per queue row (a nested-loop
+/// semi join, its choice whenever the queue's statistics say empty), and with another lane
+/// locking rows meanwhile each run picks a different row: one call then deleted dozens of
+/// queued stamps and evaluated one.
 pub async fn take(
     pool: &PgPool,
     n: i64,
 ) -> Result<Vec<(i64, Option<Vec<i64>>, bool)>, sqlx::Error> {
     Ok(sqlx::query!(
-        r#"delete from evaluation_queue where stamp_id in
-               (select stamp_id from evaluation_queue order by requested_at limit $1 for update skip locked)
-           returning stamp_id, host_ids, stamp_rules"#,
+        r#"with picked as materialized (
+               select stamp_id from evaluation_queue
+               order by requested_at, stamp_id
+               limit $1
+               for update skip locked
+           )
+           delete from evaluation_queue q using picked
+           where q.stamp_id = picked.stamp_id
+           returning q.stamp_id, q.host_ids, q.stamp_rules"#,
         n
     )
     .fetch_all(pool)
@@ -455,23 +466,32 @@ async fn lane(
 ) -> Result<usize, sqlx::Error> {
     let mut done = 0;
     loop {
-        let Some((stamp_id, hosts, stamp_rules)) = take(pool, 1).await?.pop() else {
+        let taken = take(pool, 1).await?;
+        if taken.is_empty() {
             return Ok(done);
-        };
-        let run = match hosts.as_deref() {
-            None => Run::Whole,
-            Some(ids) => Run::Hosts { ids, stamp_rules },
-        };
-        match evaluate(pool, stamp_id, run, certs, metrics).await {
-            Ok(_) => done += 1,
-            Err(e) => {
-                tracing::error!(stamp_id, error = %e, "rule evaluation failed; queued again");
-                let mut conn = pool.acquire().await?;
-                super::queue::request_stamp(&mut conn, stamp_id).await?;
-                return Err(e);
-            }
         }
-        certs.trim();
+        // whatever was taken is evaluated, or queued again: nothing leaves the queue unseen
+        for (i, (stamp_id, hosts, stamp_rules)) in taken.iter().enumerate() {
+            let run = match hosts.as_deref() {
+                None => Run::Whole,
+                Some(ids) => Run::Hosts {
+                    ids,
+                    stamp_rules: *stamp_rules,
+                },
+            };
+            match evaluate(pool, *stamp_id, run, certs, metrics).await {
+                Ok(_) => done += 1,
+                Err(e) => {
+                    tracing::error!(stamp_id, error = %e, "rule evaluation failed; queued again");
+                    let mut conn = pool.acquire().await?;
+                    for (stamp_id, ..) in &taken[i..] {
+                        super::queue::request_stamp(&mut conn, *stamp_id).await?;
+                    }
+                    return Err(e);
+                }
+            }
+            certs.trim();
+        }
     }
 }
 

@@ -84,7 +84,8 @@ pub fn client(policy: &Policy) -> reqwest::Result<reqwest::Client> {
 
 async fn claim(pool: &PgPool, n: usize, lease: Duration) -> Result<Vec<Due>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"with due as (
+        // materialized: inlined, the locking pick could run more than once (see `engine::take`)
+        r#"with due as materialized (
                select d.id from webhook_deliveries d
                join webhooks w on w.id = d.webhook_id
                where d.delivered_at is null and d.failed_at is null
