@@ -64,10 +64,12 @@ pub struct Filter {
     pub before_id: Option<i64>,
 }
 
+/// A `Problem` from a query row that has the problem columns under their names (the list,
+/// the problems page and the stamp and host pages all select them so).
 macro_rules! problem {
     ($r:expr) => {{
         let r = $r;
-        Problem {
+        $crate::problems::Problem {
             id: r.id,
             rule: r.rule,
             severity: r.severity,
@@ -82,7 +84,7 @@ macro_rules! problem {
             resolved_at: r.resolved_at,
             acknowledged: r.acknowledged,
             acknowledgement: match (r.ack_by, r.ack_at) {
-                (Some(by), Some(at)) => Some(Acknowledgement {
+                (Some(by), Some(at)) => Some($crate::problems::Acknowledgement {
                     by,
                     note: r.ack_note.unwrap_or_default(),
                     at,
@@ -93,6 +95,7 @@ macro_rules! problem {
         }
     }};
 }
+pub(crate) use problem;
 
 /// Newest first (by id). Open problems use the partial index; resolved history pages by id.
 pub async fn list(pool: &PgPool, f: &Filter, limit: i64) -> Result<Vec<Problem>, sqlx::Error> {

@@ -4,7 +4,7 @@
 
 use sqlx::PgPool;
 
-use crate::problems::{Acknowledgement, Filter, Problem, State};
+use crate::problems::{Filter, Problem, State};
 
 /// Where a page starts: after the problem with this rank and id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,35 +179,7 @@ async fn details(pool: &PgPool, ranked: &[(i64, i32)]) -> Result<Vec<(i32, Probl
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| {
-            (
-                r.rank,
-                Problem {
-                    id: r.id,
-                    rule: r.rule,
-                    severity: r.severity,
-                    stamp: r.stamp,
-                    host: r.host,
-                    plan: r.plan,
-                    subject: r.subject,
-                    message: r.message,
-                    evidence: r.evidence,
-                    opened_at: r.opened_at,
-                    last_seen_at: r.last_seen_at,
-                    resolved_at: r.resolved_at,
-                    acknowledged: r.acknowledged,
-                    acknowledgement: match (r.ack_by, r.ack_at) {
-                        (Some(by), Some(at)) => Some(Acknowledgement {
-                            by,
-                            note: r.ack_note.unwrap_or_default(),
-                            at,
-                            until: r.ack_until,
-                        }),
-                        _ => None,
-                    },
-                },
-            )
-        })
+        .map(|r| (r.rank, crate::problems::problem!(r)))
         .collect())
 }
 

@@ -124,30 +124,7 @@ pub async fn open_for(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| Problem {
-            id: r.id,
-            rule: r.rule,
-            severity: r.severity,
-            stamp: r.stamp,
-            host: r.host,
-            plan: r.plan,
-            subject: r.subject,
-            message: r.message,
-            evidence: r.evidence,
-            opened_at: r.opened_at,
-            last_seen_at: r.last_seen_at,
-            resolved_at: r.resolved_at,
-            acknowledged: r.acknowledged,
-            acknowledgement: match (r.ack_by, r.ack_at) {
-                (Some(by), Some(at)) => Some(Acknowledgement {
-                    by,
-                    note: r.ack_note.unwrap_or_default(),
-                    at,
-                    until: r.ack_until,
-                }),
-                _ => None,
-            },
-        })
+        .map(|r| crate::problems::problem!(r))
         .collect())
 }
 
