@@ -152,11 +152,18 @@ impl Pusher {
         let mut retired = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let mut path = "api/v1/stamps?include_retired=true&limit=1000".to_owned();
+            // the URL type encodes the query (cursors are opaque and may hold `+`, `/` or `=`)
+            let mut url = self
+                .server
+                .join("api/v1/stamps")
+                .map_err(|e| PushError::Encode(format!("bad URL for the stamp list: {e}")))?;
+            url.query_pairs_mut()
+                .append_pair("include_retired", "true")
+                .append_pair("limit", "1000");
             if let Some(c) = &cursor {
-                path.push_str("&cursor=");
-                path.push_str(&url_escape(c));
+                url.query_pairs_mut().append_pair("cursor", c);
             }
+            let path = format!("api/v1/stamps?{}", url.query().unwrap_or_default());
             let (status, body) = self.send(Method::GET, &path, None).await?;
             let page: Page = serde_json::from_slice(&body).map_err(|e| PushError::BadAnswer {
                 status,
@@ -371,17 +378,4 @@ fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, PusherBuildErr
         });
     }
     Ok(certs)
-}
-
-/// Percent-encodes a query value (cursors are opaque and may hold `+`, `/` or `=`).
-fn url_escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

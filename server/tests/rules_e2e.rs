@@ -403,21 +403,22 @@ async fn health_counts_follow_opening_severity_changes_acknowledgements_and_reso
     .await;
     assert_counts_match(&pool).await;
     // both hosts go quiet: warning, then critical after 24 h (a severity change in place)
-    sqlx::query("update hosts set last_collected_at = now() - interval '2 hours'")
-        .execute(&pool)
-        .await
-        .unwrap();
-    engine::evaluate_all(&pool).await.unwrap();
-    assert_counts_match(&pool).await;
-    let health = app.get_json("/api/v1/stamps/ams-01/health").await;
+    let quiet_for = |hours: i32| {
+        let (pool, app) = (pool.clone(), &app);
+        async move {
+            sqlx::query("update hosts set last_collected_at = now() - make_interval(hours => $1)")
+                .bind(hours)
+                .execute(&pool)
+                .await
+                .unwrap();
+            engine::evaluate_all(&pool).await.unwrap();
+            assert_counts_match(&pool).await;
+            app.get_json("/api/v1/stamps/ams-01/health").await
+        }
+    };
+    let health = quiet_for(2).await;
     assert_eq!(health["open"]["warning"], 2, "{health}");
-    sqlx::query("update hosts set last_collected_at = now() - interval '30 hours'")
-        .execute(&pool)
-        .await
-        .unwrap();
-    engine::evaluate_all(&pool).await.unwrap();
-    assert_counts_match(&pool).await;
-    let health = app.get_json("/api/v1/stamps/ams-01/health").await;
+    let health = quiet_for(30).await;
     assert_eq!(health["open"]["warning"], 0, "{health}");
     let critical = health["open"]["critical"].as_i64().unwrap();
     assert!(critical >= 2, "{health}");
