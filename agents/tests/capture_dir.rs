@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::{TimeZone, Utc};
 use stampbook_agent::collect::{CollectError, collect_capture_dir};
 use stampbook_wire::{
-    Component, HypervTerminalService, ON_LINK, RdGatewaySettings, Role, Settings, VmmSettings,
+    Component, HypervTerminalService, ON_LINK, Part, RdGatewaySettings, Role, Settings, VmmSettings,
 };
 
 const RC: &str = "90D0A19F51A0EA8B4D9925D6A956485C8D06F805";
@@ -128,23 +128,23 @@ fn a_full_capture_becomes_a_complete_report() {
     assert_eq!(
         report.settings,
         Some(Settings {
-            vmm: Some(VmmSettings {
+            vmm: Part::Collected(VmmSettings {
                 vmconnect_gateway_certificate_thumbprint: Some(RC.into()),
                 vmconnect_hyperv_certificate_thumbprint: Some(RC.into()),
                 host_identification_mode: Some("FQDN".into()),
                 vmconnect_ttl_minutes: Some(2),
             }),
-            hyperv_terminal_service: Some(HypervTerminalService {
+            hyperv_terminal_service: Part::Collected(HypervTerminalService {
                 trusted_issuer_certificate_hashes: vec![RC.into()],
                 allowed_hash_algorithms: vec![],
             }),
-            rd_gateway: Some(RdGatewaySettings {
+            rd_gateway: Part::Collected(RdGatewaySettings {
                 trusted_issuer_certificates: Some(vec![RC.into()]),
                 authentication_plugin: Some("FedAuthorizationPlugin".into()),
                 authorization_plugin: Some("FedAuthorizationPlugin".into()),
                 ssl_certificate_thumbprint: None,
             }),
-            components: Some(vec![
+            components: Part::Collected(vec![
                 Component {
                     name: "vmm_server".into(),
                     version: "3.2.7620.0".into()
@@ -205,10 +205,17 @@ fn route_print_is_used_without_netroute_and_empty_files_mean_collected_none() {
     assert_eq!(report.services, Some(vec![]));
     let settings = report.settings.unwrap();
     assert_eq!(
-        settings.rd_gateway.unwrap().trusted_issuer_certificates,
+        settings
+            .rd_gateway
+            .into_collected()
+            .unwrap()
+            .trusted_issuer_certificates,
         Some(Vec::<String>::new())
     );
-    assert_eq!((settings.vmm, settings.components), (None, None));
+    assert_eq!(
+        (settings.vmm, settings.components),
+        (Part::Absent, Part::Absent)
+    );
 }
 
 #[test]

@@ -156,7 +156,7 @@ fn the_vmconnect_thumbprint_in_settings_is_the_sha1_of_the_generated_certificate
             .iter()
             .find(|r| r.host.roles == [Role::VmmServer])
             .unwrap();
-        let settings = vmm.settings.as_ref().unwrap().vmm.as_ref().unwrap();
+        let settings = vmm.settings.as_ref().unwrap().vmm.collected().unwrap();
         let cert = certs(vmm)
             .into_iter()
             .find(|c| c.store == VMM_STORE)
@@ -184,7 +184,7 @@ fn the_vmconnect_thumbprint_in_settings_is_the_sha1_of_the_generated_certificate
                 .as_ref()
                 .unwrap()
                 .hyperv_terminal_service
-                .as_ref()
+                .collected()
                 .unwrap();
             assert_eq!(
                 ts.trusted_issuer_certificate_hashes,
@@ -345,7 +345,7 @@ impl<'a> Ctx<'a> {
             .as_ref()
             .unwrap()
             .vmm
-            .as_ref()
+            .collected()
             .unwrap()
             .vmconnect_hyperv_certificate_thumbprint
             .clone()
@@ -387,7 +387,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn component(&self, report: &Report, name: &str) -> Option<String> {
-        let list = report.settings.as_ref()?.components.as_ref()?;
+        let list = report.settings.as_ref()?.components.collected()?;
         list.iter()
             .find(|c| c.name == name)
             .map(|c| c.version.clone())
@@ -423,8 +423,12 @@ impl<'a> Ctx<'a> {
                 .any(|c| c.store == store && c.thumbprint == self.vmconnect)
         };
         let settings = host.and_then(|h| h.settings.clone()).unwrap_or_default();
-        let ts = settings.hyperv_terminal_service.clone().unwrap_or_default();
-        let rdgw = settings.rd_gateway.clone().unwrap_or_default();
+        let ts = settings
+            .hyperv_terminal_service
+            .collected()
+            .cloned()
+            .unwrap_or_default();
+        let rdgw = settings.rd_gateway.collected().cloned().unwrap_or_default();
         let matches_vmconnect =
             |t: &String| normalize_thumbprint(t).as_deref() == Some(self.vmconnect.as_str());
         match kind {

@@ -32,12 +32,15 @@ fn report() -> Report {
             roles: vec![],
             os: None,
             vitals: None,
+            unknown_roles: Vec::new(),
         },
         certificates: None,
         interfaces: None,
         routes: None,
         services: None,
         settings: None,
+        collection_errors: None,
+        wap: None,
     }
 }
 

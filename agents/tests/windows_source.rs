@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use chrono::Utc;
 use stampbook_agent::collect::{WindowsOptions, collect_windows};
-use stampbook_wire::Role;
+use stampbook_wire::{Part, Role};
 
 /// Writes a fake PowerShell that fails for snippets containing `fail_on` (if any).
 fn fake_powershell(fail_on: &str) -> PathBuf {
@@ -85,16 +85,20 @@ fn every_section_is_collected_through_powershell_for_every_role() {
     );
     assert_eq!(report.services.as_ref().unwrap()[0].state, "running");
     let settings = report.settings.unwrap();
-    assert!(settings.vmm.is_some() && settings.hyperv_terminal_service.is_some());
+    assert!(
+        settings.vmm.collected().is_some()
+            && settings.hyperv_terminal_service.collected().is_some()
+    );
     assert_eq!(
         settings
             .rd_gateway
+            .into_collected()
             .unwrap()
             .trusted_issuer_certificates
             .map(|t| t.len()),
         Some(1)
     );
-    assert_eq!(settings.components.unwrap().len(), 2);
+    assert_eq!(settings.components.into_collected().unwrap().len(), 2);
 }
 
 #[test]
@@ -127,7 +131,7 @@ fn role_sections_are_skipped_for_other_roles_and_a_failing_section_is_left_out()
             settings.hyperv_terminal_service,
             settings.rd_gateway
         ),
-        (None, None, None)
+        (Part::Absent, Part::Absent, Part::Absent)
     );
 }
 

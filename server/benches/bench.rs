@@ -192,7 +192,7 @@ fn pgbench_script(reports: &[Report]) -> String {
     let comps = avg(&|r| {
         r.settings
             .as_ref()
-            .and_then(|s| s.components.as_ref())
+            .and_then(|s| s.components.collected())
             .map_or(0, Vec::len)
     });
     let shared = certs.saturating_sub(new_certs);

@@ -76,10 +76,10 @@ pub fn collect_capture_dir(dir: &Path, now: DateTime<Utc>) -> Result<Report, Col
         || components.is_some();
     if any_settings {
         report.settings = Some(Settings {
-            vmm: vmm.flatten(),
-            hyperv_terminal_service: ts.flatten(),
-            rd_gateway: settings::merge_rd_gateway(fedauth, tsgateway.flatten()),
-            components,
+            vmm: vmm.flatten().into(),
+            hyperv_terminal_service: ts.flatten().into(),
+            rd_gateway: settings::merge_rd_gateway(fedauth, tsgateway.flatten()).into(),
+            components: components.into(),
         });
     }
     Ok(report)

@@ -118,6 +118,7 @@ fn host(opts: &LinuxOptions) -> Result<HostSection, CollectError> {
         roles: opts.roles.clone(),
         os,
         vitals: Some(vitals),
+        unknown_roles: Vec::new(),
     })
 }
 

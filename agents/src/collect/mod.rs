@@ -77,5 +77,7 @@ pub fn new_report(host: HostSection, now: DateTime<Utc>) -> Report {
         routes: None,
         services: None,
         settings: None,
+        collection_errors: None,
+        wap: None,
     }
 }

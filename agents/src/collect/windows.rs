@@ -99,11 +99,13 @@ pub fn collect_windows(opts: &WindowsOptions, now: DateTime<Utc>) -> Result<Repo
     }
 
     let mut s = Settings {
-        components: shell.section(
-            "components.json",
-            ps::COMPONENTS,
-            settings::parse_components,
-        )?,
+        components: shell
+            .section(
+                "components.json",
+                ps::COMPONENTS,
+                settings::parse_components,
+            )?
+            .into(),
         ..Settings::default()
     };
     if has(Role::HypervHost) {
@@ -113,18 +115,20 @@ pub fn collect_windows(opts: &WindowsOptions, now: DateTime<Utc>) -> Result<Repo
                 ps::MSVM_TSSETTINGS,
                 settings::parse_ts_settings,
             )?
-            .flatten();
+            .flatten()
+            .into();
     }
     if has(Role::RdGateway) {
         let fedauth = shell.section("fedauth.json", ps::FEDAUTH, settings::parse_fedauth)?;
         let tsgateway =
             shell.section("tsgateway.json", ps::TSGATEWAY, settings::parse_tsgateway)?;
-        s.rd_gateway = settings::merge_rd_gateway(fedauth, tsgateway.flatten());
+        s.rd_gateway = settings::merge_rd_gateway(fedauth, tsgateway.flatten()).into();
     }
     if has(Role::VmmServer) {
         s.vmm = shell
             .section("vmm.json", ps::VMM, settings::parse_vmm)?
-            .flatten();
+            .flatten()
+            .into();
     }
     report.settings = Some(s).filter(|s| *s != Settings::default());
     Ok(report)

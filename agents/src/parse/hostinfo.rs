@@ -41,6 +41,7 @@ pub fn host_from_object(obj: &Map<String, Value>) -> Result<HostSection, ParseEr
         roles: parse_roles(&psjson::get_strings(obj, "Roles", "")?)?,
         os,
         vitals: (vitals != Vitals::default()).then_some(vitals),
+        unknown_roles: Vec::new(),
     })
 }
 

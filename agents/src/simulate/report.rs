@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use stampbook_wire::{
-    AgentInfo, Certificate, HostSection, HypervTerminalService, MY_STORE, Os, ROOT_STORE,
+    AgentInfo, Certificate, HostSection, HypervTerminalService, MY_STORE, Os, Part, ROOT_STORE,
     RdGatewaySettings, Report, Role, SCHEMA_V1, Service, Settings, VMM_STORE, VmmSettings,
 };
 
@@ -67,12 +67,15 @@ pub fn host_report(ctx: &StampContext<'_>, host: &HostModel, now: DateTime<Utc>)
                 version: "6.3.9600".to_owned(),
             }),
             vitals: Some(host.vitals.clone()),
+            unknown_roles: Vec::new(),
         },
         certificates: Some(certificates(ctx, host)),
         interfaces: Some(interfaces),
         routes: Some(routes),
         services: Some(services(host)),
         settings: Some(settings(ctx, host)),
+        collection_errors: None,
+        wap: None,
     }
 }
 
@@ -192,12 +195,12 @@ fn settings(ctx: &StampContext<'_>, host: &HostModel) -> Settings {
         ctx.versions()
     };
     let mut settings = Settings {
-        components: Some(versions.components(host.role)),
+        components: Part::Collected(versions.components(host.role)),
         ..Settings::default()
     };
     match host.role {
         Role::VmmServer => {
-            settings.vmm = Some(VmmSettings {
+            settings.vmm = Part::Collected(VmmSettings {
                 vmconnect_gateway_certificate_thumbprint: Some(thumbprint.clone()),
                 vmconnect_hyperv_certificate_thumbprint: Some(thumbprint.clone()),
                 host_identification_mode: Some("FQDN".to_owned()),
@@ -215,7 +218,7 @@ fn settings(ctx: &StampContext<'_>, host: &HostModel) -> Settings {
                 }
                 _ => (vec![thumbprint.clone()], vec![]),
             };
-            settings.hyperv_terminal_service = Some(HypervTerminalService {
+            settings.hyperv_terminal_service = Part::Collected(HypervTerminalService {
                 trusted_issuer_certificate_hashes: hashes,
                 allowed_hash_algorithms: algorithms,
             });
@@ -231,7 +234,7 @@ fn settings(ctx: &StampContext<'_>, host: &HostModel) -> Settings {
             } else {
                 FED_PLUGIN
             };
-            settings.rd_gateway = Some(RdGatewaySettings {
+            settings.rd_gateway = Part::Collected(RdGatewaySettings {
                 trusted_issuer_certificates: Some(vec![trusted]),
                 authentication_plugin: Some(FED_PLUGIN.to_owned()),
                 authorization_plugin: Some(authorization.to_owned()),

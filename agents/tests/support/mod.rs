@@ -31,12 +31,15 @@ pub fn report(minute: u32) -> Report {
             roles: vec![Role::HypervHost],
             os: None,
             vitals: None,
+            unknown_roles: Vec::new(),
         },
         certificates: None,
         interfaces: None,
         routes: None,
         services: Some(vec![]),
         settings: None,
+        collection_errors: None,
+        wap: None,
     }
 }
 

@@ -43,6 +43,61 @@ pub struct Report {
     pub services: Option<Vec<Service>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<Settings>,
+    /// Sections the agent tried and could not collect (additive to v1; older agents omit it).
+    /// Such a section is also absent from the report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collection_errors: Option<Vec<CollectionError>>,
+    /// What a `wap_server`'s WAP admin API says about plans (additive to v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wap: Option<WapSection>,
+}
+
+/// A section the agent could not collect, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CollectionError {
+    /// The report section, e.g. `certificates`, `routes`, `settings.rd_gateway`, `host.vitals`.
+    pub section: String,
+    /// Where the agent looked: a cmdlet, a WMI class, a registry key, a capture file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    pub message: String,
+}
+
+/// The WAP Service Management admin API's view of plans, as a `wap_server` collects it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WapSection {
+    #[serde(default)]
+    pub plans: Vec<WapPlan>,
+}
+
+/// One plan as WAP holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WapPlan {
+    /// WAP's plan id (the inventory's `wap_plan_id`).
+    pub id: String,
+    #[serde(default)]
+    pub display_name: String,
+    /// `private`, `public` or `decommissioned` (lower-cased from WAP's `State`).
+    #[serde(default)]
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription_count: Option<u64>,
+    #[serde(default)]
+    pub quotas: Vec<WapQuota>,
+}
+
+/// One service quota of a WAP plan; the setting keys are WAP's own (`Clouds`, `VmCount`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WapQuota {
+    pub service_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    #[serde(default)]
+    pub settings: std::collections::BTreeMap<String, String>,
 }
 
 /// Who collected the report.
@@ -110,6 +165,7 @@ impl std::fmt::Display for Role {
 /// The host the report is about.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(from = "HostSectionWire")]
 pub struct HostSection {
     /// Fully qualified name; hosts are matched case-insensitively.
     pub fqdn: String,
@@ -124,6 +180,48 @@ pub struct HostSection {
     pub os: Option<Os>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vitals: Option<Vitals>,
+    /// Role values this version does not know: ignored, and named back to the sender in the
+    /// answer's `warnings` (a newer agent must not lose its whole report to one new role).
+    #[serde(skip)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
+    pub unknown_roles: Vec<String>,
+}
+
+/// How `HostSection` reads: roles as strings first, so that an unknown one is set aside.
+#[derive(Deserialize)]
+struct HostSectionWire {
+    fqdn: String,
+    stamp: String,
+    #[serde(default)]
+    scale_unit: Option<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    os: Option<Os>,
+    #[serde(default)]
+    vitals: Option<Vitals>,
+}
+
+impl From<HostSectionWire> for HostSection {
+    fn from(w: HostSectionWire) -> Self {
+        let mut roles = Vec::with_capacity(w.roles.len());
+        let mut unknown_roles = Vec::new();
+        for r in w.roles {
+            match Role::parse(&r) {
+                Some(role) => roles.push(role),
+                None => unknown_roles.push(r),
+            }
+        }
+        HostSection {
+            fqdn: w.fqdn,
+            stamp: w.stamp,
+            scale_unit: w.scale_unit,
+            roles,
+            os: w.os,
+            vitals: w.vitals,
+            unknown_roles,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,18 +306,103 @@ pub struct Service {
     pub started_at: Option<DateTime<Utc>>,
 }
 
-/// Role settings; each part is present only when collected.
+/// Role settings. Each part is three-valued (SPEC §4): absent (not collected, the stored one is
+/// kept), `null` (collected: the host does not have it, the stored one is cleared), or a value.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Settings {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vmm: Option<VmmSettings>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hyperv_terminal_service: Option<HypervTerminalService>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rd_gateway: Option<RdGatewaySettings>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub components: Option<Vec<Component>>,
+    #[serde(default, skip_serializing_if = "Part::is_absent")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<VmmSettings>))]
+    pub vmm: Part<VmmSettings>,
+    #[serde(default, skip_serializing_if = "Part::is_absent")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<HypervTerminalService>))]
+    pub hyperv_terminal_service: Part<HypervTerminalService>,
+    #[serde(default, skip_serializing_if = "Part::is_absent")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<RdGatewaySettings>))]
+    pub rd_gateway: Part<RdGatewaySettings>,
+    #[serde(default, skip_serializing_if = "Part::is_absent")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<Component>>))]
+    pub components: Part<Vec<Component>>,
+}
+
+/// One part of `settings`: not collected, collected as "the host does not have it", or a value.
+/// Use with `#[serde(default, skip_serializing_if = "Part::is_absent")]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Part<T> {
+    /// Not collected: whatever is stored stays.
+    #[default]
+    Absent,
+    /// Collected, and the host does not have it (sent as `null`): the stored one is cleared.
+    Cleared,
+    Collected(T),
+}
+
+impl<T> Part<T> {
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Part::Absent)
+    }
+
+    /// The value, when one was collected.
+    pub fn collected(&self) -> Option<&T> {
+        match self {
+            Part::Collected(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn collected_mut(&mut self) -> Option<&mut T> {
+        match self {
+            Part::Collected(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn into_collected(self) -> Option<T> {
+        match self {
+            Part::Collected(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Part<U> {
+        match self {
+            Part::Absent => Part::Absent,
+            Part::Cleared => Part::Cleared,
+            Part::Collected(v) => Part::Collected(f(v)),
+        }
+    }
+
+    pub fn as_ref(&self) -> Part<&T> {
+        match self {
+            Part::Absent => Part::Absent,
+            Part::Cleared => Part::Cleared,
+            Part::Collected(v) => Part::Collected(v),
+        }
+    }
+}
+
+impl<T> From<Option<T>> for Part<T> {
+    /// `Some` is a collected value, `None` not collected.
+    fn from(o: Option<T>) -> Self {
+        o.map_or(Part::Absent, Part::Collected)
+    }
+}
+
+impl<T: Serialize> Serialize for Part<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Part::Collected(v) => v.serialize(s),
+            // `Absent` is skipped by `skip_serializing_if`; alone it is written as null too
+            Part::Absent | Part::Cleared => s.serialize_none(),
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Part<T> {
+    /// Called only when the key is present (`default` covers absence): `null` is `Cleared`.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Option::<T>::deserialize(d)?.map_or(Part::Cleared, Part::Collected))
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -344,5 +527,50 @@ mod tests {
         assert_eq!(report.routes.as_ref().map(Vec::len), Some(1));
         let back = serde_json::to_value(&report).expect("serialises");
         assert!(back.get("certificates").is_none());
+    }
+
+    fn settings(json: &str) -> Settings {
+        serde_json::from_str(json).expect("settings parse")
+    }
+
+    #[test]
+    fn settings_part_absent_null_and_value_are_three_things() {
+        let s = settings(r#"{"vmm": null, "components": []}"#);
+        assert_eq!(s.vmm, Part::Cleared);
+        assert_eq!(s.rd_gateway, Part::Absent);
+        assert_eq!(s.components, Part::Collected(vec![]));
+        let back = serde_json::to_value(&s).expect("serialises");
+        assert_eq!(back, serde_json::json!({"vmm": null, "components": []}));
+    }
+
+    #[test]
+    fn unknown_role_is_set_aside_not_refused() {
+        let h: HostSection = serde_json::from_str(
+            r#"{"fqdn": "a.example.net", "stamp": "s", "roles": ["hyperv_host", "hci_node"]}"#,
+        )
+        .expect("host parses");
+        assert_eq!(h.roles, vec![Role::HypervHost]);
+        assert_eq!(h.unknown_roles, vec!["hci_node".to_string()]);
+    }
+
+    #[test]
+    fn collection_errors_and_wap_round_trip() {
+        let json = serde_json::json!({
+            "collection_errors": [{"section": "settings.rd_gateway",
+                                   "source": "Win32_TSGatewayServerSettings", "message": "Access denied"}],
+            "wap": {"plans": [{"id": "Gold1a2b3c", "display_name": "Gold IaaS", "state": "public",
+                               "subscription_count": 42,
+                               "quotas": [{"service_name": "systemcenter", "instance_id": "x",
+                                           "settings": {"VmCount": "20"}}]}]}
+        });
+        let errors: Vec<CollectionError> =
+            serde_json::from_value(json["collection_errors"].clone()).expect("errors parse");
+        assert_eq!(
+            errors[0].source.as_deref(),
+            Some("Win32_TSGatewayServerSettings")
+        );
+        let wap: WapSection = serde_json::from_value(json["wap"].clone()).expect("wap parses");
+        assert_eq!(wap.plans[0].quotas[0].settings["VmCount"], "20");
+        assert_eq!(serde_json::to_value(&wap).expect("serialises"), json["wap"]);
     }
 }

@@ -303,7 +303,7 @@ pub fn parse(report: &Report, host: HostIn) -> Result<ParsedReport, ApiError> {
     let settings = match &report.settings {
         None => SettingsIn::default(),
         Some(s) => {
-            if let Some(list) = &s.components {
+            if let Some(list) = s.components.collected() {
                 let mut names = BTreeSet::new();
                 for (i, c) in list.iter().enumerate() {
                     let field = format!("settings.components[{i}]");
@@ -319,10 +319,10 @@ pub fn parse(report: &Report, host: HostIn) -> Result<ParsedReport, ApiError> {
                 }
             }
             SettingsIn {
-                vmm: s.vmm.clone(),
-                hyperv_terminal_service: s.hyperv_terminal_service.clone(),
-                rd_gateway: s.rd_gateway.clone(),
-                components: s.components.as_ref().map(|l| {
+                vmm: s.vmm.collected().cloned(),
+                hyperv_terminal_service: s.hyperv_terminal_service.collected().cloned(),
+                rd_gateway: s.rd_gateway.collected().cloned(),
+                components: s.components.collected().map(|l| {
                     l.iter()
                         .map(|c| Component {
                             name: c.name.trim().to_owned(),
