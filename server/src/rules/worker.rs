@@ -1,5 +1,7 @@
-//! The evaluator's doorbell: ingest and inventory changes ring it after commit, so queued stamps
-//! are evaluated promptly instead of at the next timer tick.
+//! The evaluator's doorbell: every evaluation request notifies [`super::queue::CHANNEL`] in its
+//! transaction, and each replica listens on it, so queued stamps are evaluated promptly (on
+//! whichever replica) instead of at the next timer tick. A replica also rings its own bell after
+//! its own commits, which saves the round trip through PostgreSQL.
 
 use std::sync::Arc;
 
@@ -24,6 +26,7 @@ impl Evaluator {
 /// The evaluator loop of one replica: evaluates queued stamps when rung (after a short pause
 /// that gathers a burst of reports into one run) and queues every stamp on the timer.
 pub async fn run(state: actix_web::web::Data<crate::startup::AppState>) {
+    tokio::spawn(listen(state.pool.clone(), state.evaluator.clone()));
     let mut lanes = super::engine::lanes();
     let mut ticker = tokio::time::interval(state.settings.evaluation_interval());
     let mut pruned: Option<std::time::Instant> = None;
@@ -53,5 +56,30 @@ pub async fn run(state: actix_web::web::Data<crate::startup::AppState>) {
             tracing::warn!(error = %e, "rule evaluation stopped; retrying at the next ring or tick");
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
+    }
+}
+
+/// Rings `evaluator` for every notification on the queue's channel, reconnecting after a lost
+/// connection (what was notified meanwhile is picked up by the timer's periodic run).
+async fn listen(pool: sqlx::PgPool, evaluator: Evaluator) {
+    loop {
+        match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(mut listener) => match listener.listen(super::queue::CHANNEL).await {
+                Ok(()) => loop {
+                    match listener.try_recv().await {
+                        Ok(Some(_)) => evaluator.wake(),
+                        // the connection was lost and is re-established by the next call
+                        Ok(None) => evaluator.wake(),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "evaluation requests: listening stopped");
+                            break;
+                        }
+                    }
+                },
+                Err(e) => tracing::warn!(error = %e, "evaluation requests: could not LISTEN"),
+            },
+            Err(e) => tracing::warn!(error = %e, "evaluation requests: no connection to listen on"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
     }
 }
