@@ -183,16 +183,58 @@ pub async fn handler(state: web::Data<AppState>) -> HttpResponse {
                     r.n
                 );
             }
-            let _ = writeln!(out, "stampbook_up 1");
+            render_queue(&state.pool, &mut out).await;
+            render_up(&mut out, true);
         }
         Err(e) => {
             tracing::warn!(error = %e, "metrics: database unreachable");
-            let _ = writeln!(out, "stampbook_up 0");
+            render_up(&mut out, false);
         }
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(out)
+}
+
+fn render_up(out: &mut String, up: bool) {
+    let _ = writeln!(
+        out,
+        "# HELP stampbook_up Whether this replica reached its database while being scraped."
+    );
+    let _ = writeln!(out, "# TYPE stampbook_up gauge");
+    let _ = writeln!(out, "stampbook_up {}", u8::from(up));
+}
+
+/// How far the evaluators are behind: stamps waiting and the age of the oldest request (an
+/// evaluator that stopped, or cannot keep up, shows here before problems go stale).
+async fn render_queue(pool: &sqlx::PgPool, out: &mut String) {
+    let queue = sqlx::query!(
+        r#"select count(*) as "stamps!",
+                  coalesce(extract(epoch from now() - min(requested_at)), 0)::float8 as "oldest_s!"
+           from evaluation_queue"#
+    )
+    .fetch_one(pool)
+    .await;
+    let Ok(q) = queue else { return };
+    let _ = writeln!(
+        out,
+        "# HELP stampbook_evaluation_queue_stamps Stamps waiting for rule evaluation."
+    );
+    let _ = writeln!(out, "# TYPE stampbook_evaluation_queue_stamps gauge");
+    let _ = writeln!(out, "stampbook_evaluation_queue_stamps {}", q.stamps);
+    let _ = writeln!(
+        out,
+        "# HELP stampbook_evaluation_queue_oldest_seconds Age of the oldest waiting evaluation request."
+    );
+    let _ = writeln!(
+        out,
+        "# TYPE stampbook_evaluation_queue_oldest_seconds gauge"
+    );
+    let _ = writeln!(
+        out,
+        "stampbook_evaluation_queue_oldest_seconds {:.3}",
+        q.oldest_s.max(0.0)
+    );
 }
 
 #[cfg(test)]
