@@ -1,5 +1,10 @@
 //! Logs and traces: `tracing` to stderr (text or JSON), and OpenTelemetry OTLP export as one more
-//! layer when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (the exporter reads the standard OTEL_* variables).
+//! layer when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (the exporter and the sampler read the standard
+//! OTEL_* variables: `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`, ...).
+//!
+//! Logs and traces have their own filters: `RUST_LOG` quiets the logs without silencing the
+//! traces (operators set `RUST_LOG=warn`; the trace backend still wants every request), and
+//! `STAMPBOOK_TRACES_FILTER` chooses what is exported.
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -24,10 +29,16 @@ impl Drop for TelemetryGuard {
     }
 }
 
+/// What is logged, and exported as spans, unless `RUST_LOG` / `STAMPBOOK_TRACES_FILTER` say otherwise.
+const DEFAULT_FILTER: &str = "info,sqlx=warn,actix_server=warn";
+/// The exporter's own HTTP client must never trace itself (a span per export, exported...).
+const EXPORTER_QUIET: &str = "hyper=off,hyper_util=off,reqwest=off,h2=off,opentelemetry=off";
+
 /// Installs the global subscriber. Call once, at start.
 pub fn init(format: LogFormat) -> anyhow::Result<TelemetryGuard> {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,actix_server=warn"));
+    let log_filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let trace_filter = traces_filter();
     let fmt = match format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
@@ -59,16 +70,34 @@ pub fn init(format: LogFormat) -> anyhow::Result<TelemetryGuard> {
             opentelemetry::global::set_tracer_provider(provider.clone());
             let tracer = provider.tracer("stampbook-server");
             (
-                Some(tracing_opentelemetry::layer().with_tracer(tracer)),
+                Some(
+                    tracing_opentelemetry::layer()
+                        .with_tracer(tracer)
+                        .with_filter(trace_filter),
+                ),
                 Some(provider),
             )
         }
         _ => (None, None),
     };
     tracing_subscriber::registry()
-        .with(filter)
-        .with(fmt)
+        .with(fmt.with_filter(log_filter))
         .with(otel)
         .try_init()?;
     Ok(TelemetryGuard { provider })
+}
+
+/// The filter of exported spans: `STAMPBOOK_TRACES_FILTER`, else the default, never the
+/// exporter's own HTTP client.
+fn traces_filter() -> EnvFilter {
+    let wanted = std::env::var("STAMPBOOK_TRACES_FILTER")
+        .ok()
+        .filter(|f| !f.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_FILTER.to_owned());
+    EnvFilter::try_new(format!("{wanted},{EXPORTER_QUIET}")).unwrap_or_else(|e| {
+        eprintln!(
+            "stampbook-server: STAMPBOOK_TRACES_FILTER is not a filter ({e}); using the default"
+        );
+        EnvFilter::new(format!("{DEFAULT_FILTER},{EXPORTER_QUIET}"))
+    })
 }

@@ -104,3 +104,217 @@ async fn request_spans_are_exported_by_otlp_and_logs_are_json(pool: PgPool) {
         "{line}"
     );
 }
+
+/// Accepts OTLP/HTTP exports until dropped, answering 200 to each, and sends every decoded span
+/// (name, attributes as strings) down the channel: what a real receiver would see.
+async fn receive_spans(
+    listener: TcpListener,
+    spans: tokio::sync::mpsc::UnboundedSender<(String, Vec<(String, String)>)>,
+) {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    use prost::Message;
+    loop {
+        let Ok((mut sock, _)) = listener.accept().await else {
+            return;
+        };
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        let body = loop {
+            let n = sock.read(&mut buf).await.unwrap_or(0);
+            if n == 0 {
+                break None;
+            }
+            got.extend_from_slice(&buf[..n]);
+            let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") else {
+                continue;
+            };
+            let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if got.len() >= end + 4 + len {
+                break Some(got[end + 4..end + 4 + len].to_vec());
+            }
+        };
+        let _ = sock
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            .await;
+        let Some(body) = body else { continue };
+        let request = ExportTraceServiceRequest::decode(body.as_slice()).expect("OTLP protobuf");
+        for span in request
+            .resource_spans
+            .iter()
+            .flat_map(|r| &r.scope_spans)
+            .flat_map(|s| &s.spans)
+        {
+            let attrs = span
+                .attributes
+                .iter()
+                .map(|kv| {
+                    let v = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                        Some(Value::StringValue(s)) => s.clone(),
+                        Some(Value::IntValue(i)) => i.to_string(),
+                        Some(other) => format!("{other:?}"),
+                        None => String::new(),
+                    };
+                    (kv.key.clone(), v)
+                })
+                .collect();
+            let _ = spans.send((span.name.clone(), attrs));
+        }
+    }
+}
+
+/// Starts the server binary exporting to `otlp` with the extra environment `env`; answers its base URL.
+async fn serve_traced(
+    pool: &PgPool,
+    otlp: &str,
+    env: &[(&str, &str)],
+) -> (tokio::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = tokio::process::Command::new(env!("CARGO_BIN_EXE_stampbook-server"))
+        .arg("serve")
+        .env("DATABASE_URL", database_url(pool))
+        .env("STAMPBOOK_LISTEN", format!("127.0.0.1:{port}"))
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", otlp)
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok() {
+            return (server, base);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the server did not start");
+}
+
+/// An inventory with one stamp, and one report for a host of it.
+async fn report_once(pool: &PgPool, base: &str) {
+    use stampbook_server::auth::tokens;
+    let admin = tokens::create(
+        pool,
+        &format!("admin-{}", uuid::Uuid::new_v4()),
+        "admin",
+        None,
+        "test",
+    )
+    .await
+    .unwrap()
+    .token;
+    let http = reqwest::Client::new();
+    let doc = serde_json::json!({"stamps": [{"name": "ams-01", "display_name": "Amsterdam 1"}]});
+    let r = http
+        .put(format!("{base}/api/v1/inventory"))
+        .bearer_auth(&admin)
+        .json(&doc)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "inventory: {}", r.status());
+    let report = serde_json::json!({
+        "schema": "stampbook.report/v1", "report_id": uuid::Uuid::new_v4(),
+        "collected_at": chrono::Utc::now(),
+        "host": {"fqdn": "hv01.ams-01.example.net", "stamp": "ams-01", "roles": ["hyperv_host"]},
+        "services": []
+    });
+    let r = http
+        .post(format!("{base}/api/v1/reports"))
+        .bearer_auth(&admin)
+        .json(&report)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202, "report accepted");
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn rust_log_warn_quiets_logs_but_not_traces_and_spans_name_their_stamp(pool: PgPool) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let receiver = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let otlp = format!("http://{}", receiver.local_addr().unwrap());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let receiving = tokio::spawn(receive_spans(receiver, tx));
+    // what operators set to quiet the logs; the evaluator runs (its timer is an hour away)
+    let (_server, base) = serve_traced(
+        &pool,
+        &otlp,
+        &[
+            ("RUST_LOG", "warn"),
+            ("STAMPBOOK_EVALUATION_INTERVAL_S", "3600"),
+        ],
+    )
+    .await;
+    report_once(&pool, &base).await;
+
+    let (mut ingest, mut evaluate) = (None, None);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while ingest.is_none() || evaluate.is_none() {
+        let Ok(Some((name, attrs))) = tokio::time::timeout_at(deadline, rx.recv()).await else {
+            break;
+        };
+        let stamp = attrs
+            .iter()
+            .find(|(k, _)| k == "stamp")
+            .map(|(_, v)| v.clone());
+        match name.as_str() {
+            "ingest" => ingest = Some((stamp, attrs)),
+            "evaluate" if stamp.is_some() => evaluate = Some((stamp, attrs)),
+            _ => {}
+        }
+    }
+    receiving.abort();
+    let (stamp, attrs) = ingest.expect("the ingest span is exported under RUST_LOG=warn");
+    assert_eq!(stamp.as_deref(), Some("ams-01"), "{attrs:?}");
+    assert!(
+        attrs
+            .iter()
+            .any(|(k, v)| k == "host" && v == "hv01.ams-01.example.net"),
+        "{attrs:?}"
+    );
+    let (stamp, attrs) = evaluate.expect("an evaluation span naming its stamp");
+    assert_eq!(stamp.as_deref(), Some("ams-01"), "{attrs:?}");
+    assert!(
+        attrs.iter().any(|(k, v)| k == "stamp_id" && !v.is_empty()),
+        "{attrs:?}"
+    );
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn otel_traces_sampler_always_off_exports_no_span(pool: PgPool) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let receiver = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let otlp = format!("http://{}", receiver.local_addr().unwrap());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let receiving = tokio::spawn(receive_spans(receiver, tx));
+    let (_server, base) = serve_traced(
+        &pool,
+        &otlp,
+        &[
+            ("OTEL_TRACES_SAMPLER", "always_off"),
+            ("STAMPBOOK_NO_WORKERS", "true"),
+        ],
+    )
+    .await;
+    report_once(&pool, &base).await;
+    // the batch exporter sends within 100 ms of a span ending; three seconds is thirty rounds
+    let got = tokio::time::timeout(Duration::from_secs(3), rx.recv()).await;
+    receiving.abort();
+    assert!(
+        got.is_err(),
+        "a span was exported with the sampler off: {got:?}"
+    );
+}

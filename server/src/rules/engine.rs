@@ -77,7 +77,7 @@ pub async fn lock_stamp(conn: &mut PgConnection, stamp_id: i64) -> Result<(), sq
 
 /// Evaluates a stamp as `run` says. Writes problems, webhook events and the stamp's status in
 /// one transaction.
-#[tracing::instrument(skip_all, fields(stamp_id, hosts = run.hosts().map_or(-1, |h| h.len() as i64)))]
+#[tracing::instrument(skip_all, fields(stamp_id, stamp, hosts = run.hosts().map_or(-1, |h| h.len() as i64)))]
 pub async fn evaluate(
     pool: &PgPool,
     stamp_id: i64,
@@ -94,6 +94,9 @@ pub async fn evaluate(
     let Some(ctx) = load::stamp_context(&mut tx, stamp_id).await? else {
         return Ok(Outcome::default());
     };
+    let span = tracing::Span::current();
+    span.record("stamp_id", stamp_id);
+    span.record("stamp", ctx.name.as_str());
     let (rc, roots) = load::remote_console(&mut tx, stamp_id, certs).await?;
     let hosts = load::hosts(&mut tx, stamp_id, only, &roots, certs).await?;
     let plans = load::plans(&mut tx, stamp_id).await?;
