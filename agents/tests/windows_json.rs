@@ -141,6 +141,59 @@ fn remote_console_settings_read_as_written() {
 }
 
 #[test]
+fn rd_gateway_reads_the_class_property_names_and_cert_hash_bytes() {
+    let gw = settings::parse_tsgateway(&text("windows/tsgateway-serversettings-raw-ps51.json"))
+        .unwrap()
+        .unwrap();
+    // The installer's plugin names pass through as-is: the server judges them.
+    assert_eq!(
+        gw.authentication_plugin.as_deref(),
+        Some("FedAuthAuthenticationPlugin")
+    );
+    assert_eq!(
+        gw.authorization_plugin.as_deref(),
+        Some("FedAuthAuthorizationPlugin")
+    );
+    // CertHash as the byte array WMI hands over, as an uppercase hex thumbprint.
+    assert_eq!(
+        gw.ssl_certificate_thumbprint.as_deref(),
+        Some("F587AA347E86BA5E2B5728654659B1B2901CAD7A")
+    );
+}
+
+#[test]
+fn cert_hash_may_be_base64_hex_or_the_older_thumbprint_key() {
+    const HEX: &str = "F587AA347E86BA5E2B5728654659B1B2901CAD7A";
+    for (json, want) in [
+        (r#"{"CertHash":"9YeqNH6Gul4rVyhlRlmxspAcrXo="}"#, HEX),
+        (r#"{"CertHash":"f587aa347e86ba5e2b5728654659b1b2901cad7a"}"#, HEX),
+        (r#"{"SslCertificateThumbprint":"F587AA347E86BA5E2B5728654659B1B2901CAD7A"}"#, HEX),
+    ] {
+        let gw = settings::parse_tsgateway(json).unwrap().unwrap();
+        assert_eq!(gw.ssl_certificate_thumbprint.as_deref(), Some(want), "{json}");
+    }
+    let err = settings::parse_tsgateway(r#"{"CertHash":[1,2,300]}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("CertHash"), "{err}");
+}
+
+#[test]
+fn windows_powershell_array_wrappers_are_unwrapped() {
+    // 5.1 serialises an array that carries the ETS Count property as an object.
+    let wrapped = r#"{"value":[{"Name":"vmms","Status":4},{"Name":"TSGateway","Status":1}],"Count":2}"#;
+    let all = services::parse_services(wrapped).unwrap();
+    assert_eq!(all.len(), 2);
+    let ts = settings::parse_ts_settings(
+        r#"{"TrustedIssuerCertificateHashes":{"value":["AB","CD"],"Count":2},"AllowedHashAlgorithms":{"value":[],"Count":0}}"#,
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(ts.trusted_issuer_certificate_hashes, vec!["AB", "CD"]);
+    assert!(ts.allowed_hash_algorithms.is_empty());
+}
+
+#[test]
 fn host_interfaces_and_components_read_from_bom_files() {
     let host = hostinfo::parse_host(&text("windows/host-gateway-ps51.json")).unwrap();
     assert_eq!(

@@ -32,6 +32,7 @@ const TABLE: &[(&str, &str)] = &[
     ("service-vmms-ps51.json", "services"),
     ("services-hyperv-ps51-bom.json", "services"),
     ("tsgateway-serversettings-ps51.json", "tsgateway"),
+    ("tsgateway-serversettings-raw-ps51.json", "tsgateway"),
     ("vmm-vmconnect-ps51.json", "vmm"),
 ];
 

@@ -4,6 +4,7 @@
 //! Every parser returns [`ParseError`] instead of panicking: input comes from other machines
 //! and from operators' hands, and a bad file must name itself, not crash the agent.
 
+pub mod certhash;
 pub mod certs;
 pub mod hostinfo;
 pub mod linux;
