@@ -36,6 +36,9 @@ pub fn collect(args: &CollectArgs, now: DateTime<Utc>) -> Result<Report, Collect
                 opts.services.clone_from(&args.services);
             }
             opts.powershell.clone_from(&args.powershell);
+            opts.wap.admin_uri.clone_from(&args.wap_admin_uri);
+            opts.wap.auth_site.clone_from(&args.wap_auth_site);
+            opts.wap.skip_certificate_check = args.wap_skip_certificate_check;
             collect_windows(&opts, now)
         }
         SourceKind::Linux => {

@@ -5,7 +5,9 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use chrono::{TimeZone, Utc};
-use stampbook_agent::collect::{CollectError, HostOverrides, collect_capture_dir, collect_capture_dir_with};
+use stampbook_agent::collect::{
+    CollectError, HostOverrides, collect_capture_dir, collect_capture_dir_with,
+};
 use stampbook_wire::{
     Component, HypervTerminalService, ON_LINK, Part, RdGatewaySettings, Role, Settings, VmmSettings,
 };
@@ -286,9 +288,15 @@ fn a_damaged_file_is_a_collection_error_of_its_section_not_a_failed_collection()
     assert_eq!(
         sections(&report),
         [
-            ("interfaces".to_owned(), "netipconfiguration.json".to_owned()),
+            (
+                "interfaces".to_owned(),
+                "netipconfiguration.json".to_owned()
+            ),
             ("certificates".to_owned(), "cert-vmm.json".to_owned()),
-            ("settings.rd_gateway".to_owned(), "tsgateway.json".to_owned()),
+            (
+                "settings.rd_gateway".to_owned(),
+                "tsgateway.json".to_owned()
+            ),
         ]
     );
 }
@@ -373,7 +381,11 @@ fn wap_plans_become_the_reports_wap_section() {
     assert_eq!(wap.plans.len(), 2);
     let gold = &wap.plans[0];
     assert_eq!(
-        (gold.id.as_str(), gold.state.as_str(), gold.subscription_count),
+        (
+            gold.id.as_str(),
+            gold.state.as_str(),
+            gold.subscription_count
+        ),
         ("Goldjx0znyw0lvn", "public", Some(42))
     );
     assert_eq!(gold.quotas[0].service_name, "systemcenter");

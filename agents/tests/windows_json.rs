@@ -166,11 +166,21 @@ fn cert_hash_may_be_base64_hex_or_the_older_thumbprint_key() {
     const HEX: &str = "F587AA347E86BA5E2B5728654659B1B2901CAD7A";
     for (json, want) in [
         (r#"{"CertHash":"9YeqNH6Gul4rVyhlRlmxspAcrXo="}"#, HEX),
-        (r#"{"CertHash":"f587aa347e86ba5e2b5728654659b1b2901cad7a"}"#, HEX),
-        (r#"{"SslCertificateThumbprint":"F587AA347E86BA5E2B5728654659B1B2901CAD7A"}"#, HEX),
+        (
+            r#"{"CertHash":"f587aa347e86ba5e2b5728654659b1b2901cad7a"}"#,
+            HEX,
+        ),
+        (
+            r#"{"SslCertificateThumbprint":"F587AA347E86BA5E2B5728654659B1B2901CAD7A"}"#,
+            HEX,
+        ),
     ] {
         let gw = settings::parse_tsgateway(json).unwrap().unwrap();
-        assert_eq!(gw.ssl_certificate_thumbprint.as_deref(), Some(want), "{json}");
+        assert_eq!(
+            gw.ssl_certificate_thumbprint.as_deref(),
+            Some(want),
+            "{json}"
+        );
     }
     let err = settings::parse_tsgateway(r#"{"CertHash":[1,2,300]}"#)
         .unwrap_err()
@@ -181,7 +191,8 @@ fn cert_hash_may_be_base64_hex_or_the_older_thumbprint_key() {
 #[test]
 fn windows_powershell_array_wrappers_are_unwrapped() {
     // 5.1 serialises an array that carries the ETS Count property as an object.
-    let wrapped = r#"{"value":[{"Name":"vmms","Status":4},{"Name":"TSGateway","Status":1}],"Count":2}"#;
+    let wrapped =
+        r#"{"value":[{"Name":"vmms","Status":4},{"Name":"TSGateway","Status":1}],"Count":2}"#;
     let all = services::parse_services(wrapped).unwrap();
     assert_eq!(all.len(), 2);
     let ts = settings::parse_ts_settings(
@@ -240,7 +251,10 @@ fn partial_facts_name_what_is_missing_and_why() {
 
     let (found, errors) =
         services::parse_services_capture(&text("windows/services-vmms-denied-ps51.json")).unwrap();
-    assert_eq!((found[0].state.as_str(), found[0].started_at), ("running", None));
+    assert_eq!(
+        (found[0].state.as_str(), found[0].started_at),
+        ("running", None)
+    );
     assert_eq!(errors[0].section, "services.started_at");
     assert!(errors[0].message.starts_with("vmms: "), "{errors:?}");
 }
@@ -256,7 +270,10 @@ fn a_root_added_time_from_the_registry_is_flagged_as_an_upper_bound() {
         root[0].added_at,
         Some(Utc.with_ymd_and_hms(2014, 2, 6, 8, 0, 0).unwrap())
     );
-    assert_eq!(root[0].added_at_source.as_deref(), Some("registry_last_write"));
+    assert_eq!(
+        root[0].added_at_source.as_deref(),
+        Some("registry_last_write")
+    );
 }
 
 #[test]
@@ -266,7 +283,10 @@ fn capture_facts_errors_components_and_wap_plans_read_as_written() {
         meta.captured_at,
         Utc.with_ymd_and_hms(2014, 2, 24, 10, 0, 0).unwrap()
     );
-    assert_eq!((meta.ps_version.as_deref(), meta.elevated), (Some("4.0"), Some(true)));
+    assert_eq!(
+        (meta.ps_version.as_deref(), meta.elevated),
+        (Some("4.0"), Some(true))
+    );
     let errors = capture_meta::parse_errors(&text("windows/errors-ps51.json")).unwrap();
     assert_eq!(errors[0].source.as_deref(), Some("Get-SCVMMServer"));
     assert!(
@@ -294,14 +314,16 @@ fn capture_facts_errors_components_and_wap_plans_read_as_written() {
 
     let raw = wap::parse_wap_plans(&text("windows/wap-plans-raw-ps51.json")).unwrap();
     let plan = &raw.plans[0];
-    assert_eq!((plan.state.as_str(), plan.subscription_count), ("private", Some(0)));
+    assert_eq!(
+        (plan.state.as_str(), plan.subscription_count),
+        ("private", Some(0))
+    );
     assert_eq!(plan.quotas[0].service_name, "mysqlservers");
     assert!(plan.quotas[0].settings["Editions"].starts_with("[{"));
 
-    let ifs = netipconfig::parse_netipconfig(&text(
-        "windows/netipconfiguration-wrapped-ps51-utf16.json",
-    ))
-    .unwrap();
+    let ifs =
+        netipconfig::parse_netipconfig(&text("windows/netipconfiguration-wrapped-ps51-utf16.json"))
+            .unwrap();
     assert_eq!(ifs[0].addresses, vec!["10.20.0.41/24"]);
     assert_eq!(ifs[0].gateway.as_deref(), Some("10.20.0.1"));
 }

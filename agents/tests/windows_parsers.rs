@@ -81,8 +81,7 @@ fn every_windows_fixture_parses_with_its_parser() {
     let listed: Vec<&str> = TABLE.iter().map(|(f, _)| *f).collect();
     assert_eq!(names, listed, "every fixture must be in TABLE");
     for (file, kind) in TABLE {
-        parse_as(kind, &text(&format!("windows/{file}")))
-            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        parse_as(kind, &text(&format!("windows/{file}"))).unwrap_or_else(|e| panic!("{file}: {e}"));
     }
 }
 

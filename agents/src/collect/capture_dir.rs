@@ -124,20 +124,25 @@ pub fn collect_capture_dir_with(
     );
     report.certificates = certificates(&mut dir);
     report.services = dir
-        .section("services", "services.json", services::parse_services_capture)
+        .section(
+            "services",
+            "services.json",
+            services::parse_services_capture,
+        )
         .map(|(found, errors)| {
             dir.errors.extend(errors);
             found
         });
     report.settings = role_settings(&mut dir);
-    report.wap = dir.section("wap", "wap-plans.json", |t| {
-        if psjson::is_null(t) {
-            Ok(None)
-        } else {
-            wap::parse_wap_plans(t).map(Some)
-        }
-    })
-    .flatten();
+    report.wap = dir
+        .section("wap", "wap-plans.json", |t| {
+            if psjson::is_null(t) {
+                Ok(None)
+            } else {
+                wap::parse_wap_plans(t).map(Some)
+            }
+        })
+        .flatten();
 
     if let Some(script_errors) = dir.section("capture", "errors.json", capture_meta::parse_errors) {
         dir.errors.extend(script_errors);

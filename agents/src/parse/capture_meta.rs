@@ -58,7 +58,11 @@ mod tests {
             r#"{"CapturedAt":"2014-02-24T10:00:00.0000000Z","PSVersion":"4.0","Elevated":true}"#,
             r#"{"CapturedAt":"\/Date(1393236000000)\/"}"#,
         ] {
-            assert_eq!(parse_capture_meta(text).unwrap().captured_at, want, "{text}");
+            assert_eq!(
+                parse_capture_meta(text).unwrap().captured_at,
+                want,
+                "{text}"
+            );
         }
         assert!(parse_capture_meta(r#"{"PSVersion":"5.1"}"#).is_err());
         let errors =

@@ -78,7 +78,11 @@ mod tests {
     fn empty_hashes_are_no_certificate_and_wrong_lengths_are_refused() {
         assert_eq!(thumbprint(&json!([])).unwrap(), None);
         assert_eq!(thumbprint(&json!("")).unwrap(), None);
-        assert!(thumbprint(&json!([1, 2, 3])).unwrap_err().contains("3 bytes"));
+        assert!(
+            thumbprint(&json!([1, 2, 3]))
+                .unwrap_err()
+                .contains("3 bytes")
+        );
         assert!(thumbprint(&json!([256])).is_err());
         assert!(thumbprint(&json!(true)).is_err());
     }

@@ -52,8 +52,10 @@ fn into_unwrapped(v: Value) -> Value {
 
 fn is_array_wrapper(o: &Map<String, Value>) -> bool {
     o.len() == 2
-        && o.iter().any(|(k, v)| k.eq_ignore_ascii_case("value") && v.is_array())
-        && o.iter().any(|(k, v)| k.eq_ignore_ascii_case("count") && v.is_number())
+        && o.iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("value") && v.is_array())
+        && o.iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("count") && v.is_number())
 }
 
 /// Parses a capture that holds one object (a settings instance). An array (several WMI

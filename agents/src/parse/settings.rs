@@ -57,7 +57,9 @@ pub fn parse_tsgateway(text: &str) -> Result<Option<RdGatewaySettings>, ParseErr
         authentication_plugin: plugin(&["AuthenticationPluginName", "AuthenticationPlugin"])?,
         authorization_plugin: plugin(&["AuthorizationPluginName", "AuthorizationPlugin"])?,
         ssl_certificate_thumbprint: match psjson::get(&obj, "CertHash") {
-            Some(v) => certhash::thumbprint(v).map_err(|r| ParseError::invalid("", "CertHash", r))?,
+            Some(v) => {
+                certhash::thumbprint(v).map_err(|r| ParseError::invalid("", "CertHash", r))?
+            }
             None => psjson::get_str(&obj, "SslCertificateThumbprint", "")?,
         },
     }))

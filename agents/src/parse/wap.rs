@@ -51,20 +51,22 @@ fn list<'a>(obj: &'a Map<String, Value>, key: &str) -> Vec<&'a Value> {
 /// file, a plain object. Values are kept as strings, WAP's own spelling.
 fn settings(quota: &Map<String, Value>, ctx: &str) -> Result<BTreeMap<String, String>, ParseError> {
     let mut out = BTreeMap::new();
-    if let Some(Value::Object(map)) = psjson::get(quota, "Settings") {
-        if psjson::get(map, "Key").is_none() {
-            for (k, v) in map {
-                if let Some(s) = scalar(v) {
-                    out.insert(k.clone(), s);
-                }
+    if let Some(Value::Object(map)) = psjson::get(quota, "Settings")
+        && psjson::get(map, "Key").is_none()
+    {
+        for (k, v) in map {
+            if let Some(s) = scalar(v) {
+                out.insert(k.clone(), s);
             }
-            return Ok(out);
         }
+        return Ok(out);
     }
     for (i, setting) in list(quota, "Settings").into_iter().enumerate() {
         let setting = psjson::as_object(setting, i)?;
         let key = psjson::req_str(setting, "Key", &format!("{ctx}Settings {}", item(i)))?;
-        let value = psjson::get(setting, "Value").and_then(scalar).unwrap_or_default();
+        let value = psjson::get(setting, "Value")
+            .and_then(scalar)
+            .unwrap_or_default();
         out.insert(key, value);
     }
     Ok(out)
@@ -112,10 +114,15 @@ mod tests {
         )
         .unwrap();
         let plan = &wap.plans[0];
-        assert_eq!((plan.state.as_str(), plan.subscription_count), ("public", Some(3)));
+        assert_eq!(
+            (plan.state.as_str(), plan.subscription_count),
+            ("public", Some(3))
+        );
         assert_eq!(plan.quotas[0].settings.len(), 1);
         assert_eq!(plan.quotas[0].settings["VmCount"], "20");
-        let err = parse_wap_plans(r#"[{"Id":"x","State":7}]"#).unwrap_err().to_string();
+        let err = parse_wap_plans(r#"[{"Id":"x","State":7}]"#)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("State") && err.contains("x"), "{err}");
         assert_eq!(parse_wap_plans("").unwrap().plans, vec![]);
     }
