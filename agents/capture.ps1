@@ -1,3 +1,5 @@
+#Requires -Version 4.0
+#Requires -RunAsAdministrator
 <#
 .SYNOPSIS
     Captures this host's stampbook facts into a folder, for hosts that cannot reach the
@@ -5,21 +7,23 @@
 
 .DESCRIPTION
     Writes the files of the stampbook agent's capture-dir layout (SPEC section 8) into -OutDir:
-    host.json, route-print.txt, netroute.json, netipconfiguration.json, cert-my.json,
-    cert-root.json, cert-vmm.json, services.json, msvm-tssettings.json, fedauth.json,
-    tsgateway.json, vmm.json, components.json.
+    capture.json, host.json, route-print.txt, netroute.json, netipconfiguration.json,
+    cert-my.json, cert-root.json, cert-vmm.json, services.json, msvm-tssettings.json,
+    fedauth.json, tsgateway.json, vmm.json, components.json, wap-plans.json, errors.json.
 
-    Every section runs on its own: one that fails only leaves its file out (with a warning),
-    which the agent reads as "not collected". A section that runs and finds nothing writes an
-    empty file, which the agent reads as "collected, none". Role-specific sections run only
-    for their roles: Msvm_TerminalServiceSettingData on Hyper-V hosts, FedAuthSettings and
-    Win32_TSGatewayServerSettings on RD Gateways, VMConnect settings and certificates on VMM
-    servers. JSON is written by ConvertTo-Json -Depth 4 and Out-File -Encoding utf8.
+    Every section runs on its own: one that fails leaves its file out and is listed in
+    errors.json ({Section, Source, Message}), which the agent reports as a collection error.
+    A section that runs and finds nothing writes an empty file ("collected, none"). Role
+    sections run for the roles given; for a role not given, a settings file holding null is
+    written only when the role's WMI class or registry key is certainly absent (the agent then
+    clears what the server holds). Every command used is cited in docs/COLLECTION.md.
 
     Carry the folder to a machine with the agent and run:
         stampbook-agent collect --source capture-dir <folder>
 
-    Runs in Windows PowerShell 5.1 (Windows Server 2012 R2) and in PowerShell 7.
+    Runs in Windows PowerShell 4.0 (Windows Server 2012 R2), 5.1 and PowerShell 7, from a
+    console, a scheduled task or WinRM, and in Constrained Language Mode (where root
+    certificates are captured without their registry time).
 
 .PARAMETER OutDir
     Folder to write the capture into; created if missing. Existing capture files are replaced.
@@ -32,20 +36,30 @@
 
 .PARAMETER Roles
     The host's roles: hyperv_host, nvgre_gateway, rd_gateway, vmm_server, spf_server,
-    wap_server, sql_server, other (friendly forms such as HyperVHost are accepted).
+    wap_server, sql_server, other (the short forms of $RoleAliases, such as hyperv or rdgw,
+    and friendly forms such as HyperVHost are accepted).
 
 .PARAMETER Fqdn
-    The host's DNS name. Defaults to [System.Net.Dns]::GetHostByName($env:COMPUTERNAME).HostName.
+    The host's DNS name. Defaults to Win32_ComputerSystem's DNSHostName and Domain.
 
 .PARAMETER Services
     Services to report with their process start time. Defaults by role: vmms on Hyper-V
     hosts, TSGateway on RD Gateways, SCVMMService on VMM servers.
 
+.PARAMETER WapAdminUri
+    The WAP admin API, on a wap_server. Default https://localhost:30004.
+
+.PARAMETER WapAuthSite
+    The WAP Windows authentication site, on a wap_server. Default https://localhost:30072.
+
+.PARAMETER WapSkipCertificateCheck
+    Accept WAP's self-signed certificates (-DisableCertificateValidation).
+
 .EXAMPLE
     .\capture.ps1 -OutDir D:\capture\hv01 -Stamp ams-01 -ScaleUnit compute-r1 -Roles hyperv_host
 
 .EXAMPLE
-    .\capture.ps1 -OutDir .\vmm01 -Stamp ams-01 -Roles vmm_server,sql_server
+    .\capture.ps1 -OutDir .\wap01 -Stamp ams-01 -Roles wap_server -WapSkipCertificateCheck
 #>
 [CmdletBinding()]
 param(
@@ -53,22 +67,64 @@ param(
     [Parameter(Mandatory = $true)] [string] $Stamp,
     [string] $ScaleUnit,
     [string[]] $Roles = @(),
-    [string] $Fqdn = [System.Net.Dns]::GetHostByName($env:COMPUTERNAME).HostName,
-    [string[]] $Services
+    [string] $Fqdn,
+    [string[]] $Services,
+    [string] $WapAdminUri = 'https://localhost:30004',
+    [string] $WapAuthSite = 'https://localhost:30072',
+    [switch] $WapSkipCertificateCheck
 )
 
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
-
-# Roles are compared in one spelling: lower-case letters and digits only.
-$roleKeys = @($Roles | ForEach-Object { $_ -split ',' } | ForEach-Object { ($_ -replace '[^A-Za-z0-9]', '').ToLower() })
-function Test-Role([string[]] $Keys) {
-    foreach ($k in $Keys) { if ($roleKeys -contains $k) { return $true } }
-    return $false
+$ScriptVersion = '2'
+$CapturedAt = (Get-Date).ToUniversalTime().ToString('o')
+function ConvertTo-StampbookDate($Date) {
+    if ($null -eq $Date) { return $null }
+    ([datetime]$Date).ToUniversalTime().ToString('o')
 }
-$isHyperV = Test-Role @('hypervhost', 'hyperv')
-$isRdGateway = Test-Role @('rdgateway', 'rdgw', 'rdg')
-$isVmm = Test-Role @('vmmserver', 'vmm')
+function Test-StampbookElevated {
+    try {
+        $principal = [Security.Principal.WindowsPrincipal][Security.Principal.WindowsIdentity]::GetCurrent()
+        $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)
+    } catch { $false }
+}
+function Get-StampbookCimPresence([string] $Namespace, [string] $ClassName) {
+    try {
+        $null = Get-CimClass -Namespace $Namespace -ClassName $ClassName -ErrorAction Stop
+        'present'
+    } catch {
+        if (@('InvalidNamespace', 'InvalidClass', 'NotFound') -contains [string]$_.Exception.NativeErrorCode) { 'absent' } else { 'unknown' }
+    }
+}
+
+# Role spellings: squashed (lower-case letters and digits) short names to wire names. The agent's
+# parser holds the same table (hostinfo::ROLE_ALIASES; a test keeps them identical).
+$RoleAliases = @{
+    'hyperv' = 'hyperv_host'
+    'nvgre' = 'nvgre_gateway'
+    'nvgregw' = 'nvgre_gateway'
+    'hnvgateway' = 'nvgre_gateway'
+    'rdgw' = 'rd_gateway'
+    'rdg' = 'rd_gateway'
+    'rdsgateway' = 'rd_gateway'
+    'vmm' = 'vmm_server'
+    'spf' = 'spf_server'
+    'wap' = 'wap_server'
+    'sql' = 'sql_server'
+}
+$WireRoles = @('hyperv_host', 'nvgre_gateway', 'rd_gateway', 'vmm_server', 'spf_server', 'wap_server', 'sql_server', 'other')
+$Roles = @(@($Roles | ForEach-Object { $_ -split '[,;]' }) | Where-Object { $_.Trim() } | ForEach-Object {
+    $key = ($_ -replace '[^A-Za-z0-9]', '').ToLower()
+    if ($RoleAliases.ContainsKey($key)) { $RoleAliases[$key] }
+    else {
+        $wire = @($WireRoles | Where-Object { ($_ -replace '_', '') -eq $key })
+        if ($wire.Count -eq 1) { $wire[0] } else { throw "unknown role '$_' (one of: $($WireRoles -join ', '))" }
+    }
+} | Select-Object -Unique)
+$isHyperV = $Roles -contains 'hyperv_host'
+$isRdGateway = $Roles -contains 'rd_gateway'
+$isVmm = $Roles -contains 'vmm_server'
+$isWap = $Roles -contains 'wap_server'
 
 if (-not $Services) {
     $Services = @()
@@ -79,60 +135,85 @@ if (-not $Services) {
 
 New-Item -ItemType Directory -Path $OutDir -Force | Out-Null
 $OutDir = (Resolve-Path -LiteralPath $OutDir).Path
+$CaptureErrors = @()
 
-# Runs one section and writes its output; a failure leaves only that file missing.
-function Save-Section([string] $File, [scriptblock] $Collect) {
+# Runs one section and writes its output; a failure leaves only that file missing and is
+# recorded for errors.json under the report section it would have filled.
+function Save-Section([string] $File, [string] $Section, [string] $Source, [scriptblock] $Collect) {
     $path = Join-Path -Path $OutDir -ChildPath $File
     Remove-Item -LiteralPath $path -ErrorAction SilentlyContinue
     try {
         $json = & $Collect
         # An empty pipeline yields nothing: write an empty file, "collected, none".
         if ($null -eq $json) { $json = '' }
-        $json | Out-File -FilePath $path -Encoding utf8
+        ($json -join "`r`n") | Out-File -FilePath $path -Encoding utf8
         Write-Verbose "wrote $File"
     } catch {
         Remove-Item -LiteralPath $path -ErrorAction SilentlyContinue
+        $script:CaptureErrors += [pscustomobject]@{ Section = $Section; Source = $Source; Message = $_.Exception.Message }
         Write-Warning "$File not captured: $($_.Exception.Message)"
     }
 }
 
-Save-Section 'host.json' {
+# For a role not given: null when the probe is certain the role is absent, else no file.
+function Save-AbsentRole([string[]] $Files, [scriptblock] $Probe) {
+    $presence = 'unknown'
+    try { $presence = [string](& $Probe) } catch { $presence = 'unknown' }
+    if ($presence.Trim() -eq 'absent') {
+        foreach ($file in $Files) { 'null' | Out-File -FilePath (Join-Path -Path $OutDir -ChildPath $file) -Encoding utf8 }
+    }
+}
+
+Save-Section 'host.json' 'host' 'Win32_OperatingSystem' {
     $os = Get-CimInstance -ClassName Win32_OperatingSystem
     $cs = Get-CimInstance -ClassName Win32_ComputerSystem
-    $cores = (Get-CimInstance -ClassName Win32_Processor | Measure-Object -Property NumberOfCores -Sum).Sum
-    $disk = (Get-CimInstance -ClassName Win32_LogicalDisk -Filter 'DriveType=3' | Measure-Object -Property Size -Sum).Sum
-    $vms = @()
-    if (Get-Command -Name Get-VM -ErrorAction SilentlyContinue) { $vms = @(Get-VM) }
-    if (-not $Fqdn) { $Fqdn = [System.Net.Dns]::GetHostByName($env:COMPUTERNAME).HostName }
+    $cores = (@(Get-CimInstance -ClassName Win32_Processor) | Measure-Object -Property NumberOfCores -Sum).Sum
+    $disk = (@(Get-CimInstance -ClassName Win32_LogicalDisk -Filter 'DriveType=3') | Measure-Object -Property Size -Sum).Sum
+    $vmCount = $null; $vmVcpus = $null; $vmMemoryMB = $null; $vmError = $null
+    if (Get-Service -Name vmms -ErrorAction SilentlyContinue) {
+        if (-not (Test-StampbookElevated)) {
+            $vmError = 'the shell is not elevated: Get-VM was not run'
+        } else {
+            try {
+                $vms = @(Get-VM -ErrorAction Stop)
+                $vmCount = $vms.Count
+                $vmVcpus = [int](($vms | Measure-Object -Property ProcessorCount -Sum).Sum)
+                $vmMemoryMB = [int64][math]::Round(($vms | Measure-Object -Property MemoryStartup -Sum).Sum / 1MB)
+            } catch { $vmError = $_.Exception.Message }
+        }
+    }
+    if (-not $Fqdn) {
+        $Fqdn = [string]$cs.DNSHostName
+        if ($cs.PartOfDomain) { $Fqdn = '{0}.{1}' -f $cs.DNSHostName, $cs.Domain }
+    }
     [pscustomobject]@{
         Fqdn = $Fqdn; Stamp = $Stamp; ScaleUnit = $ScaleUnit; Roles = @($Roles)
-        OsName = $os.Caption; OsVersion = $os.Version
+        OsName = [string]$os.Caption; OsVersion = [string]$os.Version
         CpuCores = [int]$cores; MemoryMB = [int64][math]::Round($cs.TotalPhysicalMemory / 1MB)
-        StorageGB = [int64][math]::Round($disk / 1GB); VmCount = $vms.Count
-        VmVcpus = [int](($vms | Measure-Object -Property ProcessorCount -Sum).Sum)
-        VmMemoryMB = [int64][math]::Round(($vms | Measure-Object -Property MemoryStartup -Sum).Sum / 1MB)
+        StorageGB = [int64][math]::Round($disk / 1GB)
+        VmCount = $vmCount; VmVcpus = $vmVcpus; VmMemoryMB = $vmMemoryMB; VmVitalsError = $vmError
     } | ConvertTo-Json -Depth 4
 }
 
 # route print in the console's language; the agent reads any localisation.
-Save-Section 'route-print.txt' {
-    $text = & route.exe print
+Save-Section 'route-print.txt' 'routes' 'route print' {
+    $text = @(& route.exe print)
     if ($LASTEXITCODE -ne 0) { throw "route print exited with $LASTEXITCODE" }
     $text -join "`r`n"
 }
 
-Save-Section 'netroute.json' {
+Save-Section 'netroute.json' 'routes' 'Get-NetRoute' {
     $ifMetric = @{}
-    Get-NetIPInterface | ForEach-Object { $ifMetric["$($_.InterfaceIndex)/$($_.AddressFamily)"] = $_.InterfaceMetric }
-    @(Get-NetRoute -PolicyStore ActiveStore) + @(Get-NetRoute -PolicyStore PersistentStore -ErrorAction SilentlyContinue) |
+    @(Get-NetIPInterface) | ForEach-Object { $ifMetric["$($_.InterfaceIndex)/$($_.AddressFamily)"] = $_.InterfaceMetric }
+    @(@(Get-NetRoute -PolicyStore ActiveStore) + @(Get-NetRoute -PolicyStore PersistentStore -ErrorAction SilentlyContinue)) |
         Select-Object DestinationPrefix, NextHop, RouteMetric, InterfaceAlias, InterfaceIndex,
             @{n='InterfaceMetric';e={$ifMetric["$($_.InterfaceIndex)/$($_.AddressFamily)"]}},
             @{n='Store';e={[string]$_.Store}} |
         ConvertTo-Json -Depth 4
 }
 
-Save-Section 'netipconfiguration.json' {
-    Get-NetIPConfiguration | ForEach-Object {
+Save-Section 'netipconfiguration.json' 'interfaces' 'Get-NetIPConfiguration' {
+    @(Get-NetIPConfiguration -All) | ForEach-Object {
         [pscustomobject]@{
             InterfaceAlias = $_.InterfaceAlias
             IPv4Address = @($_.IPv4Address | ForEach-Object { '{0}/{1}' -f $_.IPAddress, $_.PrefixLength })
@@ -141,17 +222,19 @@ Save-Section 'netipconfiguration.json' {
     } | ConvertTo-Json -Depth 4
 }
 
-Save-Section 'cert-my.json' {
-    Get-ChildItem -Path Cert:\LocalMachine\My |
-        Select-Object Thumbprint, Subject, NotAfter, HasPrivateKey,
+Save-Section 'cert-my.json' 'certificates' 'Cert:\LocalMachine\My' {
+    @(Get-ChildItem -Path Cert:\LocalMachine\My) |
+        Select-Object Thumbprint, Subject, @{n='NotAfter';e={ConvertTo-StampbookDate $_.NotAfter}}, HasPrivateKey,
             @{n='RawData';e={[Convert]::ToBase64String($_.RawData)}},
             @{n='Provider';e={ if ($_.HasPrivateKey) { try { $_.PrivateKey.CspKeyContainerInfo.ProviderName } catch { $null } } }} |
         ConvertTo-Json -Depth 4
 }
 
-Save-Section 'cert-root.json' {
-    if (-not ('StampbookRegistry' -as [type])) {
-        Add-Type -TypeDefinition @'
+$StampbookKeyTimes = $false
+if ($ExecutionContext.SessionState.LanguageMode -eq 'FullLanguage') {
+    try {
+        if (-not ('StampbookRegistry' -as [type])) {
+            Add-Type -TypeDefinition @'
 using System;
 using System.Runtime.InteropServices;
 public static class StampbookRegistry {
@@ -182,50 +265,77 @@ public static class StampbookRegistry {
     }
 }
 '@
-    }
-    Get-ChildItem -Path Cert:\LocalMachine\Root |
-        Select-Object Thumbprint, Subject, NotAfter, HasPrivateKey,
-            @{n='RawData';e={[Convert]::ToBase64String($_.RawData)}},
-            @{n='AddedAt';e={ try { [StampbookRegistry]::CertificateAddedAt('ROOT', $_.Thumbprint) } catch { $null } }} |
-        ConvertTo-Json -Depth 4
+        }
+        $StampbookKeyTimes = $true
+    } catch { $StampbookKeyTimes = $false }
+}
+
+Save-Section 'cert-root.json' 'certificates' 'Cert:\LocalMachine\Root' {
+    @(Get-ChildItem -Path Cert:\LocalMachine\Root) | ForEach-Object {
+        $addedAt = $null
+        if ($StampbookKeyTimes) { try { $addedAt = ConvertTo-StampbookDate ([StampbookRegistry]::CertificateAddedAt('ROOT', $_.Thumbprint)) } catch { $addedAt = $null } }
+        [pscustomobject]@{
+            Thumbprint = $_.Thumbprint; Subject = $_.Subject; NotAfter = ConvertTo-StampbookDate $_.NotAfter
+            HasPrivateKey = $_.HasPrivateKey; RawData = [Convert]::ToBase64String($_.RawData)
+            AddedAt = $addedAt; AddedAtSource = $(if ($addedAt) { 'RegistryKeyLastWrite' } else { $null })
+        }
+    } | ConvertTo-Json -Depth 4
 }
 
 if ($Services) {
-    Save-Section 'services.json' {
-        Get-Service -Name $Services -ErrorAction SilentlyContinue | ForEach-Object {
-            $wmi = Get-CimInstance -ClassName Win32_Service -Filter "Name='$($_.Name)'"
-            $started = $null
-            if ($wmi.ProcessId) { $started = (Get-Process -Id $wmi.ProcessId -ErrorAction SilentlyContinue).StartTime }
-            [pscustomobject]@{ Name = $_.Name; Status = $_.Status; StartTime = $started }
+    Save-Section 'services.json' 'services' 'Get-Service' {
+        @(Get-Service -Name $Services -ErrorAction SilentlyContinue) | ForEach-Object {
+            $svc = $_
+            $started = $null; $startError = $null
+            $wmi = Get-CimInstance -ClassName Win32_Service -Filter "Name='$($svc.Name)'"
+            if ($wmi.ProcessId) {
+                try { $started = ConvertTo-StampbookDate (Get-Process -Id $wmi.ProcessId -ErrorAction Stop).StartTime } catch { $startError = $_.Exception.Message }
+                if (-not $started) {
+                    try {
+                        $started = ConvertTo-StampbookDate (Get-CimInstance -ClassName Win32_Process -Filter "ProcessId=$($wmi.ProcessId)").CreationDate
+                    } catch { $startError = $_.Exception.Message }
+                }
+                if ($started) { $startError = $null } elseif (-not $startError) { $startError = 'the process start time is not readable (run elevated)' }
+            }
+            [pscustomobject]@{ Name = $svc.Name; Status = [string]$svc.Status; StartTime = $started; StartTimeError = $startError }
         } | ConvertTo-Json -Depth 4
     }
 }
 
 if ($isHyperV) {
-    Save-Section 'msvm-tssettings.json' {
-        Get-CimInstance -Namespace root\virtualization\v2 -ClassName Msvm_TerminalServiceSettingData |
+    Save-Section 'msvm-tssettings.json' 'settings.hyperv_terminal_service' 'Msvm_TerminalServiceSettingData' {
+        @(Get-CimInstance -Namespace root\virtualization\v2 -ClassName Msvm_TerminalServiceSettingData) |
             Select-Object InstanceID, ListenerPort, DisableSelfSignedCertificateGeneration,
-                TrustedIssuerCertificateHashes, AllowedHashAlgorithms |
+                @{n='TrustedIssuerCertificateHashes';e={@($_.TrustedIssuerCertificateHashes)}},
+                @{n='AllowedHashAlgorithms';e={@($_.AllowedHashAlgorithms)}} |
             ConvertTo-Json -Depth 4
+    }
+} else {
+    Save-AbsentRole @('msvm-tssettings.json') {
+        Get-StampbookCimPresence -Namespace root\virtualization\v2 -ClassName Msvm_TerminalServiceSettingData
     }
 }
 
 if ($isRdGateway) {
-    Save-Section 'fedauth.json' {
-        Get-CimInstance -Namespace root\TSGatewayFedAuth2 -ClassName FedAuthSettings |
+    Save-Section 'fedauth.json' 'settings.rd_gateway' 'FedAuthSettings' {
+        @(Get-CimInstance -Namespace root\TSGatewayFedAuth2 -ClassName FedAuthSettings) |
             Select-Object TrustedIssuerCertificates |
             ConvertTo-Json -Depth 4
     }
-    Save-Section 'tsgateway.json' {
-        Get-CimInstance -Namespace root\CIMV2\TerminalServices -ClassName Win32_TSGatewayServerSettings |
-            Select-Object AuthenticationPlugin, AuthorizationPlugin, CentralCAPEnabled, EnforceChannelBinding,
-                @{n='SslCertificateThumbprint';e={ (@($_.SSLCertificateSHA1Hash) | ForEach-Object { '{0:X2}' -f $_ }) -join '' }} |
+    Save-Section 'tsgateway.json' 'settings.rd_gateway' 'Win32_TSGatewayServerSettings' {
+        @(Get-CimInstance -Namespace root\CIMV2\TerminalServices -ClassName Win32_TSGatewayServerSettings) |
+            Select-Object AuthenticationPluginName, AuthorizationPluginName, CentralCAPEnabled, EnforceChannelBinding,
+                @{n='CertHash';e={ (@($_.CertHash) | ForEach-Object { '{0:X2}' -f $_ }) -join '' }} |
             ConvertTo-Json -Depth 4
+    }
+} else {
+    Save-AbsentRole @('fedauth.json', 'tsgateway.json') {
+        Get-StampbookCimPresence -Namespace root\CIMV2\TerminalServices -ClassName Win32_TSGatewayServerSettings
     }
 }
 
 if ($isVmm) {
-    Save-Section 'vmm.json' {
+    Save-Section 'vmm.json' 'settings.vmm' 'Get-SCVMMServer' {
         Import-Module -Name virtualmachinemanager -DisableNameChecking
         $vmm = Get-SCVMMServer -ComputerName localhost
         $gw = $vmm.VMConnectGatewayCertificateThumbprint
@@ -239,10 +349,10 @@ if ($isVmm) {
             VMConnectTimeToLiveInMinutes = $vmm.VMConnectTimeToLiveInMinutes
         } | ConvertTo-Json -Depth 4
     }
-    Save-Section 'cert-vmm.json' {
+    Save-Section 'cert-vmm.json' 'certificates' 'Get-SCVMMServer' {
         Import-Module -Name virtualmachinemanager -DisableNameChecking
         $vmm = Get-SCVMMServer -ComputerName localhost
-        $(foreach ($kind in 'Gateway', 'HyperV') {
+        @(foreach ($kind in 'Gateway', 'HyperV') {
             $cert = $vmm."VMConnect${kind}Certificate"
             if (-not ($cert -is [System.Security.Cryptography.X509Certificates.X509Certificate2])) {
                 $thumb = $vmm."VMConnect${kind}CertificateThumbprint"
@@ -251,38 +361,73 @@ if ($isVmm) {
             }
             if ($cert) {
                 [pscustomobject]@{
-                    Thumbprint = $cert.Thumbprint; Subject = $cert.Subject; NotAfter = $cert.NotAfter
+                    Thumbprint = $cert.Thumbprint; Subject = $cert.Subject; NotAfter = ConvertTo-StampbookDate $cert.NotAfter
                     HasPrivateKey = $cert.HasPrivateKey; RawData = [Convert]::ToBase64String($cert.RawData)
                     Provider = $(try { $cert.PrivateKey.CspKeyContainerInfo.ProviderName } catch { $null })
                 }
             }
         }) | Sort-Object -Property Thumbprint -Unique | ConvertTo-Json -Depth 4
     }
+} else {
+    Save-AbsentRole @('vmm.json') {
+        if (Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Microsoft System Center Virtual Machine Manager Server\Setup') { 'present' } else { 'absent' }
+    }
 }
 
-Save-Section 'components.json' {
+Save-Section 'components.json' 'settings.components' 'registry (VMM Setup, Uninstall, Windows Installer patches)' {
     $found = [ordered]@{}
-    if (Get-Module -ListAvailable -Name virtualmachinemanager) {
-        try {
-            Import-Module -Name virtualmachinemanager -DisableNameChecking
-            $v = (Get-SCVMMServer -ComputerName localhost).ProductVersion
-            if ($v) { $found['vmm_server'] = [string]$v }
-        } catch { }
-    }
-    Get-ChildItem -Path HKLM:\SOFTWARE\Microsoft\MgmtSvc -ErrorAction SilentlyContinue | ForEach-Object {
-        $v = (Get-ItemProperty -Path $_.PSPath -ErrorAction SilentlyContinue).Version
-        if ($v) { $found['wap_' + ($_.PSChildName -replace '[^A-Za-z0-9]+', '_').ToLower()] = [string]$v }
-    }
-    $uninstall = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\*'
-    Get-ItemProperty -Path $uninstall -ErrorAction SilentlyContinue | ForEach-Object {
-        $n = [string]$_.DisplayName
+    $vmmSetup = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Microsoft System Center Virtual Machine Manager Server\Setup' -ErrorAction SilentlyContinue
+    if ($vmmSetup -and $vmmSetup.ProductVersion) { $found['vmm_server'] = [string]$vmmSetup.ProductVersion }
+    foreach ($entry in @(Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\*' -ErrorAction SilentlyContinue)) {
+        $n = [string]$entry.DisplayName
         $name = $null
         if ($n -like 'Windows Azure Pack - *') { $name = 'wap_' + ($n.Substring(21) -replace '[^A-Za-z0-9]+', '_').Trim('_').ToLower() }
         elseif ($n -like '*Virtual Machine Manager Agent*') { $name = 'vmm_agent' }
         elseif ($n -like '*Service Provider Foundation*') { $name = 'spf_server' }
-        if ($name -and $_.DisplayVersion -and -not $found.Contains($name)) { $found[$name] = [string]$_.DisplayVersion }
+        if ($name -and $entry.DisplayVersion -and -not $found.Contains($name)) { $found[$name] = [string]$entry.DisplayVersion }
     }
-    $found.GetEnumerator() | ForEach-Object { [pscustomobject]@{ Name = $_.Key; Version = $_.Value } } | ConvertTo-Json -Depth 4
+    $products = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Installer\UserData\S-1-5-18\Products'
+    foreach ($product in @(Get-ChildItem -LiteralPath $products -ErrorAction SilentlyContinue)) {
+        $install = Get-ItemProperty -LiteralPath (Join-Path -Path $product.PSPath -ChildPath 'InstallProperties') -ErrorAction SilentlyContinue
+        if (-not $install -or [string]$install.DisplayName -notlike '*Service Provider Foundation*') { continue }
+        $rollup = $null
+        foreach ($patch in @(Get-ChildItem -LiteralPath (Join-Path -Path $product.PSPath -ChildPath 'Patches') -ErrorAction SilentlyContinue)) {
+            $p = Get-ItemProperty -LiteralPath $patch.PSPath -ErrorAction SilentlyContinue
+            if ($p -and [string]$p.DisplayName -match 'Update Rollup (\d+(\.\d+)?)') {
+                if ($null -eq $rollup -or [double]$Matches[1] -gt [double]$rollup) { $rollup = $Matches[1] }
+            }
+        }
+        if ($rollup) { $found['spf_update_rollup'] = [string]$rollup }
+    }
+    @($found.GetEnumerator() | ForEach-Object { [pscustomobject]@{ Name = $_.Key; Version = $_.Value } }) | ConvertTo-Json -Depth 4
 }
 
-Write-Host "stampbook capture written to $OutDir"
+if ($isWap) {
+    Save-Section 'wap-plans.json' 'wap' 'Get-MgmtSvcPlan' {
+        Import-Module -Name MgmtSvcAdmin
+        $tokenArgs = @{ Type = 'Windows'; AuthenticationSite = $WapAuthSite; ClientRealm = 'http://azureservices/AdminSite' }
+        $planArgs = @{ AdminUri = $WapAdminUri }
+        if ($WapSkipCertificateCheck) { $tokenArgs['DisableCertificateValidation'] = $true; $planArgs['DisableCertificateValidation'] = $true }
+        $planArgs['Token'] = Get-MgmtSvcToken @tokenArgs
+        @(Get-MgmtSvcPlan @planArgs) | ForEach-Object {
+            [pscustomobject]@{
+                Id = $_.Id; DisplayName = $_.DisplayName; State = [string]$_.State; SubscriptionCount = $_.SubscriptionCount
+                ServiceQuotas = @(@($_.ServiceQuotas) | ForEach-Object {
+                    [pscustomobject]@{
+                        ServiceName = $_.ServiceName; ServiceInstanceId = $_.ServiceInstanceId
+                        Settings = @(@($_.Settings) | ForEach-Object { [pscustomobject]@{ Key = $_.Key; Value = [string]$_.Value } })
+                    }
+                })
+            }
+        } | ConvertTo-Json -Depth 6
+    }
+}
+
+# What the capture is: when (the report's collected_at), by which script and shell.
+[pscustomobject]@{
+    CapturedAt = $CapturedAt; ScriptVersion = $ScriptVersion
+    PSVersion = [string]$PSVersionTable.PSVersion; Elevated = (Test-StampbookElevated)
+} | ConvertTo-Json -Depth 2 | Out-File -FilePath (Join-Path -Path $OutDir -ChildPath 'capture.json') -Encoding utf8
+ConvertTo-Json -InputObject @($CaptureErrors) -Depth 3 | Out-File -FilePath (Join-Path -Path $OutDir -ChildPath 'errors.json') -Encoding utf8
+
+Write-Output "stampbook capture written to $OutDir ($(@($CaptureErrors).Count) section(s) not captured)"

@@ -93,6 +93,23 @@ pub struct CollectArgs {
     /// The PowerShell to run for `--source windows` (`powershell.exe` 5.1 or `pwsh.exe` 7).
     #[arg(long, env = "STAMPBOOK_POWERSHELL", default_value = "powershell.exe")]
     pub powershell: String,
+    /// The WAP admin API whose plans a `wap_server` reports (`--source windows`).
+    #[arg(
+        long,
+        env = "STAMPBOOK_WAP_ADMIN_URI",
+        default_value = "https://localhost:30004"
+    )]
+    pub wap_admin_uri: String,
+    /// The WAP Windows authentication site that issues the admin API token.
+    #[arg(
+        long,
+        env = "STAMPBOOK_WAP_AUTH_SITE",
+        default_value = "https://localhost:30072"
+    )]
+    pub wap_auth_site: String,
+    /// Accept WAP's self-signed certificates (`-DisableCertificateValidation`).
+    #[arg(long, env = "STAMPBOOK_WAP_SKIP_CERTIFICATE_CHECK")]
+    pub wap_skip_certificate_check: bool,
 }
 
 /// Timeouts, retries and trust for talking to the server.

@@ -6,7 +6,8 @@ use stampbook_wire::Report;
 
 use crate::cli::{CollectArgs, SourceKind};
 use crate::collect::{
-    CollectError, LinuxOptions, WindowsOptions, collect_capture_dir, collect_linux, collect_windows,
+    CollectError, HostOverrides, LinuxOptions, WindowsOptions, collect_capture_dir_with,
+    collect_linux, collect_windows,
 };
 
 /// Collects one report as of `now`. Blocking: it reads files and runs programs.
@@ -17,22 +18,15 @@ pub fn collect(args: &CollectArgs, now: DateTime<Utc>) -> Result<Report, Collect
             let dir = args.dir.as_deref().ok_or_else(|| {
                 CollectError::Options("--source capture-dir needs the capture folder".into())
             })?;
-            let mut report = collect_capture_dir(dir, now)?;
-            // The flags win over what the capture script was told on the air-gapped host.
-            let host = &mut report.host;
-            if let Some(stamp) = &args.stamp {
-                host.stamp.clone_from(stamp);
-            }
-            if let Some(unit) = &args.scale_unit {
-                host.scale_unit = Some(unit.clone());
-            }
-            if !args.roles.is_empty() {
-                host.roles.clone_from(&args.roles);
-            }
-            if let Some(fqdn) = &args.fqdn {
-                host.fqdn = fqdn.to_ascii_lowercase();
-            }
-            Ok(report)
+            // The flags win over what the capture script was told on the air-gapped host, and
+            // stand in for a missing host.json.
+            let flags = HostOverrides {
+                fqdn: args.fqdn.clone(),
+                stamp: args.stamp.clone(),
+                scale_unit: args.scale_unit.clone(),
+                roles: args.roles.clone(),
+            };
+            collect_capture_dir_with(dir, now, &flags)
         }
         SourceKind::Windows => {
             let mut opts = WindowsOptions::new(stamp, args.roles.clone());
@@ -42,6 +36,9 @@ pub fn collect(args: &CollectArgs, now: DateTime<Utc>) -> Result<Report, Collect
                 opts.services.clone_from(&args.services);
             }
             opts.powershell.clone_from(&args.powershell);
+            opts.wap.admin_uri.clone_from(&args.wap_admin_uri);
+            opts.wap.auth_site.clone_from(&args.wap_auth_site);
+            opts.wap.skip_certificate_check = args.wap_skip_certificate_check;
             collect_windows(&opts, now)
         }
         SourceKind::Linux => {

@@ -5,7 +5,9 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use chrono::{TimeZone, Utc};
-use stampbook_agent::collect::{CollectError, collect_capture_dir};
+use stampbook_agent::collect::{
+    CollectError, HostOverrides, collect_capture_dir, collect_capture_dir_with,
+};
 use stampbook_wire::{
     Component, HypervTerminalService, ON_LINK, Part, RdGatewaySettings, Role, Settings, VmmSettings,
 };
@@ -232,15 +234,17 @@ fn errors_name_the_file_and_the_problem() {
         r#"[{"DestinationPrefix":"0.0.0.0/0","NextHop":"x","RouteMetric":1,"InterfaceMetric":1}]"#,
     )
     .unwrap();
-    let err = collect_capture_dir(dir.path(), Utc::now())
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("netroute.json") && err.contains("NextHop"),
-        "{err}"
+    let report = collect_capture_dir(dir.path(), Utc::now()).unwrap();
+    let errors = report.collection_errors.unwrap();
+    assert_eq!(report.routes, None);
+    assert_eq!(
+        (errors[0].section.as_str(), errors[0].source.as_deref()),
+        ("routes", Some("netroute.json"))
     );
+    assert!(errors[0].message.contains("NextHop"), "{errors:?}");
 
     std::fs::remove_file(dir.path().join("netroute.json")).unwrap();
+    std::fs::remove_file(dir.path().join("route-print.txt")).ok();
     std::fs::write(
         dir.path().join("host.json"),
         r#"{"Fqdn":"x","Stamp":"s","Roles":["toaster"]}"#,
@@ -253,4 +257,138 @@ fn errors_name_the_file_and_the_problem() {
         err.contains("host.json") && err.contains("toaster"),
         "{err}"
     );
+}
+
+fn sections(report: &stampbook_wire::Report) -> Vec<(String, String)> {
+    report
+        .collection_errors
+        .iter()
+        .flatten()
+        .map(|e| (e.section.clone(), e.source.clone().unwrap_or_default()))
+        .collect()
+}
+
+#[test]
+fn a_damaged_file_is_a_collection_error_of_its_section_not_a_failed_collection() {
+    let dir = full_capture();
+    std::fs::write(dir.path().join("netipconfiguration.json"), "[{\"Interface").unwrap();
+    std::fs::write(dir.path().join("cert-vmm.json"), [0x5b, 0xc3, 0x28]).unwrap();
+    std::fs::write(dir.path().join("tsgateway.json"), r#"{"CertHash":[1,2,3]}"#).unwrap();
+    let report = collect_capture_dir(dir.path(), Utc::now()).unwrap();
+
+    assert_eq!(report.interfaces, None);
+    assert_eq!(
+        report.certificates, None,
+        "one unreadable store withholds the section: the others would say My is all there is"
+    );
+    let settings = report.settings.as_ref().unwrap();
+    assert_eq!(settings.rd_gateway, Part::Absent);
+    assert!(settings.vmm.collected().is_some());
+    assert!(report.routes.is_some() && report.services.is_some());
+    assert_eq!(
+        sections(&report),
+        [
+            (
+                "interfaces".to_owned(),
+                "netipconfiguration.json".to_owned()
+            ),
+            ("certificates".to_owned(), "cert-vmm.json".to_owned()),
+            (
+                "settings.rd_gateway".to_owned(),
+                "tsgateway.json".to_owned()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn the_scripts_errors_and_capture_time_are_carried_into_the_report() {
+    let dir = full_capture();
+    std::fs::write(
+        dir.path().join("errors.json"),
+        r#"{"value":[{"Section":"settings.vmm","Source":"Get-SCVMMServer","Message":"Access denied"}],"Count":1}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("capture.json"),
+        r#"{"CapturedAt":"2014-02-24T09:30:00.0000000Z","ScriptVersion":"2","PSVersion":"4.0","Elevated":true}"#,
+    )
+    .unwrap();
+    std::fs::remove_file(dir.path().join("vmm.json")).unwrap();
+    let report = collect_capture_dir(dir.path(), Utc::now()).unwrap();
+    assert_eq!(
+        report.collected_at,
+        Utc.with_ymd_and_hms(2014, 2, 24, 9, 30, 0).unwrap()
+    );
+    assert_eq!(
+        sections(&report),
+        [("settings.vmm".to_owned(), "Get-SCVMMServer".to_owned())]
+    );
+    assert_eq!(report.settings.unwrap().vmm, Part::Absent);
+}
+
+#[test]
+fn host_json_may_be_absent_when_the_flags_name_the_host() {
+    let dir = Scratch::new();
+    dir.put("cert-my.json", "windows/cert-my-rdgw-ps51.json");
+    let flags = HostOverrides {
+        fqdn: Some("RDGW01.ams-01.example.net".into()),
+        stamp: Some("ams-01".into()),
+        scale_unit: None,
+        roles: vec![Role::RdGateway],
+    };
+    let report = collect_capture_dir_with(dir.path(), Utc::now(), &flags).unwrap();
+    assert_eq!(report.host.fqdn, "rdgw01.ams-01.example.net");
+    assert_eq!(report.host.roles, vec![Role::RdGateway]);
+    assert_eq!(report.certificates.map(|c| c.len()), Some(3));
+
+    let without_stamp = HostOverrides {
+        stamp: None,
+        ..flags
+    };
+    let err = collect_capture_dir_with(dir.path(), Utc::now(), &without_stamp).unwrap_err();
+    assert!(matches!(err, CollectError::MissingFile { .. }), "{err}");
+}
+
+#[test]
+fn null_settings_files_clear_their_part_and_blank_ones_leave_it_alone() {
+    let dir = Scratch::new();
+    dir.put("host.json", "windows/host-gateway-ps51.json");
+    for file in ["vmm.json", "fedauth.json", "tsgateway.json"] {
+        std::fs::write(dir.path().join(file), "null\r\n").unwrap();
+    }
+    std::fs::write(dir.path().join("msvm-tssettings.json"), "").unwrap();
+    let settings = collect_capture_dir(dir.path(), Utc::now())
+        .unwrap()
+        .settings
+        .unwrap();
+    assert_eq!(settings.vmm, Part::Cleared);
+    assert_eq!(settings.rd_gateway, Part::Cleared);
+    assert_eq!(settings.hyperv_terminal_service, Part::Absent);
+    let json = serde_json::to_value(&settings).unwrap();
+    assert_eq!(json, serde_json::json!({"vmm": null, "rd_gateway": null}));
+}
+
+#[test]
+fn wap_plans_become_the_reports_wap_section() {
+    let dir = Scratch::new();
+    dir.put("host.json", "windows/host-gateway-ps51.json")
+        .put("wap-plans.json", "windows/wap-plans-ps51.json");
+    let wap = collect_capture_dir(dir.path(), Utc::now())
+        .unwrap()
+        .wap
+        .unwrap();
+    assert_eq!(wap.plans.len(), 2);
+    let gold = &wap.plans[0];
+    assert_eq!(
+        (
+            gold.id.as_str(),
+            gold.state.as_str(),
+            gold.subscription_count
+        ),
+        ("Goldjx0znyw0lvn", "public", Some(42))
+    );
+    assert_eq!(gold.quotas[0].service_name, "systemcenter");
+    assert_eq!(gold.quotas[0].settings["VmCount"], "500");
+    assert_eq!(wap.plans[1].state, "private");
 }

@@ -5,23 +5,31 @@ mod common;
 
 use common::{facts, route, text};
 use stampbook_agent::parse::{
-    certs, hostinfo, netipconfig, netroute, route_print, services, settings,
+    ParseError, capture_meta, certs, hostinfo, netipconfig, netroute, route_print, services,
+    settings, wap,
 };
 use stampbook_wire::ON_LINK;
 
 /// Which parser reads each fixture; the test below fails on a fixture not listed here.
 const TABLE: &[(&str, &str)] = &[
+    ("capture-ps51.json", "capture"),
     ("cert-my-empty-ps51.json", "certs"),
     ("cert-my-rdgw-ps51.json", "certs"),
     ("cert-root-empty-ps51-utf16.json", "certs"),
     ("cert-root-hyperv-single-ps51-utf16.json", "certs"),
+    ("cert-root-registry-ps7.json", "certs"),
     ("cert-vmm-ps7.json", "certs"),
+    ("components-spf-ps51.json", "components"),
     ("components-vmm-ps51.json", "components"),
+    ("errors-empty-ps51.json", "errors"),
+    ("errors-ps51.json", "errors"),
     ("fedauth-array-pasted-ps51.json", "fedauth"),
     ("fedauthsettings-ps51.json", "fedauth"),
     ("host-gateway-ps51.json", "host"),
+    ("host-hyperv-not-elevated-ps51.json", "host"),
     ("msvm-terminalservicesettingdata-ps51.json", "tssettings"),
     ("netipconfiguration-gateway-ps51.json", "netipconfig"),
+    ("netipconfiguration-wrapped-ps51-utf16.json", "netipconfig"),
     ("netroute-gateway-ps51.json", "netroute"),
     ("netroute-hyperv-store-numbers-ps51.json", "netroute"),
     ("route-print-gateway-fixed-en.txt", "route_print"),
@@ -31,9 +39,36 @@ const TABLE: &[(&str, &str)] = &[
     ("route-print-hyperv-es-bom.txt", "route_print"),
     ("service-vmms-ps51.json", "services"),
     ("services-hyperv-ps51-bom.json", "services"),
+    ("services-vmms-denied-ps51.json", "services"),
+    ("tsgateway-serversettings-hex-ps51.json", "tsgateway"),
     ("tsgateway-serversettings-ps51.json", "tsgateway"),
+    ("tsgateway-serversettings-raw-ps51.json", "tsgateway"),
+    ("vmm-not-a-vmm-server-null.json", "vmm"),
     ("vmm-vmconnect-ps51.json", "vmm"),
+    ("wap-plans-ps51.json", "wap"),
+    ("wap-plans-raw-ps51.json", "wap"),
 ];
+
+/// Runs the parser a fixture of `kind` is read with; `Ok` means it parsed.
+fn parse_as(kind: &str, t: &str) -> Result<(), ParseError> {
+    match kind {
+        "capture" => capture_meta::parse_capture_meta(t).map(|_| ()),
+        "certs" => certs::parse_certificates(t, "LocalMachine\\My").map(|_| ()),
+        "components" => settings::parse_components(t).map(|_| ()),
+        "errors" => capture_meta::parse_errors(t).map(|_| ()),
+        "fedauth" => settings::parse_fedauth(t).map(|_| ()),
+        "host" => hostinfo::parse_host_capture(t).map(|_| ()),
+        "tssettings" => settings::parse_ts_settings(t).map(|_| ()),
+        "netipconfig" => netipconfig::parse_netipconfig(t).map(|_| ()),
+        "netroute" => netroute::parse_netroute(t).map(|_| ()),
+        "route_print" => route_print::parse_route_print(t).map(|_| ()),
+        "services" => services::parse_services_capture(t).map(|_| ()),
+        "tsgateway" => settings::parse_tsgateway(t).map(|_| ()),
+        "vmm" => settings::parse_vmm(t).map(|_| ()),
+        "wap" => wap::parse_wap_plans(t).map(|_| ()),
+        other => panic!("unknown parser {other}"),
+    }
+}
 
 #[test]
 fn every_windows_fixture_parses_with_its_parser() {
@@ -46,22 +81,39 @@ fn every_windows_fixture_parses_with_its_parser() {
     let listed: Vec<&str> = TABLE.iter().map(|(f, _)| *f).collect();
     assert_eq!(names, listed, "every fixture must be in TABLE");
     for (file, kind) in TABLE {
-        let t = text(&format!("windows/{file}"));
-        let ok = match *kind {
-            "certs" => certs::parse_certificates(&t, "LocalMachine\\My").map(|_| ()),
-            "components" => settings::parse_components(&t).map(|_| ()),
-            "fedauth" => settings::parse_fedauth(&t).map(|_| ()),
-            "host" => hostinfo::parse_host(&t).map(|_| ()),
-            "tssettings" => settings::parse_ts_settings(&t).map(|_| ()),
-            "netipconfig" => netipconfig::parse_netipconfig(&t).map(|_| ()),
-            "netroute" => netroute::parse_netroute(&t).map(|_| ()),
-            "route_print" => route_print::parse_route_print(&t).map(|_| ()),
-            "services" => services::parse_services(&t).map(|_| ()),
-            "tsgateway" => settings::parse_tsgateway(&t).map(|_| ()),
-            "vmm" => settings::parse_vmm(&t).map(|_| ()),
-            other => panic!("unknown parser {other}"),
-        };
-        ok.unwrap_or_else(|e| panic!("{file}: {e}"));
+        parse_as(kind, &text(&format!("windows/{file}"))).unwrap_or_else(|e| panic!("{file}: {e}"));
+    }
+}
+
+/// A bounded random-input loop over real layouts: every fixture, cut short at many points and
+/// with bytes flipped (a deterministic xorshift, so a failure repeats), through its parser.
+/// Errors are expected; a panic is the bug.
+#[test]
+fn damaged_fixtures_never_panic_their_parsers() {
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for (file, kind) in TABLE {
+        let bytes = common::bytes(&format!("windows/{file}"));
+        for round in 0..200 {
+            let mut damaged = bytes.clone();
+            if round % 2 == 0 && !damaged.is_empty() {
+                let cut = usize::try_from(next() % damaged.len() as u64).unwrap_or(0);
+                damaged.truncate(cut);
+            }
+            for _ in 0..(next() % 4) {
+                if !damaged.is_empty() {
+                    let at = usize::try_from(next() % damaged.len() as u64).unwrap_or(0);
+                    damaged[at] = (next() & 0xff) as u8;
+                }
+            }
+            let t = stampbook_agent::parse::text::decode_lossy(&damaged);
+            let _ = parse_as(kind, &t);
+        }
     }
 }
 

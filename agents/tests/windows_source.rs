@@ -25,18 +25,24 @@ script=$(printf '%s' "$1" | base64 -d | iconv -f UTF-16LE -t UTF-8)
 has() {{ printf '%s' "$script" | grep -qF -- "$1"; }}
 if [ -n '{fail_on}' ] && has '{fail_on}'; then echo 'simulated failure' >&2; exit 1; fi
 has "\$Stamp = 'ams-01'" || {{ echo 'prelude missing' >&2; exit 2; }}
-if has 'MgmtSvc'; then cat '{w}/components-vmm-ps51.json'
-elif has 'VMConnect${{kind}}Certificate'; then cat '{w}/cert-vmm-ps7.json'
-elif has 'VMConnectTimeToLiveInMinutes'; then cat '{w}/vmm-vmconnect-ps51.json'
-elif has 'Win32_OperatingSystem'; then cat '{w}/host-gateway-ps51.json'
-elif has 'Get-NetRoute'; then cat '{w}/netroute-gateway-ps51.json'
-elif has 'Get-NetIPConfiguration'; then cat '{w}/netipconfiguration-gateway-ps51.json'
-elif has 'Cert:\LocalMachine\Root'; then cat '{w}/cert-root-hyperv-single-ps51-utf16.json'
-elif has 'Cert:\LocalMachine\My'; then cat '{w}/cert-my-rdgw-ps51.json'
-elif has 'Win32_Service'; then cat '{w}/service-vmms-ps51.json'
-elif has 'Msvm_TerminalServiceSettingData'; then cat '{w}/msvm-terminalservicesettingdata-ps51.json'
-elif has 'FedAuthSettings'; then cat '{w}/fedauthsettings-ps51.json'
-elif has 'Win32_TSGatewayServerSettings'; then cat '{w}/tsgateway-serversettings-ps51.json'
+has '[Console]' && {{ echo 'no console under WinRM' >&2; exit 4; }}
+out() {{ base64 -w0 "$1"; }}
+if has 'Get-StampbookCimPresence -Namespace root\CIMV2\TerminalServices -ClassName'; then printf '%s' 'absent' | base64 -w0
+elif has 'Get-StampbookCimPresence -Namespace root\virtualization'; then printf '%s' 'unknown' | base64 -w0
+elif has "if (Test-Path -LiteralPath 'HKLM:"; then printf '%s' 'absent' | base64 -w0
+elif has 'Get-MgmtSvcPlan @planArgs'; then out '{w}/wap-plans-ps51.json'
+elif has 'Installer\UserData'; then out '{w}/components-vmm-ps51.json'
+elif has 'VMConnect${{kind}}Certificate'; then out '{w}/cert-vmm-ps7.json'
+elif has 'VMConnectTimeToLiveInMinutes'; then out '{w}/vmm-vmconnect-ps51.json'
+elif has 'Win32_OperatingSystem'; then out '{w}/host-gateway-ps51.json'
+elif has 'Get-NetRoute'; then out '{w}/netroute-gateway-ps51.json'
+elif has 'Get-NetIPConfiguration'; then out '{w}/netipconfiguration-gateway-ps51.json'
+elif has 'Cert:\LocalMachine\Root'; then out '{w}/cert-root-hyperv-single-ps51-utf16.json'
+elif has 'Cert:\LocalMachine\My'; then out '{w}/cert-my-rdgw-ps51.json'
+elif has 'Win32_Service'; then out '{w}/service-vmms-ps51.json'
+elif has 'Msvm_TerminalServiceSettingData'; then out '{w}/msvm-terminalservicesettingdata-ps51.json'
+elif has 'FedAuthSettings'; then out '{w}/fedauthsettings-ps51.json'
+elif has 'Win32_TSGatewayServerSettings'; then out '{w}/tsgateway-serversettings-raw-ps51.json'
 else echo 'unexpected script' >&2; exit 3; fi
 "#
     );
@@ -102,7 +108,7 @@ fn every_section_is_collected_through_powershell_for_every_role() {
 }
 
 #[test]
-fn role_sections_are_skipped_for_other_roles_and_a_failing_section_is_left_out() {
+fn role_sections_are_skipped_for_other_roles_and_a_failing_section_is_a_collection_error() {
     let ps = fake_powershell("Get-NetIPConfiguration");
     let report =
         collect_windows(&options(vec![Role::NvgreGateway], ps.clone()), Utc::now()).unwrap();
@@ -111,6 +117,16 @@ fn role_sections_are_skipped_for_other_roles_and_a_failing_section_is_left_out()
     assert!(
         report.interfaces.is_none(),
         "the failed section is not collected"
+    );
+    let errors = report.collection_errors.clone().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(
+        (errors[0].section.as_str(), errors[0].source.as_deref()),
+        ("interfaces", Some("Get-NetIPConfiguration"))
+    );
+    assert!(
+        errors[0].message.contains("simulated failure"),
+        "{errors:?}"
     );
     assert!(report.routes.is_some());
     assert!(
@@ -124,6 +140,8 @@ fn role_sections_are_skipped_for_other_roles_and_a_failing_section_is_left_out()
             .flatten()
             .all(|c| c.store != "VMM")
     );
+    // Not claimed: the RD Gateway class and the VMM Setup key are certainly absent (cleared);
+    // whether Hyper-V's class is there could not be told (left alone).
     let settings = report.settings.unwrap();
     assert_eq!(
         (
@@ -131,8 +149,28 @@ fn role_sections_are_skipped_for_other_roles_and_a_failing_section_is_left_out()
             settings.hyperv_terminal_service,
             settings.rd_gateway
         ),
-        (Part::Absent, Part::Absent, Part::Absent)
+        (Part::Cleared, Part::Absent, Part::Cleared)
     );
+    assert!(report.wap.is_none());
+}
+
+#[test]
+fn a_wap_server_sends_its_plans() {
+    let ps = fake_powershell("");
+    let report = collect_windows(&options(vec![Role::WapServer], ps.clone()), Utc::now()).unwrap();
+    std::fs::remove_dir_all(ps.parent().unwrap()).unwrap();
+    assert_eq!(report.wap.unwrap().plans.len(), 2);
+}
+
+#[test]
+fn failing_host_facts_fail_the_collection_unless_the_flags_name_the_host() {
+    let ps = fake_powershell("Win32_OperatingSystem");
+    let mut opts = options(vec![], ps.clone());
+    opts.fqdn = Some("hv01.ams-01.example.net".into());
+    let report = collect_windows(&opts, Utc::now()).unwrap();
+    assert_eq!(report.host.fqdn, "hv01.ams-01.example.net");
+    assert_eq!(report.collection_errors.unwrap()[0].section, "host");
+    std::fs::remove_dir_all(ps.parent().unwrap()).unwrap();
 }
 
 #[test]

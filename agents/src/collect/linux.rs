@@ -168,6 +168,7 @@ fn certificates(dirs: &[CertDir]) -> Result<Vec<Certificate>, CollectError> {
                         has_private_key: file.has_private_key,
                         provider: None,
                         added_at: None,
+                        added_at_source: None,
                     });
                 }
             }

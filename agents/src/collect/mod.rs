@@ -12,9 +12,9 @@ use chrono::{DateTime, Utc};
 use stampbook_wire::{AgentInfo, HostSection, Report, SCHEMA_V1};
 use uuid::Uuid;
 
-pub use capture_dir::collect_capture_dir;
+pub use capture_dir::{HostOverrides, collect_capture_dir, collect_capture_dir_with};
 pub use linux::{CertDir, LinuxOptions, collect_linux};
-pub use windows::{WindowsOptions, collect_windows};
+pub use windows::{WapOptions, WindowsOptions, collect_windows};
 
 use crate::parse::ParseError;
 

@@ -45,9 +45,24 @@ pub fn parse_certificates(text: &str, store: &str) -> Result<Vec<Certificate>, P
             has_private_key: psjson::get_bool(obj, "HasPrivateKey", &ctx)?.unwrap_or(false),
             provider: psjson::get_str(obj, "Provider", &ctx)?,
             added_at: psjson::get_date(obj, "AddedAt", &ctx)?,
+            added_at_source: added_at_source(obj, &ctx)?,
         });
     }
     Ok(out)
+}
+
+/// Where `AddedAt` came from. Windows keeps no "added" time; the capture script reads the last
+/// write time of the certificate's registry key (`RegistryKeyLastWrite`), which is only an upper
+/// bound: anything that rewrites the key (a friendly name, a property) moves it later. It is sent
+/// as `registry_last_write` so that the server treats it as such, not as fact.
+fn added_at_source(obj: &Map<String, Value>, ctx: &str) -> Result<Option<String>, ParseError> {
+    Ok(psjson::get_str(obj, "AddedAtSource", ctx)?.map(|s| {
+        if s.eq_ignore_ascii_case("RegistryKeyLastWrite") {
+            stampbook_wire::ADDED_AT_REGISTRY_LAST_WRITE.to_owned()
+        } else {
+            s
+        }
+    }))
 }
 
 fn raw_data(obj: &Map<String, Value>, ctx: &str) -> Result<Vec<u8>, ParseError> {

@@ -2,7 +2,7 @@
 //! host section, and the role names operators type into wire roles.
 
 use serde_json::{Map, Value};
-use stampbook_wire::{HostSection, Os, Role, Vitals};
+use stampbook_wire::{CollectionError, HostSection, Os, Role, Vitals};
 
 use super::{ParseError, psjson};
 
@@ -13,6 +13,24 @@ pub fn parse_host(text: &str) -> Result<HostSection, ParseError> {
     let obj = psjson::parse_object(text)?
         .ok_or_else(|| ParseError::Unrecognised("host facts are empty".into()))?;
     host_from_object(&obj)
+}
+
+/// Like [`parse_host`], plus what the script could not fill in: `VmVitalsError` says why the
+/// VM figures are missing (the Hyper-V role is there but the shell was not elevated, or
+/// `Get-VM` failed). On a host without Hyper-V the figures are simply not applicable.
+pub fn parse_host_capture(text: &str) -> Result<(HostSection, Vec<CollectionError>), ParseError> {
+    let obj = psjson::parse_object(text)?
+        .ok_or_else(|| ParseError::Unrecognised("host facts are empty".into()))?;
+    let host = host_from_object(&obj)?;
+    let errors = psjson::get_str(&obj, "VmVitalsError", "")?
+        .map(|message| CollectionError {
+            section: "host.vitals".into(),
+            source: Some("Get-VM".into()),
+            message,
+        })
+        .into_iter()
+        .collect();
+    Ok((host, errors))
 }
 
 /// Like [`parse_host`] over an already-parsed object (the Windows source builds one from WMI
@@ -61,25 +79,35 @@ pub fn parse_roles(names: &[String]) -> Result<Vec<Role>, ParseError> {
     Ok(roles)
 }
 
+/// The short names operators use, squashed (lower-case letters and digits only). The capture
+/// script's `$RoleAliases` holds the same table (a test keeps them identical), so that the
+/// script and the agent agree on which sections a role needs.
+pub const ROLE_ALIASES: &[(&str, Role)] = &[
+    ("hyperv", Role::HypervHost),
+    ("nvgre", Role::NvgreGateway),
+    ("nvgregw", Role::NvgreGateway),
+    ("hnvgateway", Role::NvgreGateway),
+    ("rdgw", Role::RdGateway),
+    ("rdg", Role::RdGateway),
+    ("rdsgateway", Role::RdGateway),
+    ("vmm", Role::VmmServer),
+    ("spf", Role::SpfServer),
+    ("wap", Role::WapServer),
+    ("sql", Role::SqlServer),
+];
+
 /// One role, case-insensitively, in wire form (`hyperv_host`), friendly form (`HyperVHost`,
-/// `Hyper-V Host`) or a common short name (`hyperv`, `rdgw`, `vmm`).
+/// `Hyper-V Host`) or a short name of [`ROLE_ALIASES`] (`hyperv`, `rdgw`, `vmm`).
 pub fn parse_role(name: &str) -> Result<Role, ParseError> {
     let squashed: String = name
         .chars()
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
         .collect();
-    let short = match squashed.as_str() {
-        "hyperv" => Some(Role::HypervHost),
-        "nvgre" | "nvgregw" | "hnvgateway" => Some(Role::NvgreGateway),
-        "rdgw" | "rdg" | "rdsgateway" => Some(Role::RdGateway),
-        "vmm" => Some(Role::VmmServer),
-        "spf" => Some(Role::SpfServer),
-        "wap" => Some(Role::WapServer),
-        "sql" => Some(Role::SqlServer),
-        _ => None,
-    };
-    short
+    ROLE_ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == squashed)
+        .map(|(_, role)| *role)
         .or_else(|| {
             Role::ALL
                 .into_iter()

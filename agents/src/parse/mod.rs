@@ -4,6 +4,8 @@
 //! Every parser returns [`ParseError`] instead of panicking: input comes from other machines
 //! and from operators' hands, and a bad file must name itself, not crash the agent.
 
+pub mod capture_meta;
+pub mod certhash;
 pub mod certs;
 pub mod hostinfo;
 pub mod linux;
@@ -17,6 +19,7 @@ pub mod services;
 pub mod settings;
 pub mod systemd;
 pub mod text;
+pub mod wap;
 
 /// Why a capture could not be turned into wire types. Messages say what and where, so an
 /// operator can fix the file; the caller adds which file it was.

@@ -7,16 +7,55 @@ use serde_json::{Map, Value};
 use super::{ParseError, text};
 
 /// Parses a capture that holds a list. `ConvertTo-Json` writes a lone object for a pipeline
-/// of one item and nothing at all for an empty pipeline: both are normalised here.
+/// of one item and nothing at all for an empty pipeline: both are normalised here, as is
+/// Windows PowerShell 5.1's `{"value":[...],"Count":n}` wrapper (see [`unwrap_array`]).
 pub fn parse_list(text: &str) -> Result<Vec<Value>, ParseError> {
     if text::is_blank(text) {
         return Ok(Vec::new());
     }
-    Ok(match parse_value(text)? {
+    Ok(match into_unwrapped(parse_value(text)?) {
         Value::Array(items) => items,
         Value::Null => Vec::new(),
         other => vec![other],
     })
+}
+
+/// Whether a capture is the JSON literal `null`: the script's way of saying "collected, the
+/// host does not have it" (as opposed to a blank file, an empty pipeline).
+pub fn is_null(text: &str) -> bool {
+    text.trim_matches(|c: char| c.is_whitespace() || c == '\u{FEFF}') == "null"
+}
+
+/// Windows PowerShell 5.1 attaches an ETS `Count` property to `System.Array`, and
+/// `ConvertTo-Json` then writes such an array (a nested one, or one passed with
+/// `-InputObject`) as `{"value":[...],"Count":n}` (PowerShell/PowerShell#3153, #5579). An
+/// object with exactly those two keys is that array.
+pub fn unwrap_array(v: &Value) -> &Value {
+    match v {
+        Value::Object(o) if is_array_wrapper(o) => o
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("value"))
+            .map_or(v, |(_, inner)| inner),
+        _ => v,
+    }
+}
+
+fn into_unwrapped(v: Value) -> Value {
+    match v {
+        Value::Object(mut o) if is_array_wrapper(&o) => {
+            let key = o.keys().find(|k| k.eq_ignore_ascii_case("value")).cloned();
+            key.and_then(|k| o.remove(&k)).unwrap_or(Value::Null)
+        }
+        other => other,
+    }
+}
+
+fn is_array_wrapper(o: &Map<String, Value>) -> bool {
+    o.len() == 2
+        && o.iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("value") && v.is_array())
+        && o.iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("count") && v.is_number())
 }
 
 /// Parses a capture that holds one object (a settings instance). An array (several WMI
@@ -56,7 +95,16 @@ pub fn get<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
                 .find(|(k, _)| k.eq_ignore_ascii_case(key))
                 .map(|(_, v)| v)
         })
+        .map(unwrap_array)
         .filter(|v| !v.is_null())
+}
+
+/// The first of `keys` that is present: a property under its class name, then the older
+/// names earlier captures used.
+pub fn get_any<'a>(obj: &'a Map<String, Value>, keys: &[&str]) -> Option<(&'a Value, usize)> {
+    keys.iter()
+        .enumerate()
+        .find_map(|(i, k)| get(obj, k).map(|v| (v, i)))
 }
 
 /// A string property; numbers and booleans are accepted in their JSON spelling because WMI

@@ -1,7 +1,7 @@
 //! `services.json` (`Name, Status, StartTime`: the service with its process start time) into
 //! wire services.
 
-use stampbook_wire::Service;
+use stampbook_wire::{CollectionError, Service};
 
 use super::{ParseError, item, psjson};
 
@@ -26,6 +26,28 @@ pub fn parse_services(text: &str) -> Result<Vec<Service>, ParseError> {
         });
     }
     Ok(out)
+}
+
+/// Like [`parse_services`], plus a collection error for every running service whose start time
+/// the script could not read (`StartTimeError`: the process is protected from a shell that is
+/// not elevated). Such a start time is unknown, never "not started".
+pub fn parse_services_capture(
+    text: &str,
+) -> Result<(Vec<Service>, Vec<CollectionError>), ParseError> {
+    let services = parse_services(text)?;
+    let mut errors = Vec::new();
+    for (index, value) in psjson::parse_list(text)?.iter().enumerate() {
+        let obj = psjson::as_object(value, index)?;
+        if let Some(message) = psjson::get_str(obj, "StartTimeError", &item(index))? {
+            let name = psjson::get_str(obj, "Name", "")?.unwrap_or_default();
+            errors.push(CollectionError {
+                section: "services.started_at".into(),
+                source: Some("Get-Process".into()),
+                message: format!("{name}: {message}"),
+            });
+        }
+    }
+    Ok((services, errors))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use stampbook_wire::{Component, HypervTerminalService, RdGatewaySettings, VmmSettings};
 
-use super::{ParseError, item, psjson};
+use super::{ParseError, certhash, item, psjson};
 
 /// `msvm-tssettings.json`: `{TrustedIssuerCertificateHashes[], AllowedHashAlgorithms[]}`.
 /// Algorithms may be numbers or names; they are kept as strings. Blank text is `None`.
@@ -37,17 +37,31 @@ pub fn parse_fedauth(text: &str) -> Result<Vec<String>, ParseError> {
     )?))
 }
 
-/// `tsgateway.json`: `{AuthenticationPlugin, AuthorizationPlugin, SslCertificateThumbprint}`.
-/// The trusted issuers come from `fedauth.json`; see [`merge_rd_gateway`].
+/// `tsgateway.json`: `Win32_TSGatewayServerSettings` as the class names its properties
+/// (`AuthenticationPluginName`, `AuthorizationPluginName`, `CertHash`), or the older capture
+/// keys (`AuthenticationPlugin`, `AuthorizationPlugin` as VMM's how-to spells them,
+/// `SslCertificateThumbprint`). Plugin names are passed through as written: the installer's
+/// `FedAuthAuthenticationPlugin` / `FedAuthAuthorizationPlugin` and the documentation's
+/// `FedAuthorizationPlugin` are all judged by the server. The trusted issuers come from
+/// `fedauth.json`; see [`merge_rd_gateway`].
 pub fn parse_tsgateway(text: &str) -> Result<Option<RdGatewaySettings>, ParseError> {
     let Some(obj) = psjson::parse_object(text)? else {
         return Ok(None);
     };
+    let plugin = |keys: &[&str]| match psjson::get_any(&obj, keys) {
+        Some((_, i)) => psjson::get_str(&obj, keys[i], ""),
+        None => Ok(None),
+    };
     Ok(Some(RdGatewaySettings {
         trusted_issuer_certificates: None,
-        authentication_plugin: psjson::get_str(&obj, "AuthenticationPlugin", "")?,
-        authorization_plugin: psjson::get_str(&obj, "AuthorizationPlugin", "")?,
-        ssl_certificate_thumbprint: psjson::get_str(&obj, "SslCertificateThumbprint", "")?,
+        authentication_plugin: plugin(&["AuthenticationPluginName", "AuthenticationPlugin"])?,
+        authorization_plugin: plugin(&["AuthorizationPluginName", "AuthorizationPlugin"])?,
+        ssl_certificate_thumbprint: match psjson::get(&obj, "CertHash") {
+            Some(v) => {
+                certhash::thumbprint(v).map_err(|r| ParseError::invalid("", "CertHash", r))?
+            }
+            None => psjson::get_str(&obj, "SslCertificateThumbprint", "")?,
+        },
     }))
 }
 

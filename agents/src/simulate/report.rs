@@ -86,6 +86,7 @@ fn cert(
     added_at: Option<DateTime<Utc>>,
 ) -> Certificate {
     Certificate {
+        added_at_source: None,
         store: store.to_owned(),
         der: material.der_base64.clone(),
         has_private_key: provider.is_some(),

@@ -266,7 +266,14 @@ pub struct Certificate {
     pub provider: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub added_at: Option<DateTime<Utc>>,
+    /// How `added_at` was learned, when it is not a recorded fact: [`ADDED_AT_REGISTRY_LAST_WRITE`]
+    /// (an upper bound: the certificate was in the store at that time, perhaps long before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added_at_source: Option<String>,
 }
+
+/// `added_at_source` of a time read from the certificate's registry key last write time.
+pub const ADDED_AT_REGISTRY_LAST_WRITE: &str = "registry_last_write";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
