@@ -349,3 +349,105 @@ async fn the_worker_delivers_on_its_own_and_ingest_never_waits(pool: PgPool) {
         .unwrap();
     assert_eq!(received.header("x-stampbook-event"), "problem.opened");
 }
+
+/// A Python with the `standardwebhooks` receiver library (deploy/pytools makes it; ./deploy/test
+/// sets STAMPBOOK_PYTHON).
+fn receiver_python() -> std::path::PathBuf {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    [
+        std::env::var_os("STAMPBOOK_PYTHON").map(std::path::PathBuf::from),
+        Some(repo.join(".data/venv/bin/python")),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| {
+        std::process::Command::new(p)
+            .args(["-c", "import standardwebhooks"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+    .expect("no Python with standardwebhooks: run deploy/pytools")
+}
+
+/// What a receiver built on the Standard Webhooks library does with a delivery: verify it with
+/// the secret as shown at subscription, and parse it. Answers the payload, or the library's error.
+fn verify_with_library(secret: &str, got: &Received) -> Result<Value, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("body");
+    std::fs::write(&body, &got.body).unwrap();
+    let headers: serde_json::Map<String, Value> = got
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), Value::String(v.clone())))
+        .collect();
+    let script = "import json, sys\n\
+        from standardwebhooks.webhooks import Webhook\n\
+        secret, body, headers = sys.argv[1], open(sys.argv[2], 'rb').read(), json.loads(sys.argv[3])\n\
+        print(json.dumps(Webhook(secret).verify(body, headers)))\n";
+    let out = std::process::Command::new(receiver_python())
+        .args(["-c", script, secret])
+        .arg(&body)
+        .arg(Value::Object(headers).to_string())
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(serde_json::from_slice(&out.stdout).unwrap())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn deliveries_verify_with_the_standard_webhooks_library_and_tampering_does_not(pool: PgPool) {
+    let app = spawn_with(pool.clone(), settings(2, 5)).await;
+    app.put_inventory(&spec_document()).await;
+    let (url, mut got) = receiver(vec![Some(500), Some(200)]).await;
+    let hook = subscribe(&app, &url, &["problem.opened"]).await;
+    let secret = hook["secret"].as_str().unwrap();
+    open_a_problem(&app).await;
+    let state = AppState::new(pool.clone(), settings(2, 5));
+    let policy = deliver::Policy::from_settings(&state.settings);
+    let client = deliver::client(&policy).unwrap();
+    assert_eq!(deliver::deliver_due(&state, &client, &policy).await, 1);
+    let first = got.recv().await.unwrap();
+    assert_eq!(deliver::deliver_due(&state, &client, &policy).await, 1);
+    let retry = got.recv().await.unwrap();
+
+    let payload = verify_with_library(secret, &first).expect("the library accepts the delivery");
+    assert_eq!(payload["event"], "problem.opened");
+    assert_eq!(
+        first.header("webhook-id"),
+        payload["event_id"].as_str().unwrap()
+    );
+    assert_eq!(
+        retry.header("webhook-id"),
+        first.header("webhook-id"),
+        "a retry keeps its id, so receivers de-duplicate on it"
+    );
+    assert!(
+        verify_with_library(secret, &retry).is_ok(),
+        "the retry verifies too"
+    );
+    // the earlier header stays for receivers written against it
+    assert!(signature::verify(
+        secret,
+        &first.body,
+        first.header("x-stampbook-signature")
+    ));
+
+    let mut tampered = Received {
+        headers: first.headers.clone(),
+        body: first.body.clone(),
+    };
+    tampered.body.push(b' ');
+    assert!(
+        verify_with_library(secret, &tampered).is_err(),
+        "a changed body is refused"
+    );
+    let mut wrong_key = secret.to_owned();
+    wrong_key.replace_range(6..10, "AAAA");
+    assert!(
+        verify_with_library(&wrong_key, &first).is_err(),
+        "another secret is refused"
+    );
+}

@@ -123,6 +123,9 @@ async fn post(client: &reqwest::Client, d: &Due) -> Result<u16, (Option<u16>, St
     let body = serde_json::to_vec(&d.payload).map_err(|e| (None, e.to_string()))?;
     let sig = signature::sign(&d.secret, &body)
         .ok_or_else(|| (None, "the payload could not be signed".to_owned()))?;
+    let (msg_id, sent_at) = (d.event_id.to_string(), chrono::Utc::now().timestamp());
+    let standard = signature::standard_sign(&d.secret, &msg_id, sent_at, &body)
+        .ok_or_else(|| (None, "the payload could not be signed".to_owned()))?;
     let resp = client
         .post(&d.url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -131,6 +134,9 @@ async fn post(client: &reqwest::Client, d: &Due) -> Result<u16, (Option<u16>, St
         .header("X-Stampbook-Event-Id", d.event_id.to_string())
         .header("X-Stampbook-Attempt", d.attempt.to_string())
         .header(signature::HEADER, sig)
+        .header("webhook-id", msg_id)
+        .header("webhook-timestamp", sent_at.to_string())
+        .header("webhook-signature", standard)
         .body(body)
         .send()
         .await

@@ -100,7 +100,8 @@ fn generate_secret() -> String {
     rand::rng().fill_bytes(&mut bytes);
     format!(
         "{SECRET_PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+        // standard base64, as Standard Webhooks receiver libraries decode it
+        base64::engine::general_purpose::STANDARD.encode(bytes)
     )
 }
 
