@@ -23,6 +23,8 @@ pub struct AppState {
     /// Signs session cookies.
     pub session_key: Vec<u8>,
     pub limiter: RateLimiter,
+    /// Failed authentications per client address.
+    pub failures: crate::auth::throttle::FailureThrottle,
     pub evaluator: crate::rules::worker::Evaluator,
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
@@ -41,6 +43,7 @@ impl AppState {
         };
         AppState {
             limiter: RateLimiter::new(settings.rate_limit_per_min),
+            failures: crate::auth::throttle::FailureThrottle::new(settings.auth_failures_per_min),
             evaluator: crate::rules::worker::Evaluator::default(),
             metrics: Default::default(),
             pool,
@@ -125,8 +128,10 @@ impl Application {
             App::new()
                 .app_data(data.clone())
                 .wrap(from_fn(head_as_get))
+                .wrap(from_fn(crate::edge::middleware))
                 .wrap(security_headers())
                 .wrap(from_fn(request_id_header))
+                .wrap(from_fn(crate::access_log::middleware))
                 .wrap(TracingLogger::default())
                 .configure(routes)
                 .default_service(web::to(crate::web::not_found))

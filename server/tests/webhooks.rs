@@ -101,6 +101,8 @@ fn settings(timeout_s: u64, max_attempts: i32) -> ServeArgs {
         webhook_timeout_s: timeout_s,
         webhook_max_attempts: max_attempts,
         webhook_retry_base_ms: 0,
+        // the receivers of these tests listen on loopback, which webhooks may not reach by default
+        webhook_allow_cidrs: vec!["127.0.0.0/8".parse().unwrap()],
         ..ServeArgs::for_tests()
     }
 }

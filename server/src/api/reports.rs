@@ -29,6 +29,8 @@ pub async fn post(
         return Err(ApiError::unsupported_media_type("application/json"));
     }
     let bytes = body::read(&req, payload.into_inner(), state.settings.max_report_bytes).await?;
+    ingest::limits::check(&bytes, &state.settings.limits)?;
+    ingest::nul::check(&bytes)?;
     let report: Report = body::from_json(&bytes)?;
     let started = std::time::Instant::now();
     let accepted = ingest::ingest(&state, &who, &report).await?;
