@@ -149,7 +149,7 @@ async fn subscriptions_show_the_secret_once_and_are_audited(pool: PgPool) {
             Method::POST,
             "/api/v1/webhooks",
             &app.admin,
-            &json!({"url": "http://10.0.0.5:8080/x", "events": ["problem.resolved"], "secret": "0123456789abcdef-mine"}),
+            &json!({"url": "https://crm.example.net/x", "events": ["problem.resolved"], "secret": "0123456789abcdef-mine"}),
         )
         .await;
     let mine: Value = mine.json().await.unwrap();
