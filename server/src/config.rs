@@ -173,6 +173,11 @@ pub struct ServeArgs {
     /// addresses stay refused.
     #[arg(long, env = "STAMPBOOK_WEBHOOK_ALLOW_CIDRS", value_delimiter = ',')]
     pub webhook_allow_cidrs: Vec<ipnet::IpNet>,
+    /// Report bytes (after gzip decoding) parsed and stored at once by this process; a report
+    /// waits for its share before it is parsed, which bounds the memory of many large reports
+    /// in flight (a report holds about ten times its bytes while it is stored).
+    #[arg(long, env = "STAMPBOOK_INGEST_BUDGET_BYTES", default_value_t = 12 * 1024 * 1024)]
+    pub ingest_budget_bytes: usize,
     /// Days a quarantined report is kept (replayed or not).
     #[arg(
         long,
@@ -255,6 +260,7 @@ impl ServeArgs {
             webhook_max_attempts: 15,
             webhook_retry_base_ms: 10_000,
             webhook_allow_cidrs: Vec::new(),
+            ingest_budget_bytes: 12 * 1024 * 1024,
             quarantine_retention_days: 30,
             quarantine_max: 10_000,
             limits: ReportLimits::default(),

@@ -23,6 +23,8 @@ pub struct AppState {
     /// Signs session cookies.
     pub session_key: Vec<u8>,
     pub limiter: RateLimiter,
+    /// Report bytes being parsed and stored, in KiB permits (`ingest_budget_bytes`).
+    pub ingest_budget: tokio::sync::Semaphore,
     /// Failed authentications per client address.
     pub failures: crate::auth::throttle::FailureThrottle,
     pub evaluator: crate::rules::worker::Evaluator,
@@ -44,6 +46,9 @@ impl AppState {
         AppState {
             limiter: RateLimiter::new(settings.rate_limit_per_min),
             failures: crate::auth::throttle::FailureThrottle::new(settings.auth_failures_per_min),
+            ingest_budget: tokio::sync::Semaphore::new(
+                (settings.ingest_budget_bytes / 1024).max(1),
+            ),
             evaluator: crate::rules::worker::Evaluator::default(),
             metrics: Default::default(),
             pool,
