@@ -138,6 +138,10 @@ pub struct ServeArgs {
     /// Requests per minute allowed per token (0 disables the limit).
     #[arg(long, env = "STAMPBOOK_RATE_LIMIT_PER_MIN", default_value_t = 6000)]
     pub rate_limit_per_min: u32,
+    /// Failed authentications (unknown or revoked tokens, refused logins) allowed per client
+    /// address and minute before its attempts are answered 429 (0 disables the throttle).
+    #[arg(long, env = "STAMPBOOK_AUTH_FAILURES_PER_MIN", default_value_t = 30)]
+    pub auth_failures_per_min: u32,
     /// Seconds between full rule evaluations of every stamp (time-based rules: expiry, staleness).
     #[arg(long, env = "STAMPBOOK_EVALUATION_INTERVAL_S", default_value_t = 60)]
     pub evaluation_interval_s: u64,
@@ -164,6 +168,75 @@ pub struct ServeArgs {
         default_value_t = 10_000
     )]
     pub webhook_retry_base_ms: u64,
+    /// Address ranges webhook targets may use although they are loopback, link-local, private or
+    /// unique-local (comma-separated CIDRs, e.g. `10.20.0.0/16,127.0.0.1/32`); cloud metadata
+    /// addresses stay refused.
+    #[arg(long, env = "STAMPBOOK_WEBHOOK_ALLOW_CIDRS", value_delimiter = ',')]
+    pub webhook_allow_cidrs: Vec<ipnet::IpNet>,
+    /// Report bytes (after gzip decoding) parsed and stored at once by this process; a report
+    /// waits for its share before it is parsed, which bounds the memory of many large reports
+    /// in flight (a report holds about ten times its bytes while it is stored).
+    #[arg(long, env = "STAMPBOOK_INGEST_BUDGET_BYTES", default_value_t = 12 * 1024 * 1024)]
+    pub ingest_budget_bytes: usize,
+    /// Days a quarantined report is kept (replayed or not).
+    #[arg(
+        long,
+        env = "STAMPBOOK_QUARANTINE_RETENTION_DAYS",
+        default_value_t = 30
+    )]
+    pub quarantine_retention_days: u32,
+    /// Most quarantined reports kept; the oldest go first.
+    #[arg(long, env = "STAMPBOOK_QUARANTINE_MAX", default_value_t = 10_000)]
+    pub quarantine_max: u32,
+    #[command(flatten)]
+    pub limits: ReportLimits,
+}
+
+/// The most one report may carry per section (422 naming the section above), and how much
+/// history one report may write in detail.
+#[derive(Debug, Clone, Args)]
+pub struct ReportLimits {
+    /// Routes per report.
+    #[arg(long, env = "STAMPBOOK_MAX_ROUTES", default_value_t = 5_000)]
+    pub max_routes: usize,
+    /// Certificates per report (all stores together).
+    #[arg(long, env = "STAMPBOOK_MAX_CERTIFICATES", default_value_t = 2_000)]
+    pub max_certificates: usize,
+    /// Network interfaces per report.
+    #[arg(long, env = "STAMPBOOK_MAX_INTERFACES", default_value_t = 512)]
+    pub max_interfaces: usize,
+    /// Addresses per interface.
+    #[arg(
+        long,
+        env = "STAMPBOOK_MAX_ADDRESSES_PER_INTERFACE",
+        default_value_t = 256
+    )]
+    pub max_addresses_per_interface: usize,
+    /// Services per report.
+    #[arg(long, env = "STAMPBOOK_MAX_SERVICES", default_value_t = 2_000)]
+    pub max_services: usize,
+    /// Components per report, and entries of any other list (trusted issuers, hash algorithms,
+    /// collection errors, WAP plans and their quotas).
+    #[arg(long, env = "STAMPBOOK_MAX_LIST_ITEMS", default_value_t = 1_000)]
+    pub max_list_items: usize,
+    /// Changes of one kind (routes, certificates...) one report writes to history row by row;
+    /// beyond it the report writes one summary row for that kind (counts, no detail).
+    #[arg(long, env = "STAMPBOOK_HISTORY_DETAIL_MAX", default_value_t = 200)]
+    pub history_detail_max: usize,
+}
+
+impl Default for ReportLimits {
+    fn default() -> Self {
+        ReportLimits {
+            max_routes: 5_000,
+            max_certificates: 2_000,
+            max_interfaces: 512,
+            max_addresses_per_interface: 256,
+            max_services: 2_000,
+            max_list_items: 1_000,
+            history_detail_max: 200,
+        }
+    }
 }
 
 impl ServeArgs {
@@ -177,6 +250,7 @@ impl ServeArgs {
             session_key: Some(Secret::new("test-session-key-0123456789abcdef0123456789")),
             session_ttl_s: 3600,
             rate_limit_per_min: 0,
+            auth_failures_per_min: 30,
             evaluation_interval_s: 3600,
             report_retention_days: 14,
             workers: Some(2),
@@ -185,6 +259,11 @@ impl ServeArgs {
             webhook_timeout_s: 10,
             webhook_max_attempts: 15,
             webhook_retry_base_ms: 10_000,
+            webhook_allow_cidrs: Vec::new(),
+            ingest_budget_bytes: 12 * 1024 * 1024,
+            quarantine_retention_days: 30,
+            quarantine_max: 10_000,
+            limits: ReportLimits::default(),
         }
     }
 

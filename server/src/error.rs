@@ -179,11 +179,13 @@ impl ResponseError for ApiError {
 /// a database that cannot be reached to 503, anything else to 500.
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
+        if unreachable(&err) {
+            let mut e = database_unavailable();
+            e.source = Some(err.into());
+            return e;
+        }
         match &err {
             sqlx::Error::RowNotFound => ApiError::not_found("resource"),
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                ApiError::unavailable("the database is unreachable")
-            }
             sqlx::Error::Database(db) => {
                 let constraint = db.constraint().unwrap_or_default();
                 if db.is_unique_violation() {
@@ -195,13 +197,16 @@ impl From<sqlx::Error> for ApiError {
                         format!("a referenced object does not exist ({constraint})"),
                         "",
                     )
-                } else if db.code().as_deref() == Some("22021") {
+                } else if matches!(db.code().as_deref(), Some("22021" | "22P05")) {
                     // PostgreSQL text cannot hold NUL (U+0000)
                     ApiError::invalid(
                         "invalid_text",
                         "a text value contains a NUL character (U+0000), which cannot be stored",
                         "",
                     )
+                } else if db.code().as_deref() == Some("54000") {
+                    // e.g. a value too long for an index row: the input's fault, not ours
+                    ApiError::invalid("value_too_large", "a value is too large to be stored", "")
                 } else if db.is_check_violation() {
                     ApiError::invalid(
                         "constraint_violated",
@@ -215,6 +220,34 @@ impl From<sqlx::Error> for ApiError {
             _ => ApiError::internal(err.into()),
         }
     }
+}
+
+/// 503 `database_unavailable`: the database cannot be reached or is shutting down.
+fn database_unavailable() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "database_unavailable",
+        "the database is unreachable; try again shortly",
+    )
+}
+
+/// The database cannot be reached, or is there but not serving.
+fn unreachable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::Io(_)
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().as_deref().is_some_and(is_unavailable),
+        _ => false,
+    }
+}
+
+/// SQLSTATEs of a database that is there but not serving: connection exceptions (08),
+/// too many connections, shutting down, starting up.
+fn is_unavailable(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "53300" | "57P01" | "57P02" | "57P03")
 }
 
 fn describe_unique(constraint: &str) -> (&'static str, String, &'static str) {

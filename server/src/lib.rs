@@ -1,12 +1,14 @@
 //! stampbook server: the inventory of every WAP/VMM stamp. Request → parse into domain types →
 //! store → evaluate rules → respond; `startup` builds the application, `main.rs` is a thin shell.
 
+pub mod access_log;
 pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod edge;
 pub mod error;
 pub mod facts;
 pub mod health;
@@ -14,6 +16,7 @@ pub mod ingest;
 pub mod inventory;
 pub mod metrics;
 pub mod problems;
+pub mod retention;
 pub mod rules;
 pub mod startup;
 pub mod telemetry;

@@ -191,6 +191,22 @@ pub async fn handler(state: web::Data<AppState>) -> HttpResponse {
             render_up(&mut out, false);
         }
     }
+    if let Ok((all, pending)) = crate::ingest::quarantine::counts(&state.pool).await {
+        let _ = writeln!(
+            out,
+            "# HELP stampbook_quarantined_reports Refused reports kept in quarantine, by state."
+        );
+        let _ = writeln!(out, "# TYPE stampbook_quarantined_reports gauge");
+        let _ = writeln!(
+            out,
+            "stampbook_quarantined_reports{{state=\"pending\"}} {pending}"
+        );
+        let _ = writeln!(
+            out,
+            "stampbook_quarantined_reports{{state=\"replayed\"}} {}",
+            all - pending
+        );
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(out)

@@ -23,6 +23,10 @@ pub struct AppState {
     /// Signs session cookies.
     pub session_key: Vec<u8>,
     pub limiter: RateLimiter,
+    /// Report bytes being parsed and stored, in KiB permits (`ingest_budget_bytes`).
+    pub ingest_budget: tokio::sync::Semaphore,
+    /// Failed authentications per client address.
+    pub failures: crate::auth::throttle::FailureThrottle,
     pub evaluator: crate::rules::worker::Evaluator,
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
@@ -41,6 +45,10 @@ impl AppState {
         };
         AppState {
             limiter: RateLimiter::new(settings.rate_limit_per_min),
+            failures: crate::auth::throttle::FailureThrottle::new(settings.auth_failures_per_min),
+            ingest_budget: tokio::sync::Semaphore::new(
+                (settings.ingest_budget_bytes / 1024).max(1),
+            ),
             evaluator: crate::rules::worker::Evaluator::default(),
             metrics: Default::default(),
             pool,
@@ -125,8 +133,10 @@ impl Application {
             App::new()
                 .app_data(data.clone())
                 .wrap(from_fn(head_as_get))
+                .wrap(from_fn(crate::edge::middleware))
                 .wrap(security_headers())
                 .wrap(from_fn(request_id_header))
+                .wrap(from_fn(crate::access_log::middleware))
                 .wrap(TracingLogger::default())
                 .configure(routes)
                 .default_service(web::to(crate::web::not_found))

@@ -169,7 +169,7 @@ async fn every_get_answers_what_the_document_says(pool: PgPool) {
             Method::POST,
             "/api/v1/webhooks",
             &app.admin,
-            &json!({"url": "http://127.0.0.1:9/hook", "events": ["problem.opened"]}),
+            &json!({"url": "https://hooks.example.net/hook", "events": ["problem.opened"]}),
         )
         .await
         .json()

@@ -321,7 +321,7 @@ async fn assert_counts_match(pool: &PgPool) {
 async fn deleting_a_plan_resolves_its_problems_with_events_and_health_follows(pool: PgPool) {
     let app = spawn(pool.clone()).await;
     app.put_inventory(&spec_document()).await;
-    let hook = json!({"url": "http://10.0.0.5:8080/hook", "events": ["problem.resolved"]});
+    let hook = json!({"url": "https://hooks.example.net/hook", "events": ["problem.resolved"]});
     let r = app
         .send_json(Method::POST, "/api/v1/webhooks", &app.admin, &hook)
         .await;

@@ -369,11 +369,13 @@ async fn sessions_end_on_expiry_revocation_and_logout(pool: PgPool) {
 
     // a session cookie past its end sends back to login, which says so and clears it
     let mut b = Browser::new(&app.base);
-    let expired = session::sign(
+    let expired = session::create(
+        &pool,
         key.expose().as_bytes(),
         token_id,
         Utc::now().timestamp() - 5,
     )
+    .await
     .unwrap();
     b.cookies.insert(session::COOKIE_NAME.into(), expired);
     let r = b.get("/problems").await;
@@ -388,11 +390,13 @@ async fn sessions_end_on_expiry_revocation_and_logout(pool: PgPool) {
         .assert_contains(&["Your session has ended"]);
 
     // a valid one works until its token is revoked
-    let valid = session::sign(
+    let valid = session::create(
+        &pool,
         key.expose().as_bytes(),
         token_id,
         Utc::now().timestamp() + 600,
     )
+    .await
     .unwrap();
     b.cookies.insert(session::COOKIE_NAME.into(), valid);
     assert_eq!(b.get("/").await.status, StatusCode::OK);
@@ -412,4 +416,30 @@ async fn sessions_end_on_expiry_revocation_and_logout(pool: PgPool) {
     assert!(!c.cookies.contains_key(session::COOKIE_NAME));
     assert_eq!(c.get("/").await.status, StatusCode::SEE_OTHER);
     let _ = reader;
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn a_copied_session_cookie_stops_working_at_logout(pool: PgPool) {
+    let app = dashboard::spawn(pool.clone()).await;
+    let reader = app.token("r", "read", None).await;
+    let mut b = Browser::new(&app.base);
+    let csrf = b.logged_in(&reader).await;
+    let mut thief = Browser::new(&app.base);
+    thief.cookies.insert(
+        session::COOKIE_NAME.into(),
+        b.cookies[session::COOKIE_NAME].clone(),
+    );
+    assert_eq!(
+        thief.get("/").await.status,
+        StatusCode::OK,
+        "a copy works while the session lives"
+    );
+    b.post("/logout", &[("csrf", &csrf)]).await;
+    let r = thief.get("/").await;
+    assert_eq!(
+        r.status,
+        StatusCode::SEE_OTHER,
+        "the copy ended with the session"
+    );
+    assert!(r.location().starts_with("/login"));
 }

@@ -12,6 +12,9 @@ use crate::inventory::apply;
 use crate::inventory::model::{ApplySummary, InventoryDocument};
 use crate::startup::AppState;
 
+/// The longest an inventory document may take to parse.
+const PARSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// `PUT /api/v1/inventory`: the document of SPEC §3 as JSON or YAML.
 #[utoipa::path(put, path = "/api/v1/inventory", tag = "admin",
     request_body(content((InventoryDocument = "application/json"), (InventoryDocument = "application/yaml")),
@@ -35,18 +38,36 @@ pub async fn put_inventory(
         ));
     }
     let bytes = body::read(&req, payload.into_inner(), state.settings.max_body_bytes).await?;
-    let doc = apply::parse_document(&bytes, yaml)?;
+    // parsed off the request runtime, with a time bound: a pathological document must not
+    // hold a worker (the scan in `inventory::yaml` refuses the known bombs before this)
+    let parsing = web::block(move || apply::parse_document(&bytes, yaml));
+    let doc = match tokio::time::timeout(PARSE_TIMEOUT, parsing).await {
+        Ok(Ok(parsed)) => parsed?,
+        Ok(Err(e)) => return Err(ApiError::internal(anyhow::anyhow!("parser thread: {e}"))),
+        Err(_) => {
+            return Err(ApiError::invalid(
+                "document_too_complex",
+                format!(
+                    "the document took more than {} s to read; simplify it",
+                    PARSE_TIMEOUT.as_secs()
+                ),
+                "",
+            ));
+        }
+    };
     let summary = apply::apply(&state.pool, &doc, &who.name).await?;
     Ok(HttpResponse::Ok().json(summary))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewToken {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// collector, read, operator or admin.
     #[schema(pattern = "^(collector|read|operator|admin)$")]
     pub scope: String,
     /// Restrict a collector token to one stamp.
+    #[schema(pattern = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
     pub stamp: Option<String>,
 }
 

@@ -70,7 +70,7 @@ pub async fn read(req: &HttpRequest, payload: Payload, limit: usize) -> Result<B
 /// JSON into `T`; a mistake names its field (`routes[2].metric`).
 pub fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let field = e.path().to_string();
         let inner = e.inner();
         let message = if inner.is_eof() {
@@ -81,7 +81,11 @@ pub fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             format!("{inner}")
         };
         ApiError::malformed(message).with_field(if field == "." { String::new() } else { field })
-    })
+    })?;
+    // one JSON value and nothing after it but whitespace
+    de.end()
+        .map_err(|e| ApiError::malformed(format!("the body has more after its JSON value: {e}")))?;
+    Ok(value)
 }
 
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {

@@ -29,6 +29,17 @@ pub async fn post(
         return Err(ApiError::unsupported_media_type("application/json"));
     }
     let bytes = body::read(&req, payload.into_inner(), state.settings.max_report_bytes).await?;
+    // wait for this report's share of the ingest budget: many large reports in flight take
+    // turns instead of holding ten times their bytes each at once
+    let total = (state.settings.ingest_budget_bytes / 1024).max(1);
+    let share = u32::try_from((bytes.len() / 1024).clamp(1, total)).unwrap_or(u32::MAX);
+    let _budget = state
+        .ingest_budget
+        .acquire_many(share)
+        .await
+        .map_err(|e| ApiError::internal(e.into()))?;
+    ingest::limits::check(&bytes, &state.settings.limits)?;
+    ingest::nul::check(&bytes)?;
     let report: Report = body::from_json(&bytes)?;
     let started = std::time::Instant::now();
     let accepted = ingest::ingest(&state, &who, &report).await?;

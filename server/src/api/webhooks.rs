@@ -58,7 +58,7 @@ pub async fn list(
     responses(
         (status = 201, description = "Subscribed; `secret` is shown this once", body = CreatedWebhook,
          headers(("Location" = String, description = "The subscription's delivery log"))),
-        (status = 422, description = "Not an http(s) URL, unknown events, or a secret shorter than 16 characters", body = super::openapi::ErrorBody)),
+        (status = 422, description = "Not an http(s) URL, a target webhooks may not reach (loopback, link-local, private or metadata addresses unless allow-listed: `webhook_target_not_allowed`), unknown events, or a secret shorter than 16 characters", body = super::openapi::ErrorBody)),
     extensions(("x-required-scope" = json!("admin"))))]
 pub async fn create(
     state: web::Data<AppState>,
@@ -67,7 +67,8 @@ pub async fn create(
 ) -> ApiResult<HttpResponse> {
     who.require_admin()?;
     let mut tx = state.pool.begin().await?;
-    let created = store::create(&mut tx, &body.0, &who.name).await?;
+    let targets = crate::webhooks::target::TargetPolicy::from_settings(&state.settings);
+    let created = store::create(&mut tx, &body.0, &who.name, &targets).await?;
     let key = created.webhook.id.to_string();
     audit::record(
         &mut tx,

@@ -3,6 +3,7 @@
 
 pub mod principal;
 pub mod ratelimit;
+pub mod throttle;
 pub mod tokens;
 
 pub use principal::Principal;

@@ -140,9 +140,19 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?
         .clone();
     let principal = match bearer(req) {
-        Some(token) => lookup(&state, &token)
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("the bearer token is unknown or revoked"))?,
+        Some(token) => {
+            let client = req.peer_addr().map(|a| a.ip());
+            state.failures.check(client)?;
+            match lookup(&state, &token).await? {
+                Some(p) => p,
+                None => {
+                    state.failures.failed(client);
+                    return Err(ApiError::unauthorized(
+                        "the bearer token is unknown or revoked",
+                    ));
+                }
+            }
+        }
         None => match crate::web::session::principal_from_cookie(&state, req).await? {
             Some(p) => p,
             None => {

@@ -3,4 +3,5 @@
 pub mod history;
 pub mod read;
 pub mod store;
+pub mod summary;
 pub mod x509;

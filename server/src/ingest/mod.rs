@@ -2,6 +2,10 @@
 //! stamp, then store in one transaction — an identical report only touches the host row, a late
 //! one only history, a changed one the fact sections that changed — and ask for rule evaluation.
 
+pub mod bounds;
+pub mod limits;
+pub mod nul;
+pub mod ownership;
 pub mod parse;
 pub mod quarantine;
 
@@ -65,6 +69,7 @@ pub async fn ingest(
             "schema",
         ));
     }
+    bounds::check(report)?;
     let host = parse::host(report)?;
     who.require_collector_for(host.stamp.as_str())?;
 
@@ -102,7 +107,14 @@ pub async fn ingest(
                     format!("stamp '{}' is retired", host.stamp),
                 ),
             };
+            ownership::precheck(&state.pool, who, host.fqdn.as_str(), host.stamp.as_str()).await?;
             quarantine::put(&state.pool, report, code, &why, &who.name).await?;
+            quarantine::prune(
+                &state.pool,
+                state.settings.quarantine_retention_days,
+                state.settings.quarantine_max,
+            )
+            .await?;
             tracing::Span::current().record("outcome", "quarantined");
             return Err(ApiError::invalid(
                 code,
@@ -125,6 +137,12 @@ pub async fn ingest(
     )
     .fetch_optional(&mut *tx)
     .await?;
+    if let Some(c) = &current
+        && c.stamp_id != stamp_id
+        && !ownership::may_move(who)
+    {
+        return Err(ownership::refusal(&who.name, host.fqdn.as_str()));
+    }
 
     let accepted = match current {
         Some(c) if collected < c.last_collected_at => {
@@ -210,9 +228,22 @@ pub async fn ingest(
                 whole_stamp,
                 stamp_rules,
             } = store(
-                &mut tx, &parsed, previous, stamp_id, report, collected, received, &digest,
+                &mut tx,
+                &parsed,
+                previous,
+                stamp_id,
+                report,
+                (collected, received),
+                &digest,
+                state.settings.limits.history_detail_max,
             )
             .await?;
+            if let Some((_, from)) = previous
+                && from != stamp_id
+            {
+                ownership::record_move(&mut tx, who, parsed.host.fqdn.as_str(), from, stamp_id)
+                    .await?;
+            }
             let won = record(
                 &mut tx,
                 report.report_id,
@@ -393,9 +424,9 @@ async fn store(
     previous: Option<(i64, i64)>,
     stamp_id: i64,
     report: &Report,
-    collected: DateTime<Utc>,
-    received: DateTime<Utc>,
+    (collected, received): (DateTime<Utc>, DateTime<Utc>),
     digest: &[u8],
+    history_detail_max: usize,
 ) -> Result<Stored, ApiError> {
     let h = &p.host;
     let roles: Vec<String> = h.roles.iter().map(|r| r.as_str().to_owned()).collect();
@@ -515,7 +546,8 @@ async fn store(
             after: Some(host_value(h, h.stamp.as_str())),
         }];
     }
-    history::insert(tx, host_id, report.report_id, collected, &changes).await?;
+    let summarized = crate::facts::summary::summarize(&changes, history_detail_max);
+    history::insert(tx, host_id, report.report_id, collected, &summarized).await?;
     // the stamp-wide rules read components, roles and physical size (version drift, capacity);
     // what runs on a host (VM count, vCPUs, memory in use) changes with nearly every report and
     // reaches the capacity figures with the next whole evaluation of the stamp

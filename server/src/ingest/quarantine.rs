@@ -50,6 +50,42 @@ pub async fn put(
     Ok(())
 }
 
+/// Keeps the quarantine bounded: reports older than `max_age_days` go, then all but the newest
+/// `max_count`. Run by the retention timer, and after each quarantined report for the count, so
+/// a flood of refused reports cannot fill the database between two runs.
+pub async fn prune(pool: &PgPool, max_age_days: u32, max_count: u32) -> Result<u64, sqlx::Error> {
+    let old = sqlx::query!(
+        "delete from quarantined_reports where received_at < now() - make_interval(days => $1)",
+        i32::try_from(max_age_days).unwrap_or(i32::MAX)
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(old + prune_count(pool, max_count).await?)
+}
+
+async fn prune_count(pool: &PgPool, max_count: u32) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"delete from quarantined_reports where id in (
+               select id from quarantined_reports order by id desc offset $1)"#,
+        i64::from(max_count)
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
+/// Quarantined reports kept, and those of them not replayed yet (for `/metrics`).
+pub async fn counts(pool: &PgPool) -> Result<(i64, i64), sqlx::Error> {
+    let r = sqlx::query!(
+        r#"select count(*) as "all!", count(*) filter (where replayed_at is null) as "pending!"
+           from quarantined_reports"#
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok((r.all, r.pending))
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QuarantinedReport {
     pub id: i64,
@@ -100,7 +136,7 @@ pub async fn count_pending(pool: &PgPool) -> Result<i64, sqlx::Error> {
 /// Feeds a quarantined report through ingest again, as `who`; marks it replayed when it is accepted.
 pub async fn replay(state: &AppState, who: &Principal, id: i64) -> Result<Accepted, ApiError> {
     let row = sqlx::query!(
-        "select payload, replayed_at from quarantined_reports where id = $1",
+        "select payload, replayed_at, token_name from quarantined_reports where id = $1",
         id
     )
     .fetch_optional(&state.pool)
@@ -145,6 +181,13 @@ pub async fn replay(state: &AppState, who: &Principal, id: i64) -> Result<Accept
         }
         Some(_) => {}
     }
+    super::ownership::check_replay(
+        &state.pool,
+        row.token_name.as_deref(),
+        &report.host.fqdn,
+        &report.host.stamp,
+    )
+    .await?;
     let accepted = super::ingest(state, who, &report).await?;
     sqlx::query!(
         "update quarantined_reports set replayed_at = now(), replayed_by = $2, replay_outcome = $3 where id = $1",

@@ -19,15 +19,7 @@ struct StampPlan {
 /// Parses a document given as YAML or JSON (JSON is YAML, but JSON errors read better).
 pub fn parse_document(bytes: &[u8], yaml: bool) -> Result<InventoryDocument, ApiError> {
     if yaml {
-        let de = serde_yaml::Deserializer::from_slice(bytes);
-        serde_path_to_error::deserialize(de).map_err(|e| {
-            let field = e.path().to_string();
-            ApiError::malformed(format!(
-                "the inventory document is not valid YAML here: {}",
-                e.inner()
-            ))
-            .with_field(if field == "." { String::new() } else { field })
-        })
+        super::yaml::parse(bytes)
     } else {
         crate::api::body::from_json(bytes)
     }

@@ -4,3 +4,4 @@ pub mod apply;
 pub mod model;
 pub mod store;
 pub mod validate;
+pub mod yaml;

@@ -44,6 +44,7 @@ pub async fn run(state: actix_web::web::Data<crate::startup::AppState>) {
                         Ok(n) => tracing::info!(reports = n, "forgot report ids past the retention window"),
                         Err(e) => tracing::warn!(error = %e, "could not prune old report ids"),
                     }
+                    crate::retention::run(&state).await;
                 }
             }
             _ = state.evaluator.rung() => {

@@ -83,6 +83,20 @@ pub struct ErrorPage {
 }
 
 impl WebError {
+    /// A stable code for the access log.
+    pub fn code(&self) -> &'static str {
+        match self {
+            WebError::Login { .. } => "login_needed",
+            WebError::NotFound(_) => "not_found",
+            WebError::Forbidden(_) => "forbidden",
+            WebError::Invalid(_) => "invalid",
+            WebError::BadRequest(_) => "bad_request",
+            WebError::Conflict(_) => "conflict",
+            WebError::Unavailable(_) => "unavailable",
+            WebError::Internal(_) => "internal",
+        }
+    }
+
     fn heading(&self) -> &'static str {
         match self {
             WebError::Login { .. } => "Log in",

@@ -139,6 +139,23 @@ pub async fn submit(
             String::new(),
         );
     }
+    let client = req.peer_addr().map(|a| a.ip());
+    if let Err(e) = state.failures.check(client) {
+        let wait = e.retry_after_s.unwrap_or(60);
+        let mut resp = form(
+            &state,
+            &req,
+            StatusCode::TOO_MANY_REQUESTS,
+            next,
+            format!("Too many failed logins from this address: try again in {wait} s."),
+            String::new(),
+        )?;
+        resp.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(wait),
+        );
+        return Ok(resp);
+    }
     let token = f.token.trim();
     let principal = if token.is_empty() {
         None
@@ -146,6 +163,7 @@ pub async fn submit(
         principal::lookup(&state, token).await?
     };
     let Some(p) = principal else {
+        state.failures.failed(client);
         tracing::info!("dashboard login refused: unknown or revoked token");
         return form(
             &state,
@@ -170,8 +188,7 @@ pub async fn submit(
             String::new(),
         );
     }
-    let cookie = session::cookie_for(&state, &req, p.token_id)
-        .ok_or_else(|| WebError::Internal(anyhow::anyhow!("the session key is unusable")))?;
+    let cookie = session::start(&state, &req, p.token_id).await?;
     tracing::info!(token = %p.name, scope = p.scope.as_str(), "dashboard login");
     let mut removal = nonce_cookie(&req, String::new());
     removal.make_removal();
@@ -224,6 +241,9 @@ pub async fn logout(
                     .to_owned(),
             ));
         }
+    }
+    if let Some(cookie) = req.cookie(session::COOKIE_NAME) {
+        session::end(&state, cookie.value()).await?;
     }
     let mut resp = page::see_other("/login?out=1");
     resp.add_cookie(&session::removal())

@@ -1,5 +1,7 @@
-//! Dashboard sessions: a signed cookie naming the token that logged in and when the session ends.
-//! The token is looked up on every request, so revoking it ends its sessions at once.
+//! Dashboard sessions: a signed cookie naming the token that logged in, when the session ends and
+//! the session's random id, which is a row of `sessions`. Both are looked up on every request:
+//! revoking the token ends its sessions at once, and logging out deletes the row, so a copy of
+//! the cookie stops working too.
 
 use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite, time};
@@ -21,43 +23,94 @@ fn mac(key: &[u8], payload: &str) -> Option<HmacSha256> {
     Some(mac)
 }
 
-/// The cookie value for a session of `token_id` that ends at `expires_unix`. A random part makes
-/// every login a distinct session (and so gives it its own CSRF token).
+/// The cookie value for a session of `token_id` that ends at `expires_unix`. A random part,
+/// the session id, makes every login a distinct session (and so gives it its own CSRF token).
 pub fn sign(key: &[u8], token_id: i64, expires_unix: i64) -> Option<String> {
-    let mut nonce = [0u8; 12];
+    let mut nonce = [0u8; 16];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut nonce);
     let payload = format!("{token_id}.{expires_unix}.{}", hex::encode(nonce));
     let tag = hex::encode(mac(key, &payload)?.finalize().into_bytes());
     Some(format!("{payload}.{tag}"))
 }
 
-/// The token id of a valid, unexpired cookie value.
-pub fn verify(key: &[u8], value: &str, now_unix: i64) -> Option<i64> {
+/// A signed cookie value (token id, end, session id), unexpired, as (token id, session id).
+pub fn verify(key: &[u8], value: &str, now_unix: i64) -> Option<(i64, String)> {
     let (payload, tag) = value.rsplit_once('.')?;
     let mut parts = payload.split('.');
-    let (id, exp) = (parts.next()?, parts.next()?);
+    let (id, exp, session) = (parts.next()?, parts.next()?, parts.next()?);
     let tag = hex::decode(tag).ok()?;
     mac(key, payload)?.verify_slice(&tag).ok()?;
     let exp: i64 = exp.parse().ok()?;
     (exp > now_unix).then_some(())?;
-    id.parse().ok()
+    Some((id.parse().ok()?, session.to_owned()))
 }
 
-/// A session cookie for this token: HttpOnly, SameSite=Strict, Secure when the request came
-/// over TLS (directly or through a proxy that says so).
-pub fn cookie_for(state: &AppState, req: &HttpRequest, token_id: i64) -> Option<Cookie<'static>> {
-    let ttl = state.settings.session_ttl_s as i64;
-    let value = sign(&state.session_key, token_id, Utc::now().timestamp() + ttl)?;
-    let secure = req.connection_info().scheme() == "https";
-    Some(
-        Cookie::build(COOKIE_NAME, value)
-            .path("/")
-            .http_only(true)
-            .same_site(SameSite::Strict)
-            .secure(secure)
-            .max_age(time::Duration::seconds(ttl))
-            .finish(),
+/// Starts a session of `token_id` ending at `expires_unix`: the row, and the cookie value.
+pub async fn create(
+    pool: &sqlx::PgPool,
+    key: &[u8],
+    token_id: i64,
+    expires_unix: i64,
+) -> Result<String, ApiError> {
+    let value = sign(key, token_id, expires_unix)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the session key is unusable")))?;
+    let (_, id) = verify(key, &value, i64::MIN)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a fresh session does not verify")))?;
+    let expires = chrono::DateTime::from_timestamp(expires_unix, 0).unwrap_or_default();
+    sqlx::query!(
+        "insert into sessions (id, token_id, expires_at) values ($1, $2, $3)",
+        id,
+        token_id,
+        expires
     )
+    .execute(pool)
+    .await?;
+    Ok(value)
+}
+
+/// Ends the session of this cookie value (logout): every copy of the cookie stops working.
+pub async fn end(state: &AppState, value: &str) -> Result<(), ApiError> {
+    if let Some((_, id)) = verify(&state.session_key, value, i64::MIN) {
+        sqlx::query!("delete from sessions where id = $1", id)
+            .execute(&state.pool)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Forgets sessions past their end.
+pub async fn prune(pool: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query!("delete from sessions where expires_at < now()")
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// A new session for this token and its cookie: HttpOnly, SameSite=Strict, Secure when the
+/// request came over TLS (directly or through a proxy that says so).
+pub async fn start(
+    state: &AppState,
+    req: &HttpRequest,
+    token_id: i64,
+) -> Result<Cookie<'static>, ApiError> {
+    let ttl = state.settings.session_ttl_s as i64;
+    let value = create(
+        &state.pool,
+        &state.session_key,
+        token_id,
+        Utc::now().timestamp() + ttl,
+    )
+    .await?;
+    let secure = req.connection_info().scheme() == "https";
+    Ok(Cookie::build(COOKIE_NAME, value)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .max_age(time::Duration::seconds(ttl))
+        .finish())
 }
 
 /// A cookie that removes the session.
@@ -79,14 +132,18 @@ pub async fn principal_from_cookie(
     let Some(cookie) = req.cookie(COOKIE_NAME) else {
         return Ok(None);
     };
-    let Some(token_id) = verify(&state.session_key, cookie.value(), Utc::now().timestamp()) else {
+    let Some((token_id, session)) =
+        verify(&state.session_key, cookie.value(), Utc::now().timestamp())
+    else {
         return Ok(None);
     };
     let row = sqlx::query!(
         r#"select t.id, t.name, t.scope, t.stamp_id, s.name as "stamp_name?"
-           from tokens t left join stamps s on s.id = t.stamp_id
-           where t.id = $1 and t.revoked_at is null"#,
-        token_id
+           from sessions x join tokens t on t.id = x.token_id
+           left join stamps s on s.id = t.stamp_id
+           where x.id = $2 and x.token_id = $1 and x.expires_at > now() and t.revoked_at is null"#,
+        token_id,
+        session
     )
     .fetch_optional(&state.pool)
     .await?;
@@ -107,7 +164,7 @@ mod tests {
     fn signed_cookie_round_trips_and_rejects_tampering_and_expiry() {
         let key = b"0123456789abcdef0123456789abcdef";
         let v = sign(key, 42, 2_000).unwrap();
-        assert_eq!(verify(key, &v, 1_000), Some(42));
+        assert_eq!(verify(key, &v, 1_000).map(|(id, _)| id), Some(42));
         assert_eq!(verify(key, &v, 2_000), None, "expired");
         assert_eq!(verify(b"another key 0123456789abcdef0123", &v, 1_000), None);
         let tampered = v.replacen("42.", "43.", 1);

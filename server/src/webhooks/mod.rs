@@ -7,3 +7,4 @@ pub mod deliver;
 pub mod outbox;
 pub mod signature;
 pub mod store;
+pub mod target;

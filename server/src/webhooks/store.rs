@@ -9,6 +9,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::outbox::EVENTS;
+use super::target::TargetPolicy;
 use crate::error::ApiError;
 
 /// Every generated secret starts with this.
@@ -19,15 +20,22 @@ pub const SECRET_PREFIX: &str = "whsec_";
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
     /// Where events are POSTed: an `http` or `https` URL without credentials in it.
-    #[schema(example = "https://billing.example.net/hooks/stampbook")]
+    #[schema(
+        example = "https://billing.example.net/hooks/stampbook",
+        min_length = 1,
+        max_length = 2048,
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://"
+    )]
     pub url: String,
     /// Events to receive: `problem.opened`, `problem.resolved` (at least one).
-    #[schema(example = json!(["problem.opened", "problem.resolved"]))]
+    #[schema(example = json!(["problem.opened", "problem.resolved"]), min_items = 1)]
     pub events: Vec<String>,
     /// The HMAC key the deliveries are signed with, 16 to 256 characters; generated (and
     /// answered once) when left out.
+    #[schema(min_length = 16, max_length = 256)]
     pub secret: Option<String>,
     /// Free text shown in lists (at most 200 characters).
+    #[schema(max_length = 200)]
     pub description: Option<String>,
 }
 
@@ -106,7 +114,10 @@ fn generate_secret() -> String {
 }
 
 /// Checks a new subscription; answers (url, events, secret, description) ready to store.
-fn validate(new: &NewWebhook) -> Result<(String, Vec<String>, String, String), ApiError> {
+fn validate(
+    new: &NewWebhook,
+    targets: &TargetPolicy,
+) -> Result<(String, Vec<String>, String, String), ApiError> {
     let bad_url = |why: &str| ApiError::invalid("invalid_url", why.to_owned(), "url");
     if new.url.len() > 2048 {
         return Err(bad_url("a webhook URL is at most 2048 characters"));
@@ -118,6 +129,13 @@ fn validate(new: &NewWebhook) -> Result<(String, Vec<String>, String, String), A
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(bad_url("a webhook URL names a host"));
+    }
+    if let Some(why) = targets.refuses_url(&url) {
+        return Err(ApiError::invalid(
+            "webhook_target_not_allowed",
+            format!("webhooks may not be sent there: {why}"),
+            "url",
+        ));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(bad_url(
@@ -172,8 +190,9 @@ pub async fn create(
     conn: &mut PgConnection,
     new: &NewWebhook,
     created_by: &str,
+    targets: &TargetPolicy,
 ) -> Result<CreatedWebhook, ApiError> {
-    let (url, events, secret, description) = validate(new)?;
+    let (url, events, secret, description) = validate(new, targets)?;
     let webhook = sqlx::query_as!(
         Webhook,
         r#"insert into webhooks (url, events, secret, description, created_by)
@@ -324,17 +343,33 @@ mod tests {
         }
     }
 
+    /// Validation where loopback is allow-listed (the target rules have tests of their own).
+    fn check(n: &NewWebhook) -> Result<(String, Vec<String>, String, String), ApiError> {
+        validate(n, &TargetPolicy::new(vec!["127.0.0.0/8".parse().unwrap()]))
+    }
+
+    #[test]
+    fn internal_targets_are_refused_naming_the_url() {
+        let e = validate(
+            &new("http://10.0.0.5/hook", &["problem.opened"], None),
+            &TargetPolicy::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "webhook_target_not_allowed");
+        assert_eq!(e.field.as_deref(), Some("url"));
+    }
+
     #[test]
     fn urls_are_http_or_https_with_a_host_and_no_credentials() {
-        assert!(validate(&new("https://h.example/x", &["problem.opened"], None)).is_ok());
-        assert!(validate(&new("http://127.0.0.1:9/", &["problem.opened"], None)).is_ok());
+        assert!(check(&new("https://h.example/x", &["problem.opened"], None)).is_ok());
+        assert!(check(&new("http://127.0.0.1:9/", &["problem.opened"], None)).is_ok());
         for bad in [
             "ftp://h.example/",
             "file:///etc/passwd",
             "not a url",
             "https://user:pw@h.example/",
         ] {
-            let e = validate(&new(bad, &["problem.opened"], None)).unwrap_err();
+            let e = check(&new(bad, &["problem.opened"], None)).unwrap_err();
             assert_eq!(
                 (e.code, e.field.as_deref()),
                 ("invalid_url", Some("url")),
@@ -345,7 +380,7 @@ mod tests {
 
     #[test]
     fn events_are_a_non_empty_subset_and_duplicates_collapse() {
-        let (_, events, _, _) = validate(&new(
+        let (_, events, _, _) = check(&new(
             "https://h.example/",
             &["problem.resolved", "problem.resolved"],
             None,
@@ -353,12 +388,12 @@ mod tests {
         .unwrap();
         assert_eq!(events, ["problem.resolved"]);
         assert_eq!(
-            validate(&new("https://h.example/", &[], None))
+            check(&new("https://h.example/", &[], None))
                 .unwrap_err()
                 .code,
             "invalid_events"
         );
-        let e = validate(&new(
+        let e = check(&new(
             "https://h.example/",
             &["problem.opened", "stamp.deleted"],
             None,
@@ -369,12 +404,12 @@ mod tests {
 
     #[test]
     fn secrets_are_generated_strong_or_checked() {
-        let (_, _, a, _) = validate(&new("https://h.example/", &["problem.opened"], None)).unwrap();
-        let (_, _, b, _) = validate(&new("https://h.example/", &["problem.opened"], None)).unwrap();
+        let (_, _, a, _) = check(&new("https://h.example/", &["problem.opened"], None)).unwrap();
+        let (_, _, b, _) = check(&new("https://h.example/", &["problem.opened"], None)).unwrap();
         assert!(a.starts_with(SECRET_PREFIX) && a.len() == SECRET_PREFIX.len() + 43);
         assert_ne!(a, b);
         assert_eq!(
-            validate(&new(
+            check(&new(
                 "https://h.example/",
                 &["problem.opened"],
                 Some("short")
