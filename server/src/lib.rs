@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod facts;
 pub mod health;
+pub mod heartbeat;
 pub mod ingest;
 pub mod inventory;
 pub mod metrics;
