@@ -184,7 +184,11 @@ async fn a_failed_rd_gateway_section_makes_readiness_unknown_and_opens_collectio
     // a WAP integration asking about the plan hears it, and the plan is not held for it alone
     let plan = app.get_json("/api/v1/plans/gold-ams").await;
     assert_eq!(plan["stamp_health"]["remote_console"]["state"], "unknown");
-    assert!(!open_rules(&app).await.contains(&"plan.stamp_unhealthy".to_owned()));
+    assert!(
+        !open_rules(&app)
+            .await
+            .contains(&"plan.stamp_unhealthy".to_owned())
+    );
 
     let host = app.get_json(&format!("/api/v1/hosts/{RDGW}")).await;
     assert_eq!(
@@ -197,7 +201,10 @@ async fn a_failed_rd_gateway_section_makes_readiness_unknown_and_opens_collectio
     assert!(overview.contains("settings.rd_gateway on rdgw01.ams-01.example.net"));
     let stamp = page(&app, "/stamps/ams-01").await;
     assert!(stamp.contains("Hosts with failed sections"));
-    assert!(stamp.contains("<li class=\"unknown\">"), "chain link marked unknown");
+    assert!(
+        stamp.contains("<li class=\"unknown\">"),
+        "chain link marked unknown"
+    );
     assert!(stamp.contains("Access denied"));
     let host_page = page(&app, &format!("/hosts/{RDGW}")).await;
     assert!(host_page.contains("Not collected"));
@@ -306,9 +313,7 @@ async fn a_settings_part_sent_as_null_clears_it_and_rules_stop_using_it(pool: Pg
             .any(|r| r.starts_with("remote_console.")),
         "the former VMM's thumbprints no longer judge the gateway"
     );
-    let history = app
-        .get_json(&format!("/api/v1/hosts/{VMM}/history"))
-        .await;
+    let history = app.get_json(&format!("/api/v1/hosts/{VMM}/history")).await;
     let cleared = history["items"]
         .as_array()
         .unwrap()

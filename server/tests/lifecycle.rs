@@ -60,9 +60,7 @@ async fn open_rules(pool: &PgPool) -> Vec<String> {
 }
 
 #[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
-async fn retiring_a_stamp_resolves_its_problems_with_events_until_it_is_brought_back(
-    pool: PgPool,
-) {
+async fn retiring_a_stamp_resolves_its_problems_with_events_until_it_is_brought_back(pool: PgPool) {
     let app = spawn(pool.clone()).await;
     app.put_inventory(&spec_document()).await;
     subscribe(&pool).await;
@@ -98,7 +96,12 @@ async fn retiring_a_stamp_resolves_its_problems_with_events_until_it_is_brought_
     assert_eq!(deliveries(&pool, "problem.resolved").await, 0);
 
     let r = app
-        .send_json(Method::DELETE, "/api/v1/stamps/ams-01", &app.admin, &json!({}))
+        .send_json(
+            Method::DELETE,
+            "/api/v1/stamps/ams-01",
+            &app.admin,
+            &json!({}),
+        )
         .await;
     assert_eq!(r.status(), 200);
     engine::evaluate_queued(&pool).await.unwrap();
@@ -112,11 +115,19 @@ async fn retiring_a_stamp_resolves_its_problems_with_events_until_it_is_brought_
     assert_eq!(open_rules(&pool).await, ["plan.stamp_missing"]);
     assert_eq!(deliveries(&pool, "problem.opened").await, 4);
     let health = app.get_json("/api/v1/stamps/ams-01/health").await;
-    assert_eq!((health["retired"].clone(), health["health"].clone()), (json!(true), json!("critical")));
+    assert_eq!(
+        (health["retired"].clone(), health["health"].clone()),
+        (json!(true), json!("critical"))
+    );
 
     // brought back: judged again
     let r = app
-        .send_json(Method::PATCH, "/api/v1/stamps/ams-01", &app.admin, &json!({"retired": false}))
+        .send_json(
+            Method::PATCH,
+            "/api/v1/stamps/ams-01",
+            &app.admin,
+            &json!({"retired": false}),
+        )
         .await;
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     engine::evaluate_queued(&pool).await.unwrap();
@@ -143,9 +154,7 @@ async fn beats(pool: &PgPool, rows: &[(DateTime<Utc>, DateTime<Utc>)]) -> Vec<uu
 }
 
 #[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
-async fn the_services_own_outage_is_not_blamed_on_hosts_until_one_interval_after_it(
-    pool: PgPool,
-) {
+async fn the_services_own_outage_is_not_blamed_on_hosts_until_one_interval_after_it(pool: PgPool) {
     let app = spawn(pool.clone()).await;
     app.put_inventory(&spec_document()).await;
     subscribe(&pool).await;
@@ -163,11 +172,7 @@ async fn the_services_own_outage_is_not_blamed_on_hosts_until_one_interval_after
     let alive_for = Duration::seconds(30);
     let went_down = t0 + Duration::seconds(60);
     let back = went_down + alive_for + Duration::seconds(900);
-    let ids = beats(
-        &pool,
-        &[(t0 - Duration::hours(1), went_down), (back, back)],
-    )
-    .await;
+    let ids = beats(&pool, &[(t0 - Duration::hours(1), went_down), (back, back)]).await;
     let replica = ids[1];
     let at = |s: i64| back + Duration::seconds(s);
     let evaluate = |now: DateTime<Utc>| {
@@ -180,9 +185,16 @@ async fn the_services_own_outage_is_not_blamed_on_hosts_until_one_interval_after
                 .execute(&pool)
                 .await
                 .unwrap();
-            engine::evaluate_at(&pool, stamp, Run::Whole, &mut CertCache::default(), None, now)
-                .await
-                .unwrap();
+            engine::evaluate_at(
+                &pool,
+                stamp,
+                Run::Whole,
+                &mut CertCache::default(),
+                None,
+                now,
+            )
+            .await
+            .unwrap();
         }
     };
     let stale = || async {
@@ -197,7 +209,11 @@ async fn the_services_own_outage_is_not_blamed_on_hosts_until_one_interval_after
 
     evaluate(at(10)).await;
     // hv02 is heard again after the outage; hv01 stays silent
-    push(&app, &report("hv02.ams-01.example.net", &["other"], at(100))).await;
+    push(
+        &app,
+        &report("hv02.ams-01.example.net", &["other"], at(100)),
+    )
+    .await;
     evaluate(at(200)).await;
     evaluate(at(300)).await;
     assert_eq!(stale().await, Vec::<String>::new());
@@ -225,11 +241,22 @@ async fn without_an_outage_a_silent_host_is_stale_after_three_intervals(pool: Pg
         .duration_trunc(Duration::seconds(1))
         .unwrap();
     push(&app, &report("hv01.ams-01.example.net", &[], t0)).await;
-    let ids = beats(&pool, &[(t0 - Duration::hours(1), t0 + Duration::seconds(901))]).await;
+    let ids = beats(
+        &pool,
+        &[(t0 - Duration::hours(1), t0 + Duration::seconds(901))],
+    )
+    .await;
     assert_eq!(ids.len(), 1);
     let now = t0 + Duration::seconds(901);
-    engine::evaluate_at(&pool, stamp, Run::Whole, &mut CertCache::default(), None, now)
-        .await
-        .unwrap();
+    engine::evaluate_at(
+        &pool,
+        stamp,
+        Run::Whole,
+        &mut CertCache::default(),
+        None,
+        now,
+    )
+    .await
+    .unwrap();
     assert_eq!(open_rules(&pool).await, ["host.stale"]);
 }

@@ -5,8 +5,9 @@ use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use stampbook_wire::{
-    AgentInfo, Certificate, CollectionError, HostSection, HypervTerminalService, MY_STORE, Os, Part, ROOT_STORE,
-    RdGatewaySettings, Report, Role, SCHEMA_V1, Service, Settings, VMM_STORE, VmmSettings,
+    AgentInfo, Certificate, CollectionError, HostSection, HypervTerminalService, MY_STORE, Os,
+    Part, ROOT_STORE, RdGatewaySettings, Report, Role, SCHEMA_V1, Service, Settings, VMM_STORE,
+    VmmSettings,
 };
 
 use super::certs::{CertMaterial, FleetCerts, StampCerts};

@@ -55,7 +55,12 @@ pub const CHAIN_INPUTS: [ChainInput; 7] = [
         "certificates",
         "certificates",
     ),
-    chain(Role::HypervHost, "host_trust", "certificates", "certificates"),
+    chain(
+        Role::HypervHost,
+        "host_trust",
+        "certificates",
+        "certificates",
+    ),
     chain(
         Role::HypervHost,
         "host_trust",
@@ -157,9 +162,7 @@ pub async fn record(
 ) -> Result<(), sqlx::Error> {
     let kept = errors.map(bounded);
     let failed = kept.as_deref().map(failed_inputs).unwrap_or_default();
-    let json = kept
-        .as_ref()
-        .and_then(|k| serde_json::to_value(k).ok());
+    let json = kept.as_ref().and_then(|k| serde_json::to_value(k).ok());
     let col = |f: fn(&ChainInput) -> &'static str| -> Vec<String> {
         CHAIN_INPUTS.iter().map(|c| f(c).to_owned()).collect()
     };

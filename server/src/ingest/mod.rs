@@ -87,7 +87,9 @@ pub async fn ingest(
 ) -> Result<Accepted, ApiError> {
     let mut accepted = ingest_report(state, who, report).await?;
     if !accepted.duplicate {
-        state.metrics.spool_dropped(spool_dropped(report).unwrap_or(0));
+        state
+            .metrics
+            .spool_dropped(spool_dropped(report).unwrap_or(0));
     }
     accepted.warnings = warnings(report);
     Ok(accepted)

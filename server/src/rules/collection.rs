@@ -98,7 +98,11 @@ mod tests {
                 .collect(),
         );
         let f = evaluate(&h).unwrap();
-        assert!(f.message.contains("s2 (timeout) and 2 more"), "{}", f.message);
+        assert!(
+            f.message.contains("s2 (timeout) and 2 more"),
+            "{}",
+            f.message
+        );
         assert_eq!(f.evidence["collection_errors"].as_array().unwrap().len(), 5);
     }
 

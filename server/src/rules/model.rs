@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 use serde::Serialize;
 use serde_json::Value;
-use stampbook_wire::{CollectionError, HypervTerminalService, RdGatewaySettings, Role, VmmSettings};
+use stampbook_wire::{
+    CollectionError, HypervTerminalService, RdGatewaySettings, Role, VmmSettings,
+};
 
 use crate::facts::x509::ParsedCertificate;
 use crate::inventory::model::Thresholds;
