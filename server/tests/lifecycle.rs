@@ -260,3 +260,42 @@ async fn without_an_outage_a_silent_host_is_stale_after_three_intervals(pool: Pg
     .unwrap();
     assert_eq!(open_rules(&pool).await, ["host.stale"]);
 }
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn a_replicas_beats_keep_one_row_and_a_restarts_gap_is_an_outage(pool: PgPool) {
+    use stampbook_server::heartbeat;
+    let t0 = (Utc::now() - Duration::hours(1))
+        .duration_trunc(Duration::seconds(1))
+        .unwrap();
+    let (first, second) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    heartbeat::beat(&pool, first, "node-a", t0).await.unwrap();
+    heartbeat::beat(&pool, first, "node-a", t0 + Duration::seconds(10))
+        .await
+        .unwrap();
+    let rows: i64 = sqlx::query_scalar("select count(*) from service_heartbeats")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1);
+    let mut conn = pool.acquire().await.unwrap();
+    // nothing before the first beat counts; while beats are fresh there is no outage
+    let at = t0 + Duration::seconds(20);
+    assert!(heartbeat::outages(&mut conn, at).await.unwrap().is_empty());
+    // the process stops; another starts 90 s after its last beat
+    heartbeat::beat(&pool, second, "node-a", t0 + Duration::seconds(100))
+        .await
+        .unwrap();
+    let outages = heartbeat::outages(&mut conn, t0 + Duration::seconds(110))
+        .await
+        .unwrap();
+    assert_eq!(outages.len(), 1);
+    assert_eq!(outages[0].from, t0 + Duration::seconds(40));
+    assert_eq!(outages[0].to, t0 + Duration::seconds(100));
+    // and a service that has stopped beating is in an outage until now
+    let later = t0 + Duration::seconds(500);
+    let outages = heartbeat::outages(&mut conn, later).await.unwrap();
+    assert_eq!(
+        outages.last().map(|o| (o.from, o.to)),
+        Some((t0 + Duration::seconds(130), later))
+    );
+}
