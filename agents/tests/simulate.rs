@@ -496,6 +496,12 @@ impl<'a> Ctx<'a> {
             RdgwWrongPlugin => [&rdgw.authentication_plugin, &rdgw.authorization_plugin]
                 .iter()
                 .any(|p| p.as_deref() != Some("FedAuthorizationPlugin")),
+            RdgwSettingsAccessDenied => host.is_some_and(|h| {
+                h.collection_errors
+                    .as_deref()
+                    .is_some_and(|e| e.iter().any(|e| e.section == "settings.rd_gateway"))
+                    && h.settings.as_ref().is_none_or(|s| s.rd_gateway.is_absent())
+            }),
             RdgwSelfSignedSsl | RdgwWrongCnSsl => {
                 let ssl = rdgw.ssl_certificate_thumbprint.clone().unwrap_or_default();
                 let cert = host_certs

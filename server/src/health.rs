@@ -1,6 +1,9 @@
-//! Stamp health and Remote Console readiness, derived from open problems (SPEC §5): critical if
-//! any open unacknowledged critical, degraded if any such warning, else ok; Remote Console ready
-//! only when no `remote_console.*` problem is open, naming the first broken link of the chain.
+//! Stamp health and Remote Console readiness (SPEC §5): health from open problems (critical if
+//! any open unacknowledged critical, degraded if any such warning, else ok); readiness `broken`
+//! when a `remote_console.*` problem is open (naming the first broken link of the chain),
+//! `unknown` when a host that should hold an input of the chain has not collected it or failed
+//! to in its newest report (`hosts.blind`, kept by ingest; see `facts::blind`) or no VMM server
+//! has reported its settings, `ready` only otherwise.
 
 use std::collections::HashMap;
 
@@ -64,6 +67,16 @@ impl ChainLink {
         }
     }
 
+    pub fn parse(s: &str) -> Option<ChainLink> {
+        [
+            ChainLink::VmmCertificate,
+            ChainLink::HostTrust,
+            ChainLink::RdGatewayTrust,
+        ]
+        .into_iter()
+        .find(|l| l.as_str() == s)
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             ChainLink::VmmCertificate => "VMM certificate",
@@ -80,8 +93,65 @@ pub struct SeverityCounts {
     pub info: i64,
 }
 
+/// Remote Console readiness of a stamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Readiness {
+    /// Every input of the chain was collected from every host that should hold it, and no
+    /// `remote_console.*` problem is open.
+    Ready,
+    /// Nothing is known to be broken, but an input of the chain was not collected.
+    Unknown,
+    /// A `remote_console.*` problem is open.
+    Broken,
+}
+
+impl Readiness {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Readiness::Ready => "ready",
+            Readiness::Unknown => "unknown",
+            Readiness::Broken => "broken",
+        }
+    }
+}
+
+/// An input of the chain that hosts which should hold it have not collected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct UnknownInput {
+    pub link: ChainLink,
+    /// The report section, as `collection_errors` names it (`settings.rd_gateway`, `certificates`).
+    pub input: String,
+    /// The first hosts (by name) that lack it; empty when no host of the stamp reported it at all.
+    pub hosts: Vec<String>,
+    /// How many hosts lack it.
+    pub hosts_total: i64,
+}
+
+/// How many host names an unknown input lists.
+const UNKNOWN_HOSTS_NAMED: usize = 3;
+
+impl UnknownInput {
+    /// `settings.rd_gateway on rdgw01.ams-01.example.net`, `certificates on hv01, hv02, hv03 and 5 more`.
+    pub fn describe(&self) -> String {
+        if self.hosts.is_empty() {
+            return format!("{}: no host of the stamp has reported it", self.input);
+        }
+        let more = self.hosts_total - self.hosts.len() as i64;
+        let names = self.hosts.join(", ");
+        if more > 0 {
+            format!("{} on {names} and {more} more", self.input)
+        } else {
+            format!("{} on {names}", self.input)
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RemoteConsole {
+    /// `ready`, `unknown` or `broken` (broken wins when both apply).
+    pub state: Readiness,
+    /// `state` is `ready`.
     pub ready: bool,
     /// The first broken link of VMM certificate → hosts' trust → RD Gateway's trust.
     pub broken_link: Option<ChainLink>,
@@ -89,9 +159,36 @@ pub struct RemoteConsole {
     pub broken_links: Vec<ChainLink>,
     /// The open `remote_console.*` rules.
     pub open_rules: Vec<String>,
+    /// Links with an input that was not collected, in chain order.
+    pub unknown_links: Vec<ChainLink>,
+    /// The inputs not collected, and from which hosts.
+    pub unknown: Vec<UnknownInput>,
     /// A VMM server of the stamp reported its VMConnect settings. Until one does, no
-    /// `remote_console.*` rule can fire, so `ready` only says that nothing is known to be broken.
+    /// `remote_console.*` rule can fire, and readiness is `unknown`.
     pub vmm_reported: bool,
+}
+
+impl RemoteConsole {
+    /// What the tile says after the state: the first broken link (`hosts' trust (+1)`) or the
+    /// first input not collected (`settings.rd_gateway on rdgw01… (+1)`).
+    pub fn detail(&self) -> String {
+        let (first, n) = match self.state {
+            Readiness::Ready => return String::new(),
+            Readiness::Broken => (
+                self.broken_link.map(|l| l.describe().to_owned()),
+                self.broken_links.len(),
+            ),
+            Readiness::Unknown => (
+                self.unknown.first().map(UnknownInput::describe),
+                self.unknown.len(),
+            ),
+        };
+        match (first, n) {
+            (None, _) => String::new(),
+            (Some(f), 0 | 1) => f,
+            (Some(f), n) => format!("{f} (+{})", n - 1),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -115,10 +212,13 @@ impl StampHealth {
             open: SeverityCounts::default(),
             acknowledged: 0,
             remote_console: RemoteConsole {
+                state: Readiness::Ready,
                 ready: true,
                 broken_link: None,
                 broken_links: vec![],
                 open_rules: vec![],
+                unknown_links: vec![],
+                unknown: vec![],
                 vmm_reported: false,
             },
         }
@@ -188,6 +288,63 @@ pub async fn for_stamps(
         if let Some(h) = out.get_mut(&id) {
             h.remote_console.vmm_reported = true;
         }
+    }
+    // hosts blind to an input of the chain: the partial index holds only them
+    let blind = sqlx::query!(
+        r#"select h.stamp_id, b.entry as "entry!", count(*) as "n!",
+                  (array_agg(h.fqdn::text order by h.fqdn))[1:3] as "hosts!"
+           from hosts h cross join lateral unnest(h.blind) as b(entry)
+           where h.stamp_id = any($1) and h.blind <> '{}'
+           group by 1, 2 order by 1, 2"#,
+        ids
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in blind {
+        let Some(h) = out.get_mut(&r.stamp_id) else {
+            continue;
+        };
+        let Some((link, input)) = r
+            .entry
+            .split_once(':')
+            .and_then(|(l, i)| Some((ChainLink::parse(l)?, i)))
+        else {
+            continue;
+        };
+        h.remote_console.unknown.push(UnknownInput {
+            link,
+            input: input.to_owned(),
+            hosts: r.hosts.into_iter().take(UNKNOWN_HOSTS_NAMED).collect(),
+            hosts_total: r.n,
+        });
+    }
+    for h in out.values_mut() {
+        let rc = &mut h.remote_console;
+        if !rc.vmm_reported
+            && !rc
+                .unknown
+                .iter()
+                .any(|u| u.link == ChainLink::VmmCertificate && u.input == "settings.vmm")
+        {
+            rc.unknown.push(UnknownInput {
+                link: ChainLink::VmmCertificate,
+                input: "settings.vmm".to_owned(),
+                hosts: vec![],
+                hosts_total: 0,
+            });
+        }
+        rc.unknown
+            .sort_by(|a, b| (a.link, &a.input).cmp(&(b.link, &b.input)));
+        rc.unknown_links = rc.unknown.iter().map(|u| u.link).collect();
+        rc.unknown_links.dedup();
+        rc.state = if !rc.open_rules.is_empty() {
+            Readiness::Broken
+        } else if !rc.unknown.is_empty() {
+            Readiness::Unknown
+        } else {
+            Readiness::Ready
+        };
+        rc.ready = rc.state == Readiness::Ready;
     }
     for h in out.values_mut() {
         h.health = if h.open.critical > 0 {

@@ -12,6 +12,7 @@ pub mod edge;
 pub mod error;
 pub mod facts;
 pub mod health;
+pub mod heartbeat;
 pub mod ingest;
 pub mod inventory;
 pub mod metrics;

@@ -52,6 +52,9 @@ pub struct Metrics {
     rule_run: Mutex<Histogram>,
     webhook_deliveries: AtomicU64,
     webhook_failures: AtomicU64,
+    /// Reports agents said their spool dropped (each accepted report says how many since the
+    /// agent's last successful push, so the sum counts every lost report once).
+    spool_dropped: AtomicU64,
 }
 
 impl Metrics {
@@ -63,6 +66,12 @@ impl Metrics {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .observe(took.as_secs_f64());
+    }
+
+    pub fn spool_dropped(&self, reports: i64) {
+        if let Ok(n) = u64::try_from(reports) {
+            self.spool_dropped.fetch_add(n, Ordering::Relaxed);
+        }
     }
 
     pub fn rule_run(&self, took: Duration) {
@@ -127,6 +136,45 @@ impl Metrics {
             "stampbook_webhook_deliveries_total{{result=\"failed\"}} {}",
             self.webhook_failures.load(Ordering::Relaxed)
         );
+        let _ = writeln!(
+            out,
+            "# HELP stampbook_agent_reports_dropped_total Reports agents said their spool dropped before they could be sent, as reports arrived here."
+        );
+        let _ = writeln!(out, "# TYPE stampbook_agent_reports_dropped_total counter");
+        let _ = writeln!(
+            out,
+            "stampbook_agent_reports_dropped_total {}",
+            self.spool_dropped.load(Ordering::Relaxed)
+        );
+    }
+}
+
+/// Per stamp, the reports dropped as the newest report of each host says (hosts whose newest
+/// report says none are not visited: a partial index holds the others).
+async fn spool_gauge(pool: &sqlx::PgPool, out: &mut String) {
+    let rows = sqlx::query!(
+        r#"select s.name, sum(h.agent_spool_dropped)::bigint as "n!"
+           from hosts h join stamps s on s.id = h.stamp_id
+           where h.agent_spool_dropped > 0
+           group by 1 order by 1"#
+    )
+    .fetch_all(pool)
+    .await;
+    let Ok(rows) = rows else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "# HELP stampbook_agent_spool_dropped Reports dropped from agents' spools, as each host's newest report says, by stamp."
+    );
+    let _ = writeln!(out, "# TYPE stampbook_agent_spool_dropped gauge");
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "stampbook_agent_spool_dropped{{stamp=\"{}\"}} {}",
+            label(&r.name),
+            r.n
+        );
     }
 }
 
@@ -183,6 +231,7 @@ pub async fn handler(state: web::Data<AppState>) -> HttpResponse {
                     r.n
                 );
             }
+            spool_gauge(&state.pool, &mut out).await;
             render_queue(&state.pool, &mut out).await;
             render_up(&mut out, true);
         }

@@ -161,7 +161,8 @@ impl Application {
 
     /// Serves until the process is asked to stop (SIGINT/SIGTERM), then drains.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let mut workers = Vec::new();
+        // this replica accepts reports from now on, and says so while it does
+        let mut workers = vec![tokio::spawn(crate::heartbeat::run(self.state.pool.clone()))];
         if !self.state.settings.no_workers {
             workers.push(tokio::spawn(crate::rules::worker::run(self.state.clone())));
             workers.push(tokio::spawn(crate::webhooks::deliver::run(

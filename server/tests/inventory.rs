@@ -64,7 +64,9 @@ async fn inventory_document_round_trips(pool: PgPool) {
     assert_eq!(plan["quota"]["vcpus"], 2000);
     assert_eq!(plan["remote_console"], true);
     assert_eq!(plan["stamp_health"]["health"], "ok");
-    assert_eq!(plan["stamp_health"]["remote_console"]["ready"], true);
+    // no VMM server reported yet: nothing is known to be broken, and nothing is known to work
+    assert_eq!(plan["stamp_health"]["remote_console"]["state"], "unknown");
+    assert_eq!(plan["stamp_health"]["remote_console"]["ready"], false);
     assert_eq!(
         plan["stamp_health"]["remote_console"]["vmm_reported"], false,
         "no VMM server reported yet"

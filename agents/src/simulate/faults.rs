@@ -5,7 +5,7 @@ use serde::Serialize;
 use stampbook_wire::Role;
 
 /// Every rule id of SPEC §5.
-pub const RULE_IDS: [&str; 23] = [
+pub const RULE_IDS: [&str; 24] = [
     "cert.expired",
     "cert.expiring",
     "cert.weak_signature",
@@ -25,6 +25,7 @@ pub const RULE_IDS: [&str; 23] = [
     "route.default_missing",
     "route.management_static_missing",
     "host.stale",
+    "host.collection_failed",
     "stamp.version_drift",
     "plan.stamp_unhealthy",
     "plan.stamp_missing",
@@ -66,6 +67,9 @@ pub enum FaultKind {
     BelowTargetVersion,
     Overcommit,
     Retired,
+    /// An RD Gateway whose agent may not read `Win32_TSGatewayServerSettings`: its
+    /// `settings.rd_gateway` is a collection error, and its stamp's Remote Console is unknown.
+    RdgwSettingsAccessDenied,
     /// Not injected: follows from the critical faults of a stamp that sells plans.
     PlanOnUnhealthyStamp,
 }
@@ -83,7 +87,7 @@ const GW: &[Role] = &[Role::NvgreGateway];
 const EDGE: &[Role] = &[Role::WapServer, Role::NvgreGateway];
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 32] = {
+    pub const ALL: [FaultKind; 33] = {
         use FaultKind::*;
         [
             CertExpired,
@@ -117,6 +121,7 @@ impl FaultKind {
             BelowTargetVersion,
             Overcommit,
             Retired,
+            RdgwSettingsAccessDenied,
             PlanOnUnhealthyStamp,
         ]
     };
@@ -144,7 +149,8 @@ impl FaultKind {
             | RdgwSelfSignedSsl
             | RdgwWrongCnSsl
             | RdgwGatewayCertMissing
-            | RdgwRootMissing => Target::Host(RDGW),
+            | RdgwRootMissing
+            | RdgwSettingsAccessDenied => Target::Host(RDGW),
             GwDefaultTie | GwDefaultViaManagement | GwNoFrontEndDefault => Target::Host(GW),
             ManagementStaticMissing => Target::Host(EDGE),
             VmconnectNoDigitalSignature
@@ -186,6 +192,7 @@ impl FaultKind {
             VmconnectWeakProvider => &["remote_console.cert_provider"],
             Overcommit => &["capacity.overcommit"],
             Retired => &["plan.stamp_missing"],
+            RdgwSettingsAccessDenied => &["host.collection_failed"],
             PlanOnUnhealthyStamp => &["plan.stamp_unhealthy"],
         }
     }
@@ -210,6 +217,7 @@ impl FaultKind {
                 | BelowTargetVersion
                 | Overcommit
                 | Retired
+                | RdgwSettingsAccessDenied
                 | PlanOnUnhealthyStamp
         )
     }
@@ -259,6 +267,9 @@ impl FaultKind {
                 "plan quotas exceed cores x cpu_overcommit and memory x memory_overcommit"
             }
             Retired => "stamp retired (DELETE) after its reports; its plans stay",
+            RdgwSettingsAccessDenied => {
+                "RD Gateway settings not collected: Win32_TSGatewayServerSettings access denied"
+            }
             PlanOnUnhealthyStamp => {
                 "plans on sale on a stamp with a critical or Remote Console problem"
             }

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::faults::{FaultKind, RULE_IDS, Target};
 use super::fleet::StampModel;
+use stampbook_wire::Role;
 
 /// One fault put somewhere.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -67,12 +68,34 @@ pub fn inject(stamps: &mut [StampModel], seed: u64) -> FaultPlan {
     } else {
         0
     };
-    order.truncate(order.len().saturating_sub(keep_healthy).max(1));
+    let cut = order.len().saturating_sub(keep_healthy).max(1);
+    // a blind RD Gateway goes on an otherwise healthy stamp, so that its Remote Console shows
+    // unknown (an input not collected) rather than broken by another fault
+    let blind = FaultKind::RdgwSettingsAccessDenied;
+    let mut blind_placed = false;
+    if let Some(index) = order[cut.min(order.len())..]
+        .iter()
+        .copied()
+        .find(|s| fits(&stamps[*s], blind))
+    {
+        let stamp = &mut stamps[index];
+        let free: Vec<usize> = (0..stamp.hosts.len())
+            .filter(|h| stamp.hosts[*h].fault.is_none() && stamp.hosts[*h].role == Role::RdGateway)
+            .collect();
+        if let Some(h) = free.choose(&mut rng) {
+            stamp.hosts[*h].fault = Some(blind);
+            let host = Some(stamp.hosts[*h].fqdn.clone());
+            plan.injections.push(injection(blind, stamp, host));
+            blind_placed = true;
+        }
+    }
+    order.truncate(cut);
     let copies = (stamps.len() / 8).clamp(1, 3);
     let mut load = vec![0usize; stamps.len()];
     let placed_here = FaultKind::ALL
         .into_iter()
-        .filter(|k| !matches!(k, FaultKind::Retired | FaultKind::PlanOnUnhealthyStamp));
+        .filter(|k| !matches!(k, FaultKind::Retired | FaultKind::PlanOnUnhealthyStamp))
+        .filter(|k| !(blind_placed && *k == blind));
     for kind in placed_here {
         for copy in 0..copies {
             let chosen = order

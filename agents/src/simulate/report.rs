@@ -5,8 +5,9 @@ use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use stampbook_wire::{
-    AgentInfo, Certificate, HostSection, HypervTerminalService, MY_STORE, Os, Part, ROOT_STORE,
-    RdGatewaySettings, Report, Role, SCHEMA_V1, Service, Settings, VMM_STORE, VmmSettings,
+    AgentInfo, Certificate, CollectionError, HostSection, HypervTerminalService, MY_STORE, Os,
+    Part, ROOT_STORE, RdGatewaySettings, Report, Role, SCHEMA_V1, Service, Settings, VMM_STORE,
+    VmmSettings,
 };
 
 use super::certs::{CertMaterial, FleetCerts, StampCerts};
@@ -74,9 +75,21 @@ pub fn host_report(ctx: &StampContext<'_>, host: &HostModel, now: DateTime<Utc>)
         routes: Some(routes),
         services: Some(services(host)),
         settings: Some(settings(ctx, host)),
-        collection_errors: None,
+        collection_errors: collection_errors(host),
         wap: None,
     }
+}
+
+/// What the agent could not collect: only a faulty host says anything (an older agent's silence
+/// is what the rest of the fleet keeps sending).
+fn collection_errors(host: &HostModel) -> Option<Vec<CollectionError>> {
+    (host.fault == Some(FaultKind::RdgwSettingsAccessDenied)).then(|| {
+        vec![CollectionError {
+            section: "settings.rd_gateway".to_owned(),
+            source: Some("Win32_TSGatewayServerSettings".to_owned()),
+            message: "Access denied".to_owned(),
+        }]
+    })
 }
 
 fn cert(
@@ -235,6 +248,10 @@ fn settings(ctx: &StampContext<'_>, host: &HostModel) -> Settings {
             } else {
                 FED_PLUGIN
             };
+            if host.fault == Some(FaultKind::RdgwSettingsAccessDenied) {
+                // not collected: absent, and named in collection_errors
+                return settings;
+            }
             settings.rd_gateway = Part::Collected(RdGatewaySettings {
                 trusted_issuer_certificates: Some(vec![trusted]),
                 authentication_plugin: Some(FED_PLUGIN.to_owned()),

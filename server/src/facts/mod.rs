@@ -1,5 +1,6 @@
 //! What hosts told us: certificate parsing, fact storage and history.
 
+pub mod blind;
 pub mod history;
 pub mod read;
 pub mod store;

@@ -187,6 +187,9 @@ pub struct HostDetail {
     /// Role settings as reported: vmm, hyperv_terminal_service, rd_gateway.
     pub settings: Value,
     pub components: Vec<ComponentOut>,
+    /// What the newest report said of its own collection: failed sections, dropped reports.
+    #[serde(flatten)]
+    pub collection: super::blind::CollectionState,
 }
 
 pub fn days_left(not_after: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
@@ -318,6 +321,7 @@ pub async fn host_detail(pool: &PgPool, fqdn: &str) -> Result<Option<HostDetail>
         version: r.version,
     })
     .collect();
+    let collection = super::blind::of_host(pool, id).await?;
     Ok(Some(HostDetail {
         host,
         certificates,
@@ -326,6 +330,7 @@ pub async fn host_detail(pool: &PgPool, fqdn: &str) -> Result<Option<HostDetail>
         services,
         settings,
         components,
+        collection,
     }))
 }
 

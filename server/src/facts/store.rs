@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
+use stampbook_wire::Part;
 
 use super::history::{Change, diff, keyed};
 use crate::ingest::parse::{CertIn, SettingsIn};
@@ -357,22 +358,28 @@ pub async fn sync_services(
     Ok(changes)
 }
 
-/// Role settings: each part that was collected replaces the stored one.
+/// Role settings: a part that was collected replaces the stored one, a part sent as `null` clears
+/// it (recorded as `disappeared`), an absent part leaves it as it is.
 pub async fn sync_settings(
     conn: &mut PgConnection,
     host_id: i64,
     s: &SettingsIn,
     fresh: bool,
 ) -> Result<Vec<Change>, sqlx::Error> {
-    fn to<T: serde::Serialize>(v: &Option<T>) -> Option<Value> {
-        v.as_ref().and_then(|x| serde_json::to_value(x).ok())
+    fn to<T: serde::Serialize>(p: &Part<T>) -> Part<Value> {
+        match p {
+            Part::Absent => Part::Absent,
+            Part::Cleared => Part::Cleared,
+            // a value that does not serialise is not a fact we can keep: as if not collected
+            Part::Collected(v) => serde_json::to_value(v).map_or(Part::Absent, Part::Collected),
+        }
     }
     let new = [
         ("vmm", to(&s.vmm)),
         ("hyperv_terminal_service", to(&s.hyperv_terminal_service)),
         ("rd_gateway", to(&s.rd_gateway)),
     ];
-    if new.iter().all(|(_, v)| v.is_none()) {
+    if new.iter().all(|(_, v)| v.is_absent()) {
         return Ok(vec![]);
     }
     let mut changes = Vec::new();
@@ -389,31 +396,35 @@ pub async fn sync_settings(
             old.as_ref().and_then(|o| o.rd_gateway.clone()),
         ];
         for ((part, n), o) in new.iter().zip(old.iter()) {
-            let Some(n) = n else { continue };
-            let change = match o {
-                None => "appeared",
-                Some(o) if o != n => "changed",
-                Some(_) => continue,
+            let (change, after) = match (n, o) {
+                (Part::Absent, _) | (Part::Cleared, None) => continue,
+                (Part::Cleared, Some(_)) => ("disappeared", None),
+                (Part::Collected(n), None) => ("appeared", Some(n.clone())),
+                (Part::Collected(n), Some(o)) if o != n => ("changed", Some(n.clone())),
+                (Part::Collected(_), Some(_)) => continue,
             };
             changes.push(Change {
                 kind: "setting",
                 key: (*part).to_owned(),
                 change,
                 before: o.clone(),
-                after: Some(n.clone()),
+                after,
             });
         }
         if changes.is_empty() {
             return Ok(changes);
         }
     }
+    let value = |i: usize| new[i].1.collected().cloned();
+    let sent = |i: usize| !new[i].1.is_absent();
     sqlx::query!(
         r#"insert into host_settings (host_id, vmm, hyperv_terminal_service, rd_gateway) values ($1, $2, $3, $4)
            on conflict (host_id) do update set
-               vmm = coalesce(excluded.vmm, host_settings.vmm),
-               hyperv_terminal_service = coalesce(excluded.hyperv_terminal_service, host_settings.hyperv_terminal_service),
-               rd_gateway = coalesce(excluded.rd_gateway, host_settings.rd_gateway)"#,
-        host_id, new[0].1, new[1].1, new[2].1
+               vmm = case when $5 then excluded.vmm else host_settings.vmm end,
+               hyperv_terminal_service = case when $6 then excluded.hyperv_terminal_service
+                                              else host_settings.hyperv_terminal_service end,
+               rd_gateway = case when $7 then excluded.rd_gateway else host_settings.rd_gateway end"#,
+        host_id, value(0), value(1), value(2), sent(0), sent(1), sent(2)
     )
     .execute(conn)
     .await?;

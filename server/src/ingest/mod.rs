@@ -13,11 +13,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
-use stampbook_wire::{Report, SCHEMA_V1};
+use stampbook_wire::{Part, Report, SCHEMA_V1};
 use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::error::ApiError;
+use crate::facts::blind;
 use crate::facts::history::{self, Change};
 use crate::facts::store as facts;
 use crate::rules::queue;
@@ -36,9 +37,13 @@ pub struct Accepted {
     pub outcome: &'static str,
     /// How many facts changed.
     pub changes: usize,
+    /// What the server set aside without refusing the report (role values it does not know).
+    pub warnings: Vec<String>,
 }
 
-/// What identifies a report's facts: everything but its id, time and agent.
+/// What identifies a report's facts: everything but its id, time and agent. The collection errors
+/// count (a section that starts or stops failing is news), but only when sent, so that reports of
+/// agents that never send them keep the digest they had.
 pub fn digest(r: &Report) -> Vec<u8> {
     let facts = (
         &r.host,
@@ -48,13 +53,54 @@ pub fn digest(r: &Report) -> Vec<u8> {
         &r.services,
         &r.settings,
     );
-    let bytes = serde_json::to_vec(&facts).unwrap_or_default();
+    let bytes = match &r.collection_errors {
+        None => serde_json::to_vec(&facts),
+        Some(errors) => serde_json::to_vec(&(facts, errors)),
+    }
+    .unwrap_or_default();
     Sha256::digest(&bytes).to_vec()
 }
 
-/// Ingests one report (already parsed from JSON) for `who`.
-#[tracing::instrument(skip_all, fields(report_id = %report.report_id, host = %report.host.fqdn, stamp = %report.host.stamp, outcome))]
+/// What the answer tells the sender about what was set aside.
+fn warnings(report: &Report) -> Vec<String> {
+    report
+        .host
+        .unknown_roles
+        .iter()
+        .map(|r| {
+            format!(
+                "host.roles: '{}' is not a role this server knows; it was ignored",
+                r.chars().take(100).collect::<String>()
+            )
+        })
+        .collect()
+}
+
+/// The newest report's `agent.spool_dropped`, as the host row keeps it.
+fn spool_dropped(report: &Report) -> Option<i64> {
+    let n = report.agent.as_ref()?.spool_dropped?;
+    Some(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// Ingests one report (already parsed from JSON) for `who`; names what was set aside in
+/// `warnings` and counts the reports its agent says it dropped.
 pub async fn ingest(
+    state: &AppState,
+    who: &Principal,
+    report: &Report,
+) -> Result<Accepted, ApiError> {
+    let mut accepted = ingest_report(state, who, report).await?;
+    if !accepted.duplicate {
+        state
+            .metrics
+            .spool_dropped(spool_dropped(report).unwrap_or(0));
+    }
+    accepted.warnings = warnings(report);
+    Ok(accepted)
+}
+
+#[tracing::instrument(skip_all, fields(report_id = %report.report_id, host = %report.host.fqdn, stamp = %report.host.stamp, outcome))]
+async fn ingest_report(
     state: &AppState,
     who: &Principal,
     report: &Report,
@@ -177,6 +223,7 @@ pub async fn ingest(
                     duplicate: false,
                     outcome: "late",
                     changes: 0,
+                    warnings: vec![],
                 },
                 won,
             )
@@ -184,13 +231,14 @@ pub async fn ingest(
         Some(c) if c.facts_digest == digest && c.stamp_id == stamp_id => {
             sqlx::query!(
                 r#"update hosts set last_report_at = $2, last_collected_at = $3, last_report_id = $4,
-                       agent_name = $5, agent_version = $6 where id = $1"#,
+                       agent_name = $5, agent_version = $6, agent_spool_dropped = $7 where id = $1"#,
                 c.id,
                 received,
                 collected,
                 report.report_id,
                 report.agent.as_ref().map(|a| a.name.clone()),
                 report.agent.as_ref().map(|a| a.version.clone()),
+                spool_dropped(report),
             )
             .execute(&mut *tx)
             .await?;
@@ -215,6 +263,7 @@ pub async fn ingest(
                     duplicate: false,
                     outcome: "unchanged",
                     changes: 0,
+                    warnings: vec![],
                 },
                 won,
             )
@@ -272,6 +321,7 @@ pub async fn ingest(
                     duplicate: false,
                     outcome: "stored",
                     changes,
+                    warnings: vec![],
                 },
                 won,
             )
@@ -309,7 +359,7 @@ async fn unchanged(
                  and not exists (select 1 from reports r where r.report_id = $5)),
            touched as (
                update hosts set last_report_at = $6, last_collected_at = $4, last_report_id = $5,
-                      agent_name = $7, agent_version = $8
+                      agent_name = $7, agent_version = $8, agent_spool_dropped = $9
                from current where hosts.id = current.id
                returning hosts.id, hosts.stamp_id),
            recorded as (
@@ -330,6 +380,7 @@ async fn unchanged(
         received,
         report.agent.as_ref().map(|a| a.name.clone()),
         report.agent.as_ref().map(|a| a.version.clone()),
+        spool_dropped(report),
     )
     .fetch_one(&state.pool)
     .await?;
@@ -352,6 +403,7 @@ async fn unchanged(
         duplicate: false,
         outcome: "unchanged",
         changes: 0,
+        warnings: vec![],
     }))
 }
 
@@ -362,6 +414,7 @@ fn duplicate(report_id: Uuid, host: String) -> Accepted {
         duplicate: true,
         outcome: "duplicate",
         changes: 0,
+        warnings: vec![],
     }
 }
 
@@ -532,11 +585,23 @@ async fn store(
         changes.extend(facts::sync_services(tx, host_id, s, fresh).await?);
     }
     let s = facts::sync_settings(tx, host_id, &p.settings, fresh).await?;
-    whole_stamp |= s.iter().any(|c| c.key == "vmm") || (fresh && p.settings.vmm.is_some());
+    whole_stamp |=
+        s.iter().any(|c| c.key == "vmm") || (fresh && p.settings.vmm.collected().is_some());
     changes.extend(s);
-    if let Some(c) = &p.settings.components {
-        changes.extend(facts::sync_components(tx, host_id, c, fresh).await?);
+    match &p.settings.components {
+        Part::Absent => {}
+        // sent as null: the host has none of them any more
+        Part::Cleared => changes.extend(facts::sync_components(tx, host_id, &[], fresh).await?),
+        Part::Collected(c) => changes.extend(facts::sync_components(tx, host_id, c, fresh).await?),
     }
+    // after the host row holds this report's roles and sections
+    blind::record(
+        tx,
+        host_id,
+        report.collection_errors.as_deref(),
+        spool_dropped(report),
+    )
+    .await?;
     if fresh {
         changes = vec![Change {
             kind: "host",

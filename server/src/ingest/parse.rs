@@ -9,7 +9,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 use stampbook_wire::{
-    Component, HypervTerminalService, ON_LINK, RdGatewaySettings, Report, Role, VmmSettings,
+    Component, HypervTerminalService, ON_LINK, Part, RdGatewaySettings, Report, Role, VmmSettings,
 };
 
 use crate::domain::{Fqdn, StampName};
@@ -41,12 +41,14 @@ pub struct HostIn {
     pub vitals: Option<VitalsFact>,
 }
 
+/// Role settings, each part three-valued as sent: absent (keep the stored one), cleared (the host
+/// does not have it: clear the stored one) or collected.
 #[derive(Debug, Clone, Default)]
 pub struct SettingsIn {
-    pub vmm: Option<VmmSettings>,
-    pub hyperv_terminal_service: Option<HypervTerminalService>,
-    pub rd_gateway: Option<RdGatewaySettings>,
-    pub components: Option<Vec<Component>>,
+    pub vmm: Part<VmmSettings>,
+    pub hyperv_terminal_service: Part<HypervTerminalService>,
+    pub rd_gateway: Part<RdGatewaySettings>,
+    pub components: Part<Vec<Component>>,
 }
 
 /// A report whose facts are ready to store. `None` sections were not collected.
@@ -61,22 +63,23 @@ pub struct ParsedReport {
 }
 
 impl ParsedReport {
-    /// The sections this report collected (names as in `hosts.sections`).
+    /// The sections this report collected (names as in `hosts.sections`); a settings part sent
+    /// as `null` was collected (the host does not have it).
     pub fn sections(&self) -> Vec<String> {
         let s = &self.settings;
         [
             ("certificates", self.certificates.is_some()),
-            ("components", s.components.is_some()),
+            ("components", !s.components.is_absent()),
             (
                 "hyperv_terminal_service",
-                s.hyperv_terminal_service.is_some(),
+                !s.hyperv_terminal_service.is_absent(),
             ),
             ("interfaces", self.interfaces.is_some()),
-            ("rd_gateway", s.rd_gateway.is_some()),
+            ("rd_gateway", !s.rd_gateway.is_absent()),
             ("routes", self.routes.is_some()),
             ("services", self.services.is_some()),
             ("vitals", self.host.vitals.is_some()),
-            ("vmm", s.vmm.is_some()),
+            ("vmm", !s.vmm.is_absent()),
         ]
         .into_iter()
         .filter(|(_, collected)| *collected)
@@ -319,10 +322,10 @@ pub fn parse(report: &Report, host: HostIn) -> Result<ParsedReport, ApiError> {
                 }
             }
             SettingsIn {
-                vmm: s.vmm.collected().cloned(),
-                hyperv_terminal_service: s.hyperv_terminal_service.collected().cloned(),
-                rd_gateway: s.rd_gateway.collected().cloned(),
-                components: s.components.collected().map(|l| {
+                vmm: s.vmm.clone(),
+                hyperv_terminal_service: s.hyperv_terminal_service.clone(),
+                rd_gateway: s.rd_gateway.clone(),
+                components: s.components.as_ref().map(|l| {
                     l.iter()
                         .map(|c| Component {
                             name: c.name.trim().to_owned(),

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 
@@ -77,7 +77,6 @@ pub async fn lock_stamp(conn: &mut PgConnection, stamp_id: i64) -> Result<(), sq
 
 /// Evaluates a stamp as `run` says. Writes problems, webhook events and the stamp's status in
 /// one transaction.
-#[tracing::instrument(skip_all, fields(stamp_id, stamp, hosts = run.hosts().map_or(-1, |h| h.len() as i64)))]
 pub async fn evaluate(
     pool: &PgPool,
     stamp_id: i64,
@@ -85,21 +84,45 @@ pub async fn evaluate(
     certs: &mut CertCache,
     metrics: Option<&Metrics>,
 ) -> Result<Outcome, sqlx::Error> {
+    evaluate_at(pool, stamp_id, run, certs, metrics, Utc::now()).await
+}
+
+/// [`evaluate`] as if it were `now` for the rules (time-based rules, the service's outages);
+/// tests use it to move the clock.
+///
+/// A retired stamp's hosts and stamp-wide rules are not evaluated: whatever they had open
+/// resolves, and only its plans' `plan.stamp_missing` fires until it is brought back.
+#[tracing::instrument(skip_all, fields(stamp_id, stamp, hosts = run.hosts().map_or(-1, |h| h.len() as i64)))]
+pub async fn evaluate_at(
+    pool: &PgPool,
+    stamp_id: i64,
+    run: Run<'_>,
+    certs: &mut CertCache,
+    metrics: Option<&Metrics>,
+    now: DateTime<Utc>,
+) -> Result<Outcome, sqlx::Error> {
     let started = Instant::now();
-    let now = Utc::now();
-    let only = run.hosts();
-    let stamp_rules = run.stamp_rules();
     let mut tx = pool.begin().await?;
     lock_stamp(&mut tx, stamp_id).await?;
-    let Some(ctx) = load::stamp_context(&mut tx, stamp_id).await? else {
+    let Some(mut ctx) = load::stamp_context(&mut tx, stamp_id).await? else {
         return Ok(Outcome::default());
     };
     let span = tracing::Span::current();
     span.record("stamp_id", stamp_id);
     span.record("stamp", ctx.name.as_str());
+    let run = if ctx.retired { Run::Whole } else { run };
+    let only = run.hosts();
+    let stamp_rules = run.stamp_rules() && !ctx.retired;
     let (rc, roots) = load::remote_console(&mut tx, stamp_id, certs).await?;
-    let hosts = load::hosts(&mut tx, stamp_id, only, &roots, certs).await?;
+    let hosts = if ctx.retired {
+        Vec::new()
+    } else {
+        load::hosts(&mut tx, stamp_id, only, &roots, certs).await?
+    };
     let plans = load::plans(&mut tx, stamp_id).await?;
+    if !hosts.is_empty() {
+        ctx.outages = crate::heartbeat::outages(&mut tx, now).await?;
+    }
 
     let mut findings: Vec<Finding> = Vec::new();
     for h in &hosts {
@@ -135,7 +158,7 @@ pub async fn evaluate(
     let evaluated: HashSet<i64> = hosts.iter().map(|h| h.host_id).collect();
     let in_scope = |rule: &str, host_id: Option<i64>| match rule_info(rule).map(|r| r.scope) {
         Some(RuleScope::Host) => only.is_none() || host_id.is_some_and(|h| evaluated.contains(&h)),
-        Some(RuleScope::Stamp) => stamp_rules,
+        Some(RuleScope::Stamp) => stamp_rules || ctx.retired,
         Some(RuleScope::Plan) => true,
         // a rule that no longer exists: its problems end at the next full run
         None => only.is_none(),
@@ -190,7 +213,7 @@ pub async fn evaluate(
         .fetch_one(&mut *tx)
         .await?;
     if due {
-        refresh_status(&mut tx, stamp_id, ctx.report_interval_s).await?;
+        refresh_status(&mut tx, stamp_id).await?;
     }
     if whole {
         // every problem still open was seen now (see `problem_last_seen` in the migrations)
@@ -334,11 +357,7 @@ async fn reconcile(
 }
 
 /// The per-stamp figures the overview shows without scanning the fleet.
-async fn refresh_status(
-    tx: &mut PgConnection,
-    stamp_id: i64,
-    report_interval_s: i64,
-) -> Result<(), sqlx::Error> {
+async fn refresh_status(tx: &mut PgConnection, stamp_id: i64) -> Result<(), sqlx::Error> {
     let nearest = sqlx::query!(
         r#"select nearest_cert_expiry as "not_after!", nearest_cert_thumbprint as "thumbprint!", fqdn::text as "fqdn!"
            from hosts where stamp_id = $1 and nearest_cert_expiry is not null
@@ -352,8 +371,10 @@ async fn refresh_status(
                nearest_cert_thumbprint, nearest_cert_host, physical_cores, physical_memory_mb, physical_storage_gb,
                used_vms, used_vcpus, used_memory_mb)
            select $1, now(), count(*),
-                  count(*) filter (where last_collected_at < now() - make_interval(secs => 3 * $2::double precision)),
-                  $3, $4, $5,
+                  -- stale as host.stale says (the service's own outages excused), from the kept counts
+                  coalesce((select sum(n) from stamp_problem_counts c
+                            where c.stamp_id = $1 and c.rule = 'host.stale'), 0),
+                  $2, $3, $4,
                   coalesce(sum(cpu_cores) filter (where 'hyperv_host' = any(roles)), 0),
                   coalesce(sum(memory_mb) filter (where 'hyperv_host' = any(roles)), 0),
                   coalesce(sum(storage_gb) filter (where 'hyperv_host' = any(roles)), 0),
@@ -368,7 +389,6 @@ async fn refresh_status(
                physical_memory_mb = excluded.physical_memory_mb, physical_storage_gb = excluded.physical_storage_gb,
                used_vms = excluded.used_vms, used_vcpus = excluded.used_vcpus, used_memory_mb = excluded.used_memory_mb"#,
         stamp_id,
-        report_interval_s as f64,
         nearest.as_ref().map(|n| n.not_after),
         nearest.as_ref().map(|n| n.thumbprint.clone()),
         nearest.as_ref().map(|n| n.fqdn.clone())

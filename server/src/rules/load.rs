@@ -182,6 +182,8 @@ pub async fn stamp_context(
         },
         target_versions: serde_json::from_value(s.target_versions).unwrap_or_default(),
         networks,
+        // loaded by the engine when host rules run (`crate::heartbeat::outages`)
+        outages: Vec::new(),
     }))
 }
 
@@ -305,7 +307,7 @@ pub async fn hosts(
 ) -> Result<Vec<HostFacts>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select id, fqdn::text as "fqdn!", roles, last_collected_at, first_seen_at, cpu_cores, memory_mb, storage_gb, vm_count,
-                  vm_vcpus, vm_memory_mb, sections
+                  vm_vcpus, vm_memory_mb, sections, collection_errors
            from hosts where stamp_id = $1 and ($2::bigint[] is null or id = any($2)) order by fqdn"#,
         stamp_id,
         only
@@ -455,6 +457,9 @@ pub async fn hosts(
                     .unwrap_or_default()
                     .into_iter()
                     .collect::<BTreeMap<_, _>>(),
+                collection_errors: r
+                    .collection_errors
+                    .and_then(|v| serde_json::from_value(v).ok()),
                 fqdn: r.fqdn,
             }
         })

@@ -6,7 +6,9 @@
 //! - [`remote_console`] — `remote_console.*`: the VMConnect certificate chain from VMM through
 //!   Hyper-V hosts to the RD Gateway ([`remote_console::context()`] resolves it once per stamp);
 //! - [`routes`] — `route.*`: default routes of multi-homed hosts, by stamp network;
-//! - [`staleness`] — `host.stale`: hosts that stopped reporting;
+//! - [`staleness`] — `host.stale`: hosts that stopped reporting (the service's own outages
+//!   excused);
+//! - [`collection`] — `host.collection_failed`: hosts whose collector could not see a section;
 //! - [`versions`] — `stamp.version_drift`, with the update-rollup tables;
 //! - [`capacity`] — `capacity.overcommit`, and the [`capacity::CapacitySummary`] the capacity
 //!   API and dashboard show;
@@ -18,6 +20,7 @@
 
 pub mod capacity;
 pub mod certificates;
+pub mod collection;
 mod describe;
 pub mod engine;
 pub mod load;
@@ -121,7 +124,9 @@ pub const RULES: &[RuleInfo] = &[
     rule(routes::MANAGEMENT_STATIC_MISSING, Warning, "routes", Host,
         "A host whose default route leaves through another network lacks a static route to a required management prefix via the management gateway."),
     rule(staleness::STALE, Warning, "staleness", Host,
-        "The host's newest report is older than 3 × report_interval_s (critical after 24 h)."),
+        "The host's newest report is older than 3 × report_interval_s, not counting the service's own outages (critical after 24 h)."),
+    rule(collection::COLLECTION_FAILED, Warning, "collection", Host,
+        "The host's newest report lists sections its collector could not collect (collection_errors)."),
     rule(versions::VERSION_DRIFT, Warning, "versions", Stamp,
         "Hosts of the stamp report different versions of a component, or a version below the stamp's target."),
     rule(capacity::OVERCOMMIT, Warning, "capacity", Stamp,
@@ -137,8 +142,8 @@ pub fn rule_info(id: &str) -> Option<&'static RuleInfo> {
     RULES.iter().find(|r| r.id == id)
 }
 
-/// Every host-scoped rule for one host: certificates, its side of Remote Console, routes and
-/// staleness.
+/// Every host-scoped rule for one host: certificates, its side of Remote Console, routes,
+/// staleness and failed collection.
 pub fn evaluate_host(
     ctx: &StampContext,
     rc: &RemoteConsoleContext,
@@ -149,6 +154,7 @@ pub fn evaluate_host(
     findings.extend(remote_console::evaluate_host(ctx, rc, host));
     findings.extend(routes::evaluate(ctx, host));
     findings.extend(staleness::evaluate(ctx, host, now));
+    findings.extend(collection::evaluate(host));
     findings
 }
 
@@ -277,7 +283,7 @@ mod tests {
     fn every_rule_of_the_spec_is_listed_once_with_its_family_prefix() {
         let ids: BTreeSet<&str> = RULES.iter().map(|r| r.id).collect();
         assert_eq!(ids.len(), RULES.len());
-        assert_eq!(RULES.len(), 23);
+        assert_eq!(RULES.len(), 24);
         for r in RULES {
             let prefix = r.id.split('.').next().unwrap();
             assert!(!r.description.is_empty());

@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 use serde::Serialize;
 use serde_json::Value;
-use stampbook_wire::{HypervTerminalService, RdGatewaySettings, Role, VmmSettings};
+use stampbook_wire::{
+    CollectionError, HypervTerminalService, RdGatewaySettings, Role, VmmSettings,
+};
 
 use crate::facts::x509::ParsedCertificate;
 use crate::inventory::model::Thresholds;
@@ -84,6 +86,17 @@ pub struct StampContext {
     /// Target version per component name.
     pub target_versions: BTreeMap<String, String>,
     pub networks: Vec<NetworkFact>,
+    /// When the service itself accepted no reports from anyone (from the replicas' heartbeats),
+    /// oldest first: `host.stale` does not blame hosts for it.
+    pub outages: Vec<Outage>,
+}
+
+/// A stretch of time during which no replica of the service was alive to accept reports; `to` is
+/// the evaluation's `now` while it lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outage {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
 }
 
 /// A certificate in one store of one host.
@@ -164,6 +177,8 @@ pub struct HostFacts {
     pub settings: SettingsFacts,
     /// Component name → version.
     pub components: BTreeMap<String, String>,
+    /// The newest report's collection errors; `None` when it said nothing of them.
+    pub collection_errors: Option<Vec<CollectionError>>,
 }
 
 impl HostFacts {

@@ -46,6 +46,7 @@ pub fn stamp() -> StampContext {
                 required_prefixes: vec![],
             },
         ],
+        outages: vec![],
     }
 }
 
@@ -64,6 +65,7 @@ pub fn host(host_id: i64, fqdn: &str, roles: &[Role]) -> HostFacts {
         services: None,
         settings: SettingsFacts::default(),
         components: BTreeMap::new(),
+        collection_errors: None,
     }
 }
 

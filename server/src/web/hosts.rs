@@ -82,6 +82,10 @@ pub struct HostPage {
     pub services: Vec<ServiceRow>,
     pub settings: Vec<SettingRow>,
     pub components: Vec<facts::ComponentOut>,
+    /// Sections the newest report could not collect (none: it collected all or did not say).
+    pub collection_errors: Vec<stampbook_wire::CollectionError>,
+    /// Reports the agent's spool dropped before the newest one (0 or not said: none).
+    pub spool_dropped: i64,
     pub history: Vec<ChangeRow>,
     pub history_next: String,
     pub history_first: String,
@@ -287,6 +291,8 @@ pub async fn show(
             .collect(),
         settings: settings_rows(&detail.settings),
         components: detail.components,
+        collection_errors: detail.collection.collection_errors.unwrap_or_default(),
+        spool_dropped: detail.collection.spool_dropped.unwrap_or(0),
         history: changes
             .into_iter()
             .take(HISTORY_PAGE as usize)

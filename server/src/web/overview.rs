@@ -43,8 +43,10 @@ pub struct Tile {
     pub hosts_stale: i64,
     pub hosts_reporting: i64,
     pub cert: Option<CertSoon>,
-    pub console_ready: bool,
-    pub console_broken: String,
+    /// Remote Console readiness: `ready`, `unknown` or `broken`.
+    pub console: &'static str,
+    /// The first broken link, or the first input not collected.
+    pub console_detail: String,
     pub plans: Vec<PlanChip>,
     /// Nothing to look at: health ok, every host reporting, no certificate inside a threshold.
     pub quiet: bool,
@@ -89,14 +91,10 @@ pub fn expiry_class(days: i64, warning_days: i32, critical_days: i32) -> &'stati
 }
 
 /// Where the Remote Console chain breaks first (`hosts' trust`), and how many links after it
-/// are broken too (`VMM certificate (+2)`); the stamp page lists them all.
-pub fn broken_chain(h: &StampHealth) -> String {
-    let links = &h.remote_console.broken_links;
-    match links.first() {
-        None => String::new(),
-        Some(first) if links.len() == 1 => first.describe().to_owned(),
-        Some(first) => format!("{} (+{})", first.describe(), links.len() - 1),
-    }
+/// are broken too (`VMM certificate (+2)`), or the first input not collected when readiness is
+/// unknown; the stamp page lists them all.
+pub fn console_detail(h: &StampHealth) -> String {
+    h.remote_console.detail()
 }
 
 pub async fn show(state: web::Data<AppState>, ctx: Ctx) -> Result<HttpResponse, WebError> {
@@ -169,8 +167,8 @@ pub async fn show(state: web::Data<AppState>, ctx: Ctx) -> Result<HttpResponse, 
                 hosts_stale,
                 hosts_reporting: hosts_total - hosts_stale,
                 cert,
-                console_ready: h.remote_console.ready,
-                console_broken: broken_chain(h),
+                console: h.remote_console.state.as_str(),
+                console_detail: console_detail(h),
                 plans: plans.remove(&r.id).unwrap_or_default(),
                 name: r.name,
                 display_name: r.display_name,

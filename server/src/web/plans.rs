@@ -7,9 +7,9 @@ use askama::Template;
 use super::access::Ctx;
 use super::error::WebError;
 use super::format::{self, Badge};
-use super::overview::broken_chain;
+use super::overview::console_detail;
 use super::page::{self, Chrome, Crumb};
-use crate::health::{self, Health};
+use crate::health::{self, Health, Readiness};
 use crate::inventory::store;
 use crate::startup::AppState;
 
@@ -26,8 +26,8 @@ pub struct PlanRow {
     pub retired: bool,
     pub health: Health,
     pub badge: Badge,
-    pub console_ready: bool,
-    pub console_broken: String,
+    pub console: &'static str,
+    pub console_detail: String,
     /// Whether the plan can be sold now, and why not.
     pub sellable: bool,
     pub verdict: String,
@@ -41,16 +41,27 @@ pub struct PlansPage {
     pub on_hold: usize,
 }
 
-/// SPEC §5's `plan.stamp_unhealthy` and `plan.stamp_missing`, in words.
-pub fn verdict(retired: bool, health: Health, remote_console: bool, ready: bool) -> (bool, String) {
+/// SPEC §5's `plan.stamp_unhealthy` and `plan.stamp_missing`, in words. Readiness that is only
+/// unknown does not hold a plan (the rule does not fire on it either), but the verdict says so.
+pub fn verdict(
+    retired: bool,
+    health: Health,
+    remote_console: bool,
+    console: Readiness,
+) -> (bool, String) {
     if retired {
         (false, "hold: its stamp is retired".to_owned())
     } else if health == Health::Critical {
         (false, "hold: its stamp has critical problems".to_owned())
-    } else if remote_console && !ready {
+    } else if remote_console && console == Readiness::Broken {
         (
             false,
             "hold: Remote Console is broken on its stamp".to_owned(),
+        )
+    } else if remote_console && console == Readiness::Unknown {
+        (
+            true,
+            "yes, but Remote Console readiness is unknown on its stamp".to_owned(),
         )
     } else if health == Health::Degraded {
         (true, "yes, the stamp has warnings".to_owned())
@@ -84,7 +95,7 @@ pub async fn list(state: web::Data<AppState>, ctx: Ctx) -> Result<HttpResponse, 
                 h.retired,
                 h.health,
                 d.remote_console,
-                h.remote_console.ready,
+                h.remote_console.state,
             );
             Some(PlanRow {
                 quota: format!(
@@ -105,8 +116,8 @@ pub async fn list(state: web::Data<AppState>, ctx: Ctx) -> Result<HttpResponse, 
                 retired: h.retired,
                 health: h.health,
                 badge: format::health_badge(h.health),
-                console_ready: h.remote_console.ready,
-                console_broken: broken_chain(h),
+                console: h.remote_console.state.as_str(),
+                console_detail: console_detail(h),
                 sellable,
                 verdict,
             })
@@ -135,13 +146,16 @@ mod tests {
 
     #[test]
     fn plans_are_held_on_critical_retired_or_console_broken_stamps() {
-        assert!(!verdict(true, Health::Ok, false, true).0);
-        assert!(!verdict(false, Health::Critical, false, true).0);
-        assert!(!verdict(false, Health::Degraded, true, false).0);
-        assert!(verdict(false, Health::Degraded, false, false).0);
+        use Readiness::{Broken, Ready, Unknown};
+        assert!(!verdict(true, Health::Ok, false, Ready).0);
+        assert!(!verdict(false, Health::Critical, false, Ready).0);
+        assert!(!verdict(false, Health::Degraded, true, Broken).0);
+        assert!(verdict(false, Health::Degraded, false, Broken).0);
         assert_eq!(
-            verdict(false, Health::Ok, true, true),
+            verdict(false, Health::Ok, true, Ready),
             (true, "yes".to_owned())
         );
+        let (sell, why) = verdict(false, Health::Ok, true, Unknown);
+        assert!(sell && why.contains("unknown"), "{why}");
     }
 }

@@ -12,10 +12,11 @@ use serde::Deserialize;
 use super::access::Ctx;
 use super::error::WebError;
 use super::format::{self, Badge, When};
-use super::overview::{CertSoon, broken_chain, expiry_class};
+use super::overview::{CertSoon, console_detail, expiry_class};
 use super::page::{self, Chrome, Crumb};
 use super::problems::view::{self as problem_view, ProblemView};
 use super::svg::Columns;
+use crate::facts::blind::{self, FailedHost};
 use crate::health::{self, ChainLink};
 use crate::inventory::store;
 use crate::startup::AppState;
@@ -38,8 +39,20 @@ pub struct StampQuery {
 
 pub struct ChainStep {
     pub label: &'static str,
-    pub broken: bool,
+    /// `fine`, `unknown` (an input was not collected) or `broken` (a problem is open).
+    pub state: &'static str,
 }
+
+/// An input of the chain some hosts did not collect.
+pub struct UnknownRow {
+    pub link: &'static str,
+    pub input: String,
+    pub hosts: Vec<String>,
+    pub more: i64,
+}
+
+/// Hosts listed with their failed sections on the stamp page.
+const FAILED_HOSTS_SHOWN: i64 = 50;
 
 pub struct HostRow {
     pub fqdn: String,
@@ -96,9 +109,13 @@ pub struct StampPage {
     pub critical: i64,
     pub warning: i64,
     pub acknowledged: i64,
-    pub console_ready: bool,
-    pub console_broken: String,
+    /// `ready`, `unknown` or `broken`.
+    pub console: &'static str,
+    pub console_detail: String,
     pub chain: Vec<ChainStep>,
+    pub console_unknown: Vec<UnknownRow>,
+    /// Hosts whose newest report lists sections it could not collect.
+    pub failed: Vec<FailedHost>,
     pub summary: Summary,
     pub problems: Vec<ProblemView>,
     pub problems_more: i64,
@@ -153,11 +170,12 @@ pub async fn show(
     let search = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let page_no = q.page.unwrap_or(1).max(1);
     // independent reads, each on its own pooled connection, at the same time
-    let ((hosts_total, hosts), problems, weeks, versions) = tokio::try_join!(
+    let ((hosts_total, hosts), problems, weeks, versions, failed) = tokio::try_join!(
         read::hosts(&state.pool, stamp.id, d.report_interval_s, search, page_no),
         problem_view::open_for(&state.pool, Some(stamp.id), None, PROBLEMS_SHOWN),
         read::expiry_weeks(&state.pool, stamp.id),
         read::versions(&state.pool, stamp.id),
+        blind::failed_hosts(&state.pool, stamp.id, FAILED_HOSTS_SHOWN),
     )?;
     let pages = ((hosts_total + HOSTS_PER_PAGE - 1) / HOSTS_PER_PAGE).max(1);
     let open_total = h.open.critical + h.open.warning + h.open.info + h.acknowledged;
@@ -248,8 +266,8 @@ pub async fn show(
         critical: h.open.critical,
         warning: h.open.warning,
         acknowledged: h.acknowledged,
-        console_ready: h.remote_console.ready,
-        console_broken: broken_chain(&h),
+        console: h.remote_console.state.as_str(),
+        console_detail: console_detail(&h),
         chain: [
             ChainLink::VmmCertificate,
             ChainLink::HostTrust,
@@ -258,9 +276,27 @@ pub async fn show(
         .into_iter()
         .map(|l| ChainStep {
             label: l.describe(),
-            broken: h.remote_console.broken_links.contains(&l),
+            state: if h.remote_console.broken_links.contains(&l) {
+                "broken"
+            } else if h.remote_console.unknown_links.contains(&l) {
+                "unknown"
+            } else {
+                "fine"
+            },
         })
         .collect(),
+        console_unknown: h
+            .remote_console
+            .unknown
+            .iter()
+            .map(|u| UnknownRow {
+                link: u.link.describe(),
+                input: u.input.clone(),
+                more: u.hosts_total - u.hosts.len() as i64,
+                hosts: u.hosts.clone(),
+            })
+            .collect(),
+        failed,
         summary,
         problems_more: (open_total - problems.len() as i64).max(0),
         problems: problems
