@@ -67,7 +67,7 @@ fn simulate_dry_run_prints_the_fault_summary_and_the_final_line() {
     );
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
-        stdout.contains("every rule id is covered (23 rules)"),
+        stdout.contains("every rule id is covered (24 rules)"),
         "{stdout}"
     );
     assert!(stdout.contains("seed: 4"));

@@ -10,6 +10,7 @@ pub mod capacity;
 pub mod csv;
 pub mod etag;
 pub mod hosts;
+pub mod metrics;
 pub mod negotiate;
 pub mod networks;
 pub mod openapi;
@@ -184,9 +185,7 @@ pub fn system_endpoints() -> Vec<Endpoint> {
     vec![
         Endpoint::new("/healthz").fixed().get(system::healthz),
         Endpoint::new("/readyz").fixed().get(system::readyz),
-        Endpoint::new("/metrics")
-            .fixed()
-            .get(crate::metrics::handler),
+        Endpoint::new("/metrics").fixed().get(metrics::handler),
         Endpoint::new("/api/openapi.json")
             .fixed()
             .get(openapi::handler),

@@ -88,7 +88,7 @@ page, the next cursor in `X-Next-Cursor` and `Link: <...>; rel=\"next\"`.
 #[openapi(
     info(title = "stampbook API", description = DESCRIPTION, license(name = "Apache-2.0")),
     paths(
-        system::healthz, system::readyz, crate::metrics::handler, handler,
+        system::healthz, system::readyz, super::metrics::handler, handler,
         stamps::list, stamps::create, stamps::get, stamps::put, stamps::patch, stamps::retire,
         stamps::health,
         networks::list_networks, networks::create_network, networks::get_network,

@@ -99,7 +99,7 @@ pub async fn ingest(
     Ok(accepted)
 }
 
-#[tracing::instrument(skip_all, fields(report_id = %report.report_id, host = %report.host.fqdn, stamp = %report.host.stamp, outcome))]
+#[tracing::instrument(name = "ingest", skip_all, fields(report_id = %report.report_id, host = %report.host.fqdn, stamp = %report.host.stamp, outcome))]
 async fn ingest_report(
     state: &AppState,
     who: &Principal,

@@ -92,7 +92,7 @@ pub async fn evaluate(
 ///
 /// A retired stamp's hosts and stamp-wide rules are not evaluated: whatever they had open
 /// resolves, and only its plans' `plan.stamp_missing` fires until it is brought back.
-#[tracing::instrument(skip_all, fields(stamp_id, stamp, hosts = run.hosts().map_or(-1, |h| h.len() as i64)))]
+#[tracing::instrument(name = "evaluate", skip_all, fields(stamp_id, stamp, hosts = run.hosts().map_or(-1, |h| h.len() as i64)))]
 pub async fn evaluate_at(
     pool: &PgPool,
     stamp_id: i64,
