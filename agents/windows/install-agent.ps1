@@ -308,6 +308,8 @@ try {
         # under the RemoteSigned policy.
         Get-ChildItem -LiteralPath $target -File | Unblock-File
     }
+    # The task needs an absolute path; -InstallDir may have been given relative.
+    $InstallDir = (Resolve-Path -LiteralPath $InstallDir).Path
     $exePath = Join-Path $InstallDir 'stampbook-agent.exe'
 
     # --- the task ------------------------------------------------------------------------------
