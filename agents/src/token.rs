@@ -23,10 +23,16 @@ pub enum TokenError {
 
 impl Token {
     /// Reads a token file; surrounding whitespace (the trailing newline of `echo`) is dropped.
+    /// A file written by Windows PowerShell 5.1 reads the same: with a UTF-8 byte-order mark
+    /// (`Set-Content -Encoding UTF8`) or as UTF-16 (`>`, `Out-File`).
     pub fn from_file(path: &Path) -> Result<Token, TokenError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TokenError::Read {
+        let bytes = std::fs::read(path).map_err(|source| TokenError::Read {
             path: path.to_owned(),
             source,
+        })?;
+        let text = crate::parse::text::decode(&bytes).map_err(|e| TokenError::Read {
+            path: path.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
         })?;
         let token = text.trim();
         if token.is_empty() {
@@ -74,5 +80,19 @@ mod tests {
             Token::from_file(&path),
             Err(TokenError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn token_files_written_by_windows_powershell_read_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        // Set-Content -Encoding UTF8 (5.1): a UTF-8 BOM before the token
+        std::fs::write(&path, "\u{feff}s3cr3t-value\r\n").unwrap();
+        assert_eq!(Token::from_file(&path).unwrap().expose(), "s3cr3t-value");
+        // `>` or Out-File (5.1): UTF-16LE with a BOM
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend("s3cr3t-value\r\n".encode_utf16().flat_map(u16::to_le_bytes));
+        std::fs::write(&path, utf16).unwrap();
+        assert_eq!(Token::from_file(&path).unwrap().expose(), "s3cr3t-value");
     }
 }
