@@ -642,3 +642,32 @@ async fn only_changes_the_stamp_rules_read_queue_them(pool: PgPool) {
             .unwrap();
     }
 }
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn a_root_added_time_from_the_registry_is_stored_as_an_upper_bound(pool: PgPool) {
+    let app = common::spawn(pool.clone()).await;
+    app.put_inventory(&common::spec_document()).await;
+    let (mine, _) = cert_b64("gw01.ams-01.example.net", 300);
+    let (root, _) = cert_b64("Contoso Root", 3000);
+    let (other, _) = cert_b64("Fabrikam Root", 3000);
+    let mut body = report("gw01.ams-01.example.net", "ams-01", &mine);
+    body["certificates"] = json!([
+        {"store": "LocalMachine\\My", "der": mine, "has_private_key": true},
+        {"store": "LocalMachine\\Root", "der": root, "added_at": "2024-02-10T09:00:00Z",
+         "added_at_source": "registry_last_write"},
+        {"store": "LocalMachine\\Root", "der": other, "added_at": "2024-02-10T09:00:00Z"}
+    ]);
+    assert_eq!(post(&app, &app.admin, &body).await.status(), 202);
+    let flags: Vec<(bool,)> = sqlx::query_as(
+        "select added_at_upper_bound from host_certificates where store = 'LocalMachine\\Root'
+         order by added_at_upper_bound",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        flags,
+        vec![(false,), (true,)],
+        "only the registry time is a bound"
+    );
+}

@@ -163,6 +163,7 @@ pub async fn sync_certificates(
         .map(|c| c.provider.clone().unwrap_or_default())
         .collect();
     let added: Vec<String> = certs.iter().map(|c| opt_time(c.added_at)).collect();
+    let upper: Vec<bool> = certs.iter().map(|c| c.added_at_upper_bound).collect();
     let seen: Vec<DateTime<Utc>> = certs
         .iter()
         .map(|c| {
@@ -173,10 +174,10 @@ pub async fn sync_certificates(
         })
         .collect();
     sqlx::query!(
-        r#"insert into host_certificates (host_id, store, thumbprint, has_private_key, provider, added_at, first_seen_at)
-           select $1, s, t, k, nullif(p, ''), nullif(a, '')::timestamptz, f
-           from unnest($2::text[], $3::text[], $4::bool[], $5::text[], $6::text[], $7::timestamptz[]) as x(s, t, k, p, a, f)"#,
-        host_id, &stores, &thumbprints, &keys, &providers, &added, &seen
+        r#"insert into host_certificates (host_id, store, thumbprint, has_private_key, provider, added_at, first_seen_at, added_at_upper_bound)
+           select $1, s, t, k, nullif(p, ''), nullif(a, '')::timestamptz, f, u
+           from unnest($2::text[], $3::text[], $4::bool[], $5::text[], $6::text[], $7::timestamptz[], $8::bool[]) as x(s, t, k, p, a, f, u)"#,
+        host_id, &stores, &thumbprints, &keys, &providers, &added, &seen, &upper
     )
     .execute(conn)
     .await?;

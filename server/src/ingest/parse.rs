@@ -26,6 +26,7 @@ pub struct CertIn {
     pub has_private_key: bool,
     pub provider: Option<String>,
     pub added_at: Option<DateTime<Utc>>,
+    pub added_at_upper_bound: bool,
 }
 
 /// The host section, checked.
@@ -211,6 +212,9 @@ pub fn parse(report: &Report, host: HostIn) -> Result<ParsedReport, ApiError> {
                         .filter(|p| !p.is_empty())
                         .map(str::to_owned),
                     added_at: c.added_at,
+                    added_at_upper_bound: c.added_at.is_some()
+                        && c.added_at_source.as_deref()
+                            == Some(stampbook_wire::ADDED_AT_REGISTRY_LAST_WRITE),
                 });
             }
             Some(out)

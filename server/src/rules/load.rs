@@ -220,12 +220,13 @@ pub async fn remote_console(
     // loaded with the hosts
     let rows = sqlx::query!(
         r#"(select hc.host_id as "host_id!", h.fqdn::text as "fqdn!", hc.store as "store!", hc.thumbprint as "thumbprint!",
-                   hc.has_private_key as "has_private_key!", hc.provider, hc.added_at, hc.first_seen_at as "first_seen_at!"
+                   hc.has_private_key as "has_private_key!", hc.provider, hc.added_at, hc.first_seen_at as "first_seen_at!",
+                   hc.added_at_upper_bound as "added_at_upper_bound!"
             from host_certificates hc join hosts h on h.id = hc.host_id
             where h.stamp_id = $1 and hc.thumbprint = any($2) and hc.store = $3)
            union all
            (select distinct on (hc.thumbprint) hc.host_id, h.fqdn::text, hc.store, hc.thumbprint,
-                   hc.has_private_key, hc.provider, hc.added_at, hc.first_seen_at
+                   hc.has_private_key, hc.provider, hc.added_at, hc.first_seen_at, hc.added_at_upper_bound
             from host_certificates hc join hosts h on h.id = hc.host_id
             where h.stamp_id = $1 and hc.thumbprint = any($2) and hc.store <> $3
             order by hc.thumbprint, hc.host_id)"#,
@@ -254,6 +255,7 @@ pub async fn remote_console(
                 has_private_key: r.has_private_key,
                 provider: r.provider,
                 added_at: r.added_at,
+                added_at_upper_bound: r.added_at_upper_bound,
                 first_seen_at: r.first_seen_at,
                 cert,
             },
@@ -319,7 +321,8 @@ pub async fn hosts(
     // the per-host queries join an unnest of the ids: the planner then probes each host's rows
     // by index instead of scanning the fact tables
     let cert_rows = sqlx::query!(
-        r#"select hc.host_id, hc.store, hc.thumbprint, hc.has_private_key, hc.provider, hc.added_at, hc.first_seen_at
+        r#"select hc.host_id, hc.store, hc.thumbprint, hc.has_private_key, hc.provider, hc.added_at, hc.first_seen_at,
+                  hc.added_at_upper_bound
            from unnest($1::bigint[]) as ids(id) join host_certificates hc on hc.host_id = ids.id
            where hc.store <> $2 or hc.thumbprint = any($3)"#,
         &ids,
@@ -340,6 +343,7 @@ pub async fn hosts(
             has_private_key: r.has_private_key,
             provider: r.provider,
             added_at: r.added_at,
+            added_at_upper_bound: r.added_at_upper_bound,
             first_seen_at: r.first_seen_at,
             cert,
         });

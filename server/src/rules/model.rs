@@ -107,6 +107,9 @@ pub struct HostCert {
     pub provider: Option<String>,
     /// When the host says it was added to the store (`AddedAt`), if it says.
     pub added_at: Option<DateTime<Utc>>,
+    /// `added_at` is the registry key's last write time: the certificate may have been there
+    /// earlier (anything that rewrites the key moves it later).
+    pub added_at_upper_bound: bool,
     /// When a report first showed it in this store.
     pub first_seen_at: DateTime<Utc>,
     pub cert: Arc<ParsedCertificate>,

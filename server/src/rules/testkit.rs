@@ -87,6 +87,7 @@ pub fn in_store(cert: &GeneratedCert, store: &str, has_private_key: bool) -> Hos
         has_private_key,
         provider: None,
         added_at: None,
+        added_at_upper_bound: false,
         first_seen_at: at(2024, 1, 1, 0),
         cert: parsed(cert),
     }

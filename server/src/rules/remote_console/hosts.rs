@@ -183,16 +183,20 @@ fn vmms_restart(host: &HostFacts, vc: &VmConnectCert) -> Option<Finding> {
         started.format("%Y-%m-%d %H:%M"),
         root_phrase(vc, root),
         appeared.format("%Y-%m-%d %H:%M"),
-        if entry.added_at.is_some() {
-            ""
-        } else {
-            " (first report showing it)"
+        match (entry.added_at.is_some(), entry.added_at_upper_bound) {
+            (true, false) => "",
+            (true, true) => {
+                " (its registry key's last write time: an upper bound, it may have been there \
+                 earlier)"
+            }
+            (false, _) => " (first report showing it)",
         }
     );
     let evidence = json!({
         "vmms": {"state": vmms.state, "started_at": started},
         "root": cert_evidence(root),
         "root_added_at": entry.added_at,
+        "root_added_at_is_upper_bound": entry.added_at.is_some() && entry.added_at_upper_bound,
         "root_first_seen_at": entry.first_seen_at,
         "vmconnect": vc.evidence(),
     });

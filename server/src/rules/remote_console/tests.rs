@@ -400,6 +400,25 @@ fn vmms_started_before_the_root_was_added_needs_a_restart() {
 }
 
 #[test]
+fn a_registry_time_for_the_roots_arrival_is_said_to_be_an_upper_bound() {
+    let mut w = World::healthy();
+    w.hv.services.as_mut().unwrap()[0].started_at = Some(at(2024, 2, 1, 8));
+    let findings = w.host_findings(&w.hv);
+    let exact = one(&findings, VMMS_RESTART_NEEDED);
+    assert_eq!(exact.evidence["root_added_at_is_upper_bound"], false);
+    assert!(!exact.message.contains("upper bound"));
+    w.hv.certificates.as_mut().unwrap()[1].added_at_upper_bound = true;
+    let findings = w.host_findings(&w.hv);
+    let bounded = one(&findings, VMMS_RESTART_NEEDED);
+    assert_eq!(bounded.evidence["root_added_at_is_upper_bound"], true);
+    assert!(
+        bounded.message.contains("an upper bound"),
+        "{}",
+        bounded.message
+    );
+}
+
+#[test]
 fn without_added_at_the_first_report_showing_the_root_counts() {
     let mut w = World::healthy();
     let root_entry = &mut w.hv.certificates.as_mut().unwrap()[1];
