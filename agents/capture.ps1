@@ -397,7 +397,8 @@ Save-Section 'components.json' 'settings.components' 'registry (VMM Setup, Unins
                 if ($null -eq $rollup -or [double]$Matches[1] -gt [double]$rollup) { $rollup = $Matches[1] }
             }
         }
-        if ($rollup) { $found['spf_update_rollup'] = [string]$rollup }
+        # an SPF server without rollup patches is at RTM: '0', so that drift against patched ones shows
+        if ($rollup) { $found['spf_update_rollup'] = [string]$rollup } else { $found['spf_update_rollup'] = '0' }
     }
     @($found.GetEnumerator() | ForEach-Object { [pscustomobject]@{ Name = $_.Key; Version = $_.Value } }) | ConvertTo-Json -Depth 4
 }
