@@ -15,6 +15,9 @@ pub struct Backoff {
     pub cap: Duration,
     /// Attempts in all, the first one included; at least 1.
     pub max_attempts: u32,
+    /// Stop retrying once this much time has passed since the first attempt, whatever
+    /// `max_attempts` says (`simulate --retry-for`).
+    pub budget: Option<Duration>,
 }
 
 impl Default for Backoff {
@@ -23,6 +26,7 @@ impl Default for Backoff {
             base: Duration::from_secs(1),
             cap: Duration::from_secs(60),
             max_attempts: 5,
+            budget: None,
         }
     }
 }

@@ -163,6 +163,7 @@ impl SpoolArgs {
             max_reports: usize::try_from(self.spool_max).unwrap_or(usize::MAX),
             max_bytes: self.spool_max_bytes,
             max_rejected: usize::try_from(self.rejected_max).unwrap_or(usize::MAX),
+            ..SpoolLimits::default()
         }
     }
 }

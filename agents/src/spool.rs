@@ -26,6 +26,9 @@ pub struct SpoolLimits {
     pub max_reports: usize,
     pub max_bytes: u64,
     pub max_rejected: usize,
+    /// Push cycles in which the server answered a report with a server error (5xx other than
+    /// 502/503/504) before the report is set aside in `rejected/`; at least 1.
+    pub max_failures: u32,
 }
 
 impl Default for SpoolLimits {
@@ -34,6 +37,7 @@ impl Default for SpoolLimits {
             max_reports: 500,
             max_bytes: 64 * 1024 * 1024,
             max_rejected: 100,
+            max_failures: 10,
         }
     }
 }

@@ -10,6 +10,7 @@ fn limits(max_reports: usize, max_bytes: u64, max_rejected: usize) -> SpoolLimit
         max_reports,
         max_bytes,
         max_rejected,
+        ..SpoolLimits::default()
     }
 }
 
