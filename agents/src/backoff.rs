@@ -53,6 +53,20 @@ impl Backoff {
     pub fn allows_retry_after(&self, attempt: u32) -> bool {
         attempt < self.max_attempts.max(1)
     }
+
+    /// Whether another attempt may follow attempt number `attempt`, `elapsed` after the first
+    /// one began: the attempt count allows it and the time budget, if any, is not spent.
+    pub fn allows_retry(&self, attempt: u32, elapsed: Duration) -> bool {
+        self.allows_retry_after(attempt) && self.budget.is_none_or(|budget| elapsed < budget)
+    }
+
+    /// `delay`, shortened so that the next attempt starts before the time budget runs out.
+    pub fn within_budget(&self, delay: Duration, elapsed: Duration) -> Duration {
+        match self.budget {
+            Some(budget) => delay.min(budget.saturating_sub(elapsed)),
+            None => delay,
+        }
+    }
 }
 
 /// The wait asked by a `Retry-After` header: delta-seconds or an HTTP date (RFC 9110 §10.2.3).
@@ -114,6 +128,30 @@ mod tests {
             ..Backoff::default()
         };
         assert!(!once.allows_retry_after(1), "zero behaves as one attempt");
+    }
+
+    #[test]
+    fn a_time_budget_ends_retries_whatever_the_attempt_count_and_shortens_the_last_wait() {
+        let b = Backoff {
+            max_attempts: u32::MAX,
+            budget: Some(Duration::from_secs(60)),
+            ..Backoff::default()
+        };
+        assert!(b.allows_retry(1_000, Duration::from_secs(59)));
+        assert!(!b.allows_retry(2, Duration::from_secs(60)));
+        assert_eq!(
+            b.within_budget(Duration::from_secs(30), Duration::from_secs(50)),
+            Duration::from_secs(10)
+        );
+        let counted = Backoff::default();
+        assert!(
+            !counted.allows_retry(5, Duration::ZERO),
+            "no budget: the count rules"
+        );
+        assert_eq!(
+            counted.within_budget(Duration::from_secs(30), Duration::from_secs(3_600)),
+            Duration::from_secs(30)
+        );
     }
 
     #[test]

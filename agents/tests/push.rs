@@ -9,7 +9,7 @@ use stampbook_agent::deliver::{Outcome, deliver};
 use stampbook_agent::push::{PushConfig, PushError, Pusher, USER_AGENT};
 use stampbook_agent::spool::{Spool, SpoolLimits};
 use stampbook_agent::token::Token;
-use support::{Answer, Receiver, Received, closed_port_url, report};
+use support::{Answer, Received, Receiver, closed_port_url, report};
 use uuid::Uuid;
 
 #[expect(clippy::expect_used, reason = "a test helper")]
@@ -124,7 +124,7 @@ async fn a_422_is_final_and_the_report_goes_to_rejected() {
     assert_eq!(rejected[0].report_id, sent.report_id);
     let reason_file = spool
         .rejected_dir()
-        .join(rejected[0].file_name().replace(".json", ".reason.txt"));
+        .join(rejected[0].file_name().replace(".json", ".reason.json"));
     assert!(
         std::fs::read_to_string(reason_file)
             .unwrap()
@@ -282,11 +282,13 @@ fn limits_failing_after(max_failures: u32) -> SpoolLimits {
 }
 
 /// The report id a request carried.
+#[expect(clippy::unwrap_used, reason = "a test helper")]
 fn sent_id(request: &Received) -> String {
     request.json()["report_id"].as_str().unwrap().to_owned()
 }
 
 /// The server's answer kept beside a rejected report.
+#[expect(clippy::unwrap_used, reason = "a test helper")]
 fn rejection_record(spool: &Spool, report_id: Uuid) -> serde_json::Value {
     let entry = spool
         .rejected()
@@ -302,10 +304,16 @@ fn rejection_record(spool: &Spool, report_id: Uuid) -> serde_json::Value {
 
 /// Five cycles, one new report each, against a server that answers `poison` to the first
 /// report forever and accepts every other one.
+#[expect(clippy::unwrap_used, reason = "a test helper")]
 async fn five_cycles_with_a_poison_first_report(
     poison: Answer,
     limits: SpoolLimits,
-) -> (Vec<stampbook_wire::Report>, Receiver, Spool, tempfile::TempDir) {
+) -> (
+    Vec<stampbook_wire::Report>,
+    Receiver,
+    Spool,
+    tempfile::TempDir,
+) {
     let reports: Vec<_> = (0..5).map(report).collect();
     let bad = reports[0].report_id.to_string();
     let server = Receiver::respond(move |request, _| {
@@ -342,7 +350,10 @@ async fn a_report_refused_422_forever_is_set_aside_at_once_and_reports_2_to_5_ar
         .map(sent_id)
         .filter(|id| *id != first)
         .collect();
-    let expected: Vec<String> = reports[1..].iter().map(|r| r.report_id.to_string()).collect();
+    let expected: Vec<String> = reports[1..]
+        .iter()
+        .map(|r| r.report_id.to_string())
+        .collect();
     assert_eq!(delivered, expected, "reports 2..5, once each, in order");
     assert!(spool.entries().unwrap().is_empty());
 
@@ -356,7 +367,10 @@ async fn a_report_refused_422_forever_is_set_aside_at_once_and_reports_2_to_5_ar
         .iter()
         .find(|b| b["report_id"] == reports[1].report_id.to_string())
         .unwrap();
-    assert_eq!(second["agent"]["spool_rejected"], 1, "the next report tells");
+    assert_eq!(
+        second["agent"]["spool_rejected"], 1,
+        "the next report tells"
+    );
     let third = bodies
         .iter()
         .find(|b| b["report_id"] == reports[2].report_id.to_string())
@@ -386,7 +400,10 @@ async fn a_report_answered_500_forever_goes_to_rejected_after_n_cycles_and_repor
         .map(sent_id)
         .filter(|id| *id != first)
         .collect();
-    let expected: Vec<String> = reports[1..].iter().map(|r| r.report_id.to_string()).collect();
+    let expected: Vec<String> = reports[1..]
+        .iter()
+        .map(|r| r.report_id.to_string())
+        .collect();
     assert_eq!(delivered, expected, "reports 2..5, once each, in order");
     assert!(spool.entries().unwrap().is_empty(), "nothing left waiting");
 
@@ -410,7 +427,10 @@ async fn a_report_answered_500_forever_goes_to_rejected_after_n_cycles_and_repor
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.contains(&first))
         .collect();
-    assert!(leftovers.is_empty(), "no failure counter left behind: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "no failure counter left behind: {leftovers:?}"
+    );
 }
 
 #[tokio::test]
@@ -436,7 +456,11 @@ async fn a_408_is_retried_and_a_404_keeps_the_report_in_the_spool() {
         .push_report(&report(0))
         .await
         .unwrap();
-    assert_eq!(server.requests().len(), 2, "408 is a timeout, not a verdict");
+    assert_eq!(
+        server.requests().len(),
+        2,
+        "408 is a timeout, not a verdict"
+    );
 
     let wrong_path = Receiver::start(vec![Answer::new(
         404,

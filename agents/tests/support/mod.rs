@@ -23,6 +23,7 @@ pub fn report(minute: u32) -> Report {
             name: "stampbook-agent".into(),
             version: "0.1.0".into(),
             spool_dropped: None,
+            spool_rejected: None,
         }),
         host: HostSection {
             fqdn: "hv001.ams-01.example.net".into(),
