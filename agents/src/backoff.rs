@@ -15,6 +15,9 @@ pub struct Backoff {
     pub cap: Duration,
     /// Attempts in all, the first one included; at least 1.
     pub max_attempts: u32,
+    /// Stop retrying once this much time has passed since the first attempt, whatever
+    /// `max_attempts` says (`simulate --retry-for`).
+    pub budget: Option<Duration>,
 }
 
 impl Default for Backoff {
@@ -23,6 +26,7 @@ impl Default for Backoff {
             base: Duration::from_secs(1),
             cap: Duration::from_secs(60),
             max_attempts: 5,
+            budget: None,
         }
     }
 }
@@ -48,6 +52,20 @@ impl Backoff {
     /// Whether another attempt may follow attempt number `attempt` (1-based).
     pub fn allows_retry_after(&self, attempt: u32) -> bool {
         attempt < self.max_attempts.max(1)
+    }
+
+    /// Whether another attempt may follow attempt number `attempt`, `elapsed` after the first
+    /// one began: the attempt count allows it and the time budget, if any, is not spent.
+    pub fn allows_retry(&self, attempt: u32, elapsed: Duration) -> bool {
+        self.allows_retry_after(attempt) && self.budget.is_none_or(|budget| elapsed < budget)
+    }
+
+    /// `delay`, shortened so that the next attempt starts before the time budget runs out.
+    pub fn within_budget(&self, delay: Duration, elapsed: Duration) -> Duration {
+        match self.budget {
+            Some(budget) => delay.min(budget.saturating_sub(elapsed)),
+            None => delay,
+        }
     }
 }
 
@@ -110,6 +128,30 @@ mod tests {
             ..Backoff::default()
         };
         assert!(!once.allows_retry_after(1), "zero behaves as one attempt");
+    }
+
+    #[test]
+    fn a_time_budget_ends_retries_whatever_the_attempt_count_and_shortens_the_last_wait() {
+        let b = Backoff {
+            max_attempts: u32::MAX,
+            budget: Some(Duration::from_secs(60)),
+            ..Backoff::default()
+        };
+        assert!(b.allows_retry(1_000, Duration::from_secs(59)));
+        assert!(!b.allows_retry(2, Duration::from_secs(60)));
+        assert_eq!(
+            b.within_budget(Duration::from_secs(30), Duration::from_secs(50)),
+            Duration::from_secs(10)
+        );
+        let counted = Backoff::default();
+        assert!(
+            !counted.allows_retry(5, Duration::ZERO),
+            "no budget: the count rules"
+        );
+        assert_eq!(
+            counted.within_budget(Duration::from_secs(30), Duration::from_secs(3_600)),
+            Duration::from_secs(30)
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use stampbook_wire::{MY_STORE, ROOT_STORE, Role};
 use crate::backoff::Backoff;
 use crate::collect::CertDir;
 use crate::duration::parse_duration;
-use crate::spool::SpoolLimits;
+use crate::spool::{SpoolLimits, SpoolLocation, default_dir};
 
 /// Exit status: everything done.
 pub const EXIT_OK: u8 = 0;
@@ -124,15 +124,19 @@ pub struct TransportArgs {
     /// Connection timeout, in seconds.
     #[arg(long, env = "STAMPBOOK_CONNECT_TIMEOUT_S", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub connect_timeout_s: u64,
-    /// Attempts per request (the first included) on connect errors, timeouts, 429 and 5xx.
-    #[arg(long, env = "STAMPBOOK_MAX_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
-    pub max_attempts: u32,
+    /// Attempts per request (the first included) on connect errors, timeouts, 408, 429 and
+    /// 5xx [default: 5; simulate: as many as --retry-for allows].
+    #[arg(long, env = "STAMPBOOK_MAX_ATTEMPTS", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_attempts: Option<u32>,
 }
+
+/// Attempts per request of `push` and `run` when `--max-attempts` is not given.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 
 impl TransportArgs {
     pub fn backoff(&self) -> Backoff {
         Backoff {
-            max_attempts: self.max_attempts,
+            max_attempts: self.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS),
             ..Backoff::default()
         }
     }
@@ -160,9 +164,14 @@ pub struct ServerArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct SpoolArgs {
-    /// Keep undelivered reports here and replay them, in order, on the next push.
+    /// Keep undelivered reports here and replay them, in order, on the next push [default:
+    /// %ProgramData%\stampbook\spool on Windows, /var/lib/stampbook-agent/spool elsewhere,
+    /// skipped with a warning when it cannot be created].
     #[arg(long, env = "STAMPBOOK_SPOOL_DIR")]
     pub spool_dir: Option<PathBuf>,
+    /// No spool: a report that cannot be delivered now is lost (wins over --spool-dir).
+    #[arg(long, env = "STAMPBOOK_NO_SPOOL")]
+    pub no_spool: bool,
     /// At most this many spooled reports; the oldest is dropped first.
     #[arg(long, env = "STAMPBOOK_SPOOL_MAX", default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub spool_max: u64,
@@ -172,6 +181,10 @@ pub struct SpoolArgs {
     /// At most this many reports kept in `rejected/`.
     #[arg(long, env = "STAMPBOOK_REJECTED_MAX", default_value_t = 100)]
     pub rejected_max: u64,
+    /// A spooled report the server answered with a server error (5xx but 502/503/504) in this
+    /// many push cycles goes to `rejected/`, so that it cannot block the reports behind it.
+    #[arg(long, env = "STAMPBOOK_SPOOL_MAX_FAILURES", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub spool_max_failures: u32,
 }
 
 impl SpoolArgs {
@@ -180,6 +193,16 @@ impl SpoolArgs {
             max_reports: usize::try_from(self.spool_max).unwrap_or(usize::MAX),
             max_bytes: self.spool_max_bytes,
             max_rejected: usize::try_from(self.rejected_max).unwrap_or(usize::MAX),
+            max_failures: self.spool_max_failures,
+        }
+    }
+
+    /// Where the spool is: off, the folder given, or the platform's default.
+    pub fn location(&self) -> SpoolLocation {
+        match (&self.spool_dir, self.no_spool) {
+            (_, true) => SpoolLocation::Off,
+            (Some(dir), false) => SpoolLocation::Chosen(dir.clone()),
+            (None, false) => SpoolLocation::Default(default_dir()),
         }
     }
 }
@@ -239,8 +262,23 @@ pub struct SimulateArgs {
     /// Write the inventory document and the reports under this folder instead of sending.
     #[arg(long, conflicts_with = "server")]
     pub dry_run_dir: Option<PathBuf>,
+    /// How long to keep retrying a request (connect errors, timeouts, 408, 429, 5xx) before
+    /// counting it as failed: `30s`, `5m`... Rides out a server restart.
+    #[arg(long, env = "STAMPBOOK_RETRY_FOR", value_parser = parse_duration, default_value = "60s")]
+    pub retry_for: Duration,
     #[command(flatten)]
     pub transport: TransportArgs,
+}
+
+impl SimulateArgs {
+    /// Retries bounded by `--retry-for`, and by `--max-attempts` only when given.
+    pub fn backoff(&self) -> Backoff {
+        Backoff {
+            max_attempts: self.transport.max_attempts.unwrap_or(u32::MAX),
+            budget: Some(self.retry_for),
+            ..Backoff::default()
+        }
+    }
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
@@ -382,6 +420,95 @@ mod tests {
         );
         assert_eq!(args.push.spool.spool_max, 500);
         assert!(parse(&["run", "--every", "5", "--source", "linux"]).is_err());
+    }
+
+    fn spool_of(args: &[&str]) -> SpoolArgs {
+        let base = [
+            "push",
+            "--source",
+            "linux",
+            "--server",
+            "https://sb",
+            "--token-file",
+            "t",
+        ];
+        let all: Vec<&str> = base.iter().chain(args).copied().collect();
+        let Command::Push(push) = parse(&all).unwrap().command else {
+            panic!("push expected")
+        };
+        push.spool
+    }
+
+    #[test]
+    fn the_spool_is_on_by_default_in_the_system_state_folder_and_can_be_moved_or_turned_off() {
+        assert_eq!(
+            spool_of(&[]).location(),
+            SpoolLocation::Default(default_dir())
+        );
+        if cfg!(windows) {
+            assert!(default_dir().ends_with(r"stampbook\spool"));
+        } else {
+            assert_eq!(
+                default_dir(),
+                PathBuf::from("/var/lib/stampbook-agent/spool")
+            );
+        }
+        assert_eq!(
+            spool_of(&["--spool-dir", "/srv/spool"]).location(),
+            SpoolLocation::Chosen(PathBuf::from("/srv/spool"))
+        );
+        assert_eq!(spool_of(&["--no-spool"]).location(), SpoolLocation::Off);
+        assert_eq!(
+            spool_of(&["--spool-dir", "/srv/spool", "--no-spool"]).location(),
+            SpoolLocation::Off,
+            "--no-spool wins, also over STAMPBOOK_SPOOL_DIR"
+        );
+        let limits = spool_of(&["--spool-max-failures", "3"]).limits();
+        assert_eq!(limits.max_failures, 3);
+        assert_eq!(spool_of(&[]).limits(), SpoolLimits::default());
+    }
+
+    #[test]
+    fn simulate_retries_for_a_time_budget_and_push_for_five_attempts() {
+        let cli = parse(&["simulate", "--dry-run-dir", "/tmp/x"]).unwrap();
+        let Command::Simulate(args) = cli.command else {
+            panic!("simulate expected")
+        };
+        assert_eq!(args.retry_for, Duration::from_secs(60));
+        let backoff = args.backoff();
+        assert_eq!(backoff.budget, Some(Duration::from_secs(60)));
+        assert!(backoff.allows_retry(1_000, Duration::from_secs(59)));
+
+        let cli = parse(&[
+            "simulate",
+            "--dry-run-dir",
+            "/tmp/x",
+            "--retry-for",
+            "5m",
+            "--max-attempts",
+            "9",
+        ])
+        .unwrap();
+        let Command::Simulate(args) = cli.command else {
+            panic!("simulate expected")
+        };
+        assert_eq!(args.backoff().budget, Some(Duration::from_secs(300)));
+        assert_eq!(args.backoff().max_attempts, 9);
+
+        let cli = parse(&[
+            "push",
+            "--source",
+            "linux",
+            "--server",
+            "https://sb",
+            "--token-file",
+            "t",
+        ])
+        .unwrap();
+        let Command::Push(args) = cli.command else {
+            panic!("push expected")
+        };
+        assert_eq!(args.server.transport.backoff(), Backoff::default());
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! One delivery cycle of `push` and `run`: replay the spool in order, then send the new report;
-//! whatever cannot be delivered now is spooled, whatever the server refuses for its content is
-//! set aside in `rejected/`.
+//! whatever cannot be delivered now is spooled, whatever the server refuses for its content
+//! (or fails on in too many cycles) is set aside in `rejected/`, so nothing blocks the queue.
 
 use stampbook_wire::{AgentInfo, Report};
 
 use crate::push::{Accepted, PushError, Pusher};
-use crate::spool::{Spool, SpoolError};
+use crate::spool::{Carried, Rejection, Spool, SpoolEntry, SpoolError};
 
 /// What became of the new report.
 #[derive(Debug)]
@@ -64,11 +64,6 @@ pub async fn deliver(
             waiting: 0,
         });
     };
-    let mut report = report;
-    let carried = spool.dropped();
-    if carried > 0 {
-        carry_dropped(&mut report, carried);
-    }
     let replay = replay(pusher, spool).await?;
     let outcome = if let Some(blocked) = replay.blocked {
         // Sending the new report now would overtake the waiting ones.
@@ -77,19 +72,29 @@ pub async fn deliver(
             reason: format!("the spool is not drained: {blocked}"),
         }
     } else {
-        match pusher.push_report(&report).await {
+        // Read after the replay: it may have set reports aside just now.
+        let carried = spool.to_carry();
+        let mut sent = report;
+        carry(&mut sent, carried);
+        match pusher.push_report(&sent).await {
             Ok(accepted) => {
-                spool.acknowledge_dropped(carried)?;
+                spool.acknowledge(carried)?;
                 Outcome::Delivered(accepted)
             }
             Err(e) if e.is_rejection() => {
-                spool.reject_report(&report, &e.to_string())?;
+                spool.reject_report(&sent, &Rejection::from_push(&e, None))?;
                 Outcome::Rejected {
                     reason: e.to_string(),
                 }
             }
             Err(e) => {
-                spool.put(&report)?;
+                // Spooled without the counters: they stay counted until a report carrying
+                // them is accepted, and must not reach the server twice.
+                carry(&mut sent, Carried::default());
+                spool.put(&sent)?;
+                if e.is_server_fault() {
+                    spool.record_failure(&spool.entry_for(&sent))?;
+                }
                 Outcome::Spooled {
                     reason: e.to_string(),
                 }
@@ -104,13 +109,19 @@ pub async fn deliver(
     })
 }
 
-fn carry_dropped(report: &mut Report, carried: u64) {
+/// Sets (or, with zeros, clears) the spool counters a report tells the server.
+fn carry(report: &mut Report, carried: Carried) {
+    if carried == Carried::default() && report.agent.is_none() {
+        return;
+    }
     let agent = report.agent.get_or_insert_with(|| AgentInfo {
         name: "stampbook-agent".to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         spool_dropped: None,
+        spool_rejected: None,
     });
-    agent.spool_dropped = Some(carried);
+    agent.spool_dropped = Some(carried.dropped).filter(|n| *n > 0);
+    agent.spool_rejected = Some(carried.rejected).filter(|n| *n > 0);
 }
 
 struct Replay {
@@ -121,7 +132,8 @@ struct Replay {
 }
 
 /// Sends the spooled reports oldest first; stops at the first one that may succeed later,
-/// so that the server receives them in order.
+/// so that the server receives them in order. A report the server refuses for its content, or
+/// fails on (5xx, not an outage) in `max_failures` cycles, is set aside and replay goes on.
 async fn replay(pusher: &Pusher, spool: &Spool) -> Result<Replay, SpoolError> {
     let mut replay = Replay {
         delivered: 0,
@@ -136,7 +148,7 @@ async fn replay(pusher: &Pusher, spool: &Spool) -> Result<Replay, SpoolError> {
         let report = match spool.load(&entry) {
             Ok(report) => report,
             Err(e @ SpoolError::Corrupt { .. }) => {
-                spool.reject(&entry, &e.to_string())?;
+                spool.reject(&entry, &Rejection::unreadable(&e))?;
                 replay.rejected += 1;
                 continue;
             }
@@ -153,7 +165,10 @@ async fn replay(pusher: &Pusher, spool: &Spool) -> Result<Replay, SpoolError> {
                 );
             }
             Err(e) if e.is_rejection() => {
-                spool.reject(&entry, &e.to_string())?;
+                spool.reject(&entry, &Rejection::from_push(&e, None))?;
+                replay.rejected += 1;
+            }
+            Err(e) if e.is_server_fault() && gives_up(spool, &entry, &e)? => {
                 replay.rejected += 1;
             }
             Err(e) => {
@@ -163,4 +178,21 @@ async fn replay(pusher: &Pusher, spool: &Spool) -> Result<Replay, SpoolError> {
         }
     }
     Ok(replay)
+}
+
+/// Counts a server failure against a spooled report; past the limit, sets it aside and says so.
+fn gives_up(spool: &Spool, entry: &SpoolEntry, error: &PushError) -> Result<bool, SpoolError> {
+    let failures = spool.record_failure(entry)?;
+    let limit = spool.limits().max_failures.max(1);
+    if failures < limit {
+        tracing::warn!(
+            report_id = %entry.report_id,
+            failures,
+            limit,
+            "the server failed on a spooled report"
+        );
+        return Ok(false);
+    }
+    spool.reject(entry, &Rejection::from_push(error, Some(failures)))?;
+    Ok(true)
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use chrono::{SubsecRound, Utc};
 use clap::Parser;
+use stampbook_agent::backoff::Backoff;
 use stampbook_agent::cli::{
     Cli, CollectArgs, Command, EXIT_FAILURE, EXIT_USAGE, LogFormat, PushArgs, RunArgs, ServerArgs,
     SimulateArgs, SpoolArgs, TransportArgs,
@@ -93,28 +94,35 @@ async fn collect(args: &CollectArgs) -> Result<Report> {
         .context("while collecting")
 }
 
-fn pusher(server: &reqwest::Url, token: Token, transport: &TransportArgs) -> Result<Pusher> {
+fn pusher(
+    server: &reqwest::Url,
+    token: Token,
+    transport: &TransportArgs,
+    backoff: Backoff,
+) -> Result<Pusher> {
     let mut config = PushConfig::new(server.clone(), token);
     config.ca_file.clone_from(&transport.ca_file);
     config.connect_timeout = transport.connect_timeout();
     config.request_timeout = transport.timeout();
-    config.backoff = transport.backoff();
+    config.backoff = backoff;
     Pusher::new(config).context("while preparing the HTTP client")
 }
 
 fn server_pusher(args: &ServerArgs) -> Result<Pusher> {
     let token = Token::from_file(&args.token_file).context("while reading the token")?;
-    pusher(&args.server, token, &args.transport)
+    pusher(
+        &args.server,
+        token,
+        &args.transport,
+        args.transport.backoff(),
+    )
 }
 
 fn open_spool(args: &SpoolArgs) -> Result<Option<Spool>> {
-    args.spool_dir
-        .as_ref()
-        .map(|dir| {
-            Spool::open(dir, args.limits())
-                .with_context(|| format!("while opening the spool {}", dir.display()))
-        })
-        .transpose()
+    let location = args.location();
+    location
+        .open(args.limits())
+        .with_context(|| format!("while opening the spool ({location:?})"))
 }
 
 fn log_cycle(cycle: &CycleReport) {
@@ -218,9 +226,10 @@ async fn simulate(args: SimulateArgs) -> Result<ExitCode> {
                 Some(file) => Token::from_file(file).context("while reading the admin token")?,
                 None => token.clone(),
             };
+            let backoff = args.backoff();
             Sink::Server {
-                reports: Box::new(pusher(server, token, &args.transport)?),
-                admin: Box::new(pusher(server, admin_token, &args.transport)?),
+                reports: Box::new(pusher(server, token, &args.transport, backoff)?),
+                admin: Box::new(pusher(server, admin_token, &args.transport, backoff)?),
             }
         }
     };

@@ -1,6 +1,7 @@
 //! Sends reports (and the simulator's admin calls) to the stampbook server: gzip, bearer token,
 //! timeouts, an optional private CA, and retries with exponential backoff and full jitter on
-//! what is worth retrying (connect errors, timeouts, 429, 5xx). A 4xx is final.
+//! what is worth retrying (connect errors, timeouts, 408, 429, 5xx), bounded by an attempt
+//! count and optionally a time budget. Any other 4xx is final.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,7 +20,9 @@ use crate::token::Token;
 
 mod error;
 
-pub use error::{Accepted, ApiError, PushError, PusherBuildError};
+pub use error::{
+    Accepted, ApiError, PushError, PusherBuildError, answer_body, is_outage, refuses_the_report,
+};
 use error::{ApiErrorBody, describe};
 
 /// The `User-Agent` of every request.
@@ -199,27 +202,37 @@ impl Pusher {
             .join(path)
             .map_err(|e| PushError::Encode(format!("bad URL for {path}: {e}")))?;
         let body = json.map(gzip).transpose()?;
+        let started = tokio::time::Instant::now();
         let mut attempt = 1;
         loop {
             let outcome = self.attempt(&method, &url, body.clone()).await?;
-            let (last, retry_after) = match outcome {
+            let (failure, retry_after) = match outcome {
                 Attempt::Done(status, answer) => return Ok((status, answer)),
-                Attempt::Final(status, headers_error) => {
-                    return Err(final_error(status, headers_error, &method, &url));
+                Attempt::Final(status, answer) => {
+                    return Err(final_error(status, &answer, &method, &url));
                 }
-                Attempt::Retryable { last, retry_after } => (last, retry_after),
+                Attempt::Retryable(failure, retry_after) => (failure, retry_after),
             };
-            if !self.backoff.allows_retry_after(attempt) {
-                tracing::warn!(attempts = attempt, error = %last, "giving up: {method} {url}");
+            let elapsed = started.elapsed();
+            if !self.backoff.allows_retry(attempt, elapsed) {
+                tracing::warn!(
+                    attempts = attempt,
+                    elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+                    error = %failure.last,
+                    "giving up: {method} {url}"
+                );
                 return Err(PushError::Unavailable {
                     attempts: attempt,
-                    last,
+                    last: failure.last,
+                    status: failure.status,
+                    answer: failure.answer,
                 });
             }
             let delay = match retry_after {
                 Some(asked) => asked.min(self.retry_after_max),
                 None => self.backoff.delay(attempt, &mut rand::rng()),
             };
+            let (delay, last) = (self.backoff.within_budget(delay, elapsed), failure.last);
             tracing::warn!(
                 attempt,
                 error = %last,
@@ -258,22 +271,31 @@ impl Pusher {
         let (status, headers, answer) = match self.interruptible(exchange).await? {
             Ok(parts) => parts,
             Err(e) => {
-                return Ok(Attempt::Retryable {
+                let failure = Failure {
                     last: transport_error(&e),
-                    retry_after: None,
-                });
+                    status: None,
+                    answer: None,
+                };
+                return Ok(Attempt::Retryable(failure, None));
             }
         };
         if status.is_success() {
             return Ok(Attempt::Done(status, answer));
         }
-        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            return Ok(Attempt::Retryable {
+        // 408: the server gave up waiting for the request, which says nothing about the report.
+        if matches!(
+            status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT
+        ) || status.is_server_error()
+        {
+            let failure = Failure {
                 last: describe(status, &parse_api_error(&answer)),
-                retry_after: retry_after(&headers),
-            });
+                status: Some(status),
+                answer: answer_body(&answer),
+            };
+            return Ok(Attempt::Retryable(failure, retry_after(&headers)));
         }
-        Ok(Attempt::Final(status, parse_api_error(&answer)))
+        Ok(Attempt::Final(status, answer))
     }
 
     /// Runs `work` unless shutdown is (or becomes) requested.
@@ -290,19 +312,20 @@ impl Pusher {
 
 enum Attempt {
     Done(StatusCode, Vec<u8>),
-    Final(StatusCode, Option<ApiError>),
-    Retryable {
-        last: String,
-        retry_after: Option<Duration>,
-    },
+    /// An answer not worth retrying now, with its body.
+    Final(StatusCode, Vec<u8>),
+    Retryable(Failure, Option<Duration>),
 }
 
-fn final_error(
-    status: StatusCode,
-    error: Option<ApiError>,
-    method: &Method,
-    url: &Url,
-) -> PushError {
+/// A failed attempt that may succeed later.
+struct Failure {
+    last: String,
+    status: Option<StatusCode>,
+    answer: Option<serde_json::Value>,
+}
+
+fn final_error(status: StatusCode, body: &[u8], method: &Method, url: &Url) -> PushError {
+    let error = parse_api_error(body);
     let (code, message, field) = match &error {
         Some(e) => (e.code.as_str(), e.message.as_str(), e.field.as_deref()),
         None => ("", "", None),
@@ -314,11 +337,14 @@ fn final_error(
         error.field = field,
         "{method} {url} refused; not retrying"
     );
-    if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) || status.is_redirection()
-    {
-        PushError::Refused { status, error }
+    if refuses_the_report(status) {
+        PushError::Rejected {
+            status,
+            error,
+            answer: answer_body(body),
+        }
     } else {
-        PushError::Rejected { status, error }
+        PushError::Refused { status, error }
     }
 }
 

@@ -1,24 +1,35 @@
 //! The on-disk spool: reports that could not be delivered wait here, oldest first, until the
 //! server takes them. Bounded by count and bytes (the oldest is dropped first and counted in
-//! `dropped.count`); a report the server refused for its content goes to `rejected/` so that
-//! it never blocks the queue.
+//! `dropped.count`). A report the server refuses for its content, or fails on in too many
+//! push cycles, goes to `rejected/` with the server's answer beside it (counted in
+//! `rejected.count`), so that it never blocks the queue.
 //!
 //! Files are named `<unix-nanos>-<report_id>.json`, where the nanoseconds are the report's
 //! `collected_at`: replaying in name order is replaying in collection order. Every file is
 //! written to a temporary name and renamed, so a crash never leaves half a report behind.
 
+mod files;
+pub mod location;
+
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
 use stampbook_wire::Report;
 use uuid::Uuid;
 
+use files::{
+    FAILURES_SUFFIX, REASON_SUFFIX, beside, clear_leftovers, entry_name, io, list_entries,
+    read_count, remove_if_present, remove_rejected, report_nanos, write_atomic, write_count,
+};
+pub use location::{SpoolLocation, default_dir};
+
 /// The file holding the number of reports dropped since the last successful push.
 pub const DROPPED_FILE: &str = "dropped.count";
+/// The file holding the number of reports moved to `rejected/` since the last successful push.
+pub const REJECTED_COUNT_FILE: &str = "rejected.count";
 /// The folder of reports the server refused.
 pub const REJECTED_DIR: &str = "rejected";
-const TMP_PREFIX: &str = ".tmp-";
 
 /// How much the spool may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +37,9 @@ pub struct SpoolLimits {
     pub max_reports: usize,
     pub max_bytes: u64,
     pub max_rejected: usize,
+    /// Push cycles in which the server answered a report with a server error (5xx other than
+    /// 502/503/504) before the report is set aside in `rejected/`; at least 1.
+    pub max_failures: u32,
 }
 
 impl Default for SpoolLimits {
@@ -34,6 +48,7 @@ impl Default for SpoolLimits {
             max_reports: 500,
             max_bytes: 64 * 1024 * 1024,
             max_rejected: 100,
+            max_failures: 10,
         }
     }
 }
@@ -53,15 +68,6 @@ pub enum SpoolError {
     Encode(Uuid, String),
 }
 
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> SpoolError {
-    let path = path.to_owned();
-    move |source| SpoolError::Io {
-        action,
-        path,
-        source,
-    }
-}
-
 /// One spooled report file.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SpoolEntry {
@@ -78,18 +84,64 @@ impl SpoolEntry {
     }
 }
 
-fn entry_name(nanos: u64, report_id: Uuid) -> String {
-    // Zero-padded so that a plain `ls` lists the queue in order too.
-    format!("{nanos:020}-{report_id}.json")
+/// Why a report went to `rejected/`: written beside it as `<name>.reason.json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rejection {
+    /// What the agent logged.
+    pub reason: String,
+    /// The server's HTTP status, when it answered.
+    pub status: Option<u16>,
+    /// The server's answer: its error JSON, or its text.
+    pub answer: Option<serde_json::Value>,
+    /// The push cycles that failed on it, when it was set aside for failing too often.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failures: Option<u32>,
 }
 
-fn parse_entry_name(name: &str) -> Option<(u64, Uuid)> {
-    let stem = name.strip_suffix(".json")?;
-    let (nanos, id) = stem.split_once('-')?;
-    if nanos.is_empty() || !nanos.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+impl Rejection {
+    /// A report refused for what it says, or (with `failures`) one the server failed on too
+    /// many times.
+    pub fn from_push(error: &crate::push::PushError, failures: Option<u32>) -> Rejection {
+        let (status, answer) = error.answer();
+        Rejection {
+            reason: error.to_string(),
+            status: status.map(|s| s.as_u16()),
+            answer: answer.cloned(),
+            failures,
+        }
     }
-    Some((nanos.parse().ok()?, Uuid::parse_str(id).ok()?))
+
+    /// A spooled file the agent itself cannot read back.
+    pub fn unreadable(error: &SpoolError) -> Rejection {
+        Rejection {
+            reason: error.to_string(),
+            status: None,
+            answer: None,
+            failures: None,
+        }
+    }
+
+    fn to_json(&self) -> Vec<u8> {
+        #[derive(Serialize)]
+        struct Record<'a> {
+            #[serde(flatten)]
+            rejection: &'a Rejection,
+            rejected_at: chrono::DateTime<chrono::Utc>,
+        }
+        let record = Record {
+            rejection: self,
+            rejected_at: chrono::Utc::now(),
+        };
+        // Plain data with string keys: serialising it cannot fail, but an empty file is no worse.
+        serde_json::to_vec_pretty(&record).unwrap_or_default()
+    }
+}
+
+/// The counters the next delivered report carries in `agent`, read before it is sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Carried {
+    pub dropped: u64,
+    pub rejected: u64,
 }
 
 /// The spool directory.
@@ -100,25 +152,22 @@ pub struct Spool {
 }
 
 impl Spool {
-    /// Opens (creating if needed) a spool directory and clears temporary files left by a crash.
+    /// Opens (creating if needed) a spool directory and clears what a crash left behind.
     pub fn open(dir: impl Into<PathBuf>, limits: SpoolLimits) -> Result<Spool, SpoolError> {
         let dir = dir.into();
         let rejected = dir.join(REJECTED_DIR);
         fs::create_dir_all(&rejected).map_err(io("create", &rejected))?;
-        for folder in [&dir, &rejected] {
-            for item in fs::read_dir(folder).map_err(io("list", folder))? {
-                let item = item.map_err(io("list", folder))?;
-                if item.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
-                    let path = item.path();
-                    fs::remove_file(&path).map_err(io("remove", &path))?;
-                }
-            }
-        }
+        clear_leftovers(&dir)?;
+        clear_leftovers(&rejected)?;
         Ok(Spool { dir, limits })
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    pub fn limits(&self) -> SpoolLimits {
+        self.limits
     }
 
     pub fn rejected_dir(&self) -> PathBuf {
@@ -133,6 +182,17 @@ impl Spool {
     /// The reports in `rejected/`, oldest first.
     pub fn rejected(&self) -> Result<Vec<SpoolEntry>, SpoolError> {
         list_entries(&self.rejected_dir())
+    }
+
+    /// The entry `report` has (or would have) in the spool.
+    pub fn entry_for(&self, report: &Report) -> SpoolEntry {
+        let (nanos, report_id) = (report_nanos(report), report.report_id);
+        SpoolEntry {
+            nanos,
+            report_id,
+            path: self.dir.join(entry_name(nanos, report_id)),
+            bytes: 0,
+        }
     }
 
     /// Spools a report, then drops the oldest reports while over a bound (never the one just
@@ -155,13 +215,13 @@ impl Spool {
                 break;
             };
             let oldest = entries.remove(pos);
-            fs::remove_file(&oldest.path).map_err(io("remove", &oldest.path))?;
+            self.remove(&oldest)?;
             bytes = bytes.saturating_sub(oldest.bytes);
             dropped += 1;
         }
         if dropped > 0 {
             let total = self.dropped() + dropped;
-            self.write_dropped(total)?;
+            write_count(&self.dir, DROPPED_FILE, total)?;
             tracing::warn!(
                 dropped,
                 dropped_total = total,
@@ -182,45 +242,60 @@ impl Spool {
         })
     }
 
-    /// Forgets a report once delivered.
+    /// Forgets a report once delivered (or dropped), with its failure counter.
     pub fn remove(&self, entry: &SpoolEntry) -> Result<(), SpoolError> {
-        fs::remove_file(&entry.path).map_err(io("remove", &entry.path))
+        fs::remove_file(&entry.path).map_err(io("remove", &entry.path))?;
+        remove_if_present(&self.failures_path(entry))
+    }
+
+    /// Push cycles in which the server failed on this spooled report so far.
+    pub fn failures(&self, entry: &SpoolEntry) -> u32 {
+        u32::try_from(read_count(&self.failures_path(entry))).unwrap_or(u32::MAX)
+    }
+
+    /// Counts one more failed push cycle against a spooled report; returns the new count.
+    pub fn record_failure(&self, entry: &SpoolEntry) -> Result<u32, SpoolError> {
+        let failures = self.failures(entry).saturating_add(1);
+        let name = beside(&entry.file_name(), FAILURES_SUFFIX);
+        write_count(&self.dir, &name, failures.into())?;
+        Ok(failures)
+    }
+
+    fn failures_path(&self, entry: &SpoolEntry) -> PathBuf {
+        self.dir.join(beside(&entry.file_name(), FAILURES_SUFFIX))
     }
 
     /// Moves a spooled report to `rejected/`, with the reason beside it.
-    pub fn reject(&self, entry: &SpoolEntry, reason: &str) -> Result<(), SpoolError> {
+    pub fn reject(&self, entry: &SpoolEntry, why: &Rejection) -> Result<(), SpoolError> {
         let rejected = self.rejected_dir();
         let name = entry.file_name();
-        write_atomic(&rejected, &reason_name(&name), reason.as_bytes())?;
+        write_atomic(&rejected, &beside(&name, REASON_SUFFIX), &why.to_json())?;
         let target = rejected.join(&name);
         fs::rename(&entry.path, &target).map_err(io("move", &entry.path))?;
-        tracing::warn!(file = %name, reason, "report moved to rejected/");
-        self.enforce_rejected_bound()
+        remove_if_present(&self.failures_path(entry))?;
+        tracing::warn!(file = %name, reason = %why.reason, "report moved to rejected/");
+        self.count_rejected()
     }
 
     /// Files a report the server refused straight into `rejected/`.
-    pub fn reject_report(&self, report: &Report, reason: &str) -> Result<(), SpoolError> {
+    pub fn reject_report(&self, report: &Report, why: &Rejection) -> Result<(), SpoolError> {
         let json = serde_json::to_vec(report)
             .map_err(|e| SpoolError::Encode(report.report_id, e.to_string()))?;
         let rejected = self.rejected_dir();
         let name = entry_name(report_nanos(report), report.report_id);
-        write_atomic(&rejected, &reason_name(&name), reason.as_bytes())?;
+        write_atomic(&rejected, &beside(&name, REASON_SUFFIX), &why.to_json())?;
         write_atomic(&rejected, &name, &json)?;
-        tracing::warn!(file = %name, reason, "report kept in rejected/");
-        self.enforce_rejected_bound()
+        tracing::warn!(file = %name, reason = %why.reason, "report kept in rejected/");
+        self.count_rejected()
     }
 
-    fn enforce_rejected_bound(&self) -> Result<(), SpoolError> {
+    fn count_rejected(&self) -> Result<(), SpoolError> {
+        write_count(&self.dir, REJECTED_COUNT_FILE, self.rejected_count() + 1)?;
+        let dir = self.rejected_dir();
         let mut entries = self.rejected()?;
         while entries.len() > self.limits.max_rejected {
             let oldest = entries.remove(0);
-            fs::remove_file(&oldest.path).map_err(io("remove", &oldest.path))?;
-            let reason = self.rejected_dir().join(reason_name(&oldest.file_name()));
-            if let Err(e) = fs::remove_file(&reason)
-                && e.kind() != std::io::ErrorKind::NotFound
-            {
-                return Err(io("remove", &reason)(e));
-            }
+            remove_rejected(&oldest, &dir)?;
             tracing::warn!(file = %oldest.file_name(), "rejected/ full: dropped the oldest");
         }
         Ok(())
@@ -228,13 +303,19 @@ impl Spool {
 
     /// Reports dropped since the last successful push.
     pub fn dropped(&self) -> u64 {
-        let path = self.dir.join(DROPPED_FILE);
-        match fs::read_to_string(&path) {
-            Ok(text) => text.trim().parse().unwrap_or_else(|_| {
-                tracing::warn!(file = %path.display(), "unreadable drop counter; counting from 0");
-                0
-            }),
-            Err(_) => 0,
+        read_count(&self.dir.join(DROPPED_FILE))
+    }
+
+    /// Reports moved to `rejected/` since the last successful push.
+    pub fn rejected_count(&self) -> u64 {
+        read_count(&self.dir.join(REJECTED_COUNT_FILE))
+    }
+
+    /// What the next report sent should carry.
+    pub fn to_carry(&self) -> Carried {
+        Carried {
+            dropped: self.dropped(),
+            rejected: self.rejected_count(),
         }
     }
 
@@ -244,79 +325,21 @@ impl Spool {
         if carried == 0 {
             return Ok(());
         }
-        self.write_dropped(self.dropped().saturating_sub(carried))
+        write_count(
+            &self.dir,
+            DROPPED_FILE,
+            self.dropped().saturating_sub(carried),
+        )
     }
 
-    fn write_dropped(&self, count: u64) -> Result<(), SpoolError> {
-        write_atomic(&self.dir, DROPPED_FILE, format!("{count}\n").as_bytes())
-    }
-}
-
-fn reason_name(entry_name: &str) -> String {
-    format!("{}.reason.txt", entry_name.trim_end_matches(".json"))
-}
-
-fn report_nanos(report: &Report) -> u64 {
-    report
-        .collected_at
-        .timestamp_nanos_opt()
-        .and_then(|n| u64::try_from(n).ok())
-        .unwrap_or(0)
-}
-
-fn list_entries(dir: &Path) -> Result<Vec<SpoolEntry>, SpoolError> {
-    let mut entries = Vec::new();
-    for item in fs::read_dir(dir).map_err(io("list", dir))? {
-        let item = item.map_err(io("list", dir))?;
-        let name = item.file_name();
-        let Some((nanos, report_id)) = parse_entry_name(&name.to_string_lossy()) else {
-            continue;
-        };
-        let bytes = item.metadata().map_err(io("inspect", &item.path()))?.len();
-        entries.push(SpoolEntry {
-            nanos,
-            report_id,
-            path: item.path(),
-            bytes,
-        });
-    }
-    entries.sort();
-    Ok(entries)
-}
-
-/// Writes `dir/name` through a temporary file and a rename: readers see all or nothing.
-fn write_atomic(dir: &Path, name: &str, data: &[u8]) -> Result<(), SpoolError> {
-    let tmp = dir.join(format!("{TMP_PREFIX}{name}"));
-    let target = dir.join(name);
-    let mut file = fs::File::create(&tmp).map_err(io("create", &tmp))?;
-    file.write_all(data).map_err(io("write", &tmp))?;
-    file.sync_all().map_err(io("sync", &tmp))?;
-    drop(file);
-    fs::rename(&tmp, &target).map_err(io("rename", &tmp))?;
-    // Persist the rename itself; not every platform can open a directory, hence best effort.
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn entry_names_round_trip_and_sort_by_time() {
-        let id = Uuid::nil();
-        let name = entry_name(1_700_000_000_123_456_789, id);
-        assert_eq!(name, format!("01700000000123456789-{id}.json"));
-        assert_eq!(
-            parse_entry_name(&name),
-            Some((1_700_000_000_123_456_789, id))
-        );
-        assert_eq!(parse_entry_name(&format!("{TMP_PREFIX}{name}")), None);
-        assert_eq!(parse_entry_name("dropped.count"), None);
-        assert_eq!(parse_entry_name(&reason_name(&name)), None);
-        // Unpadded names written by hand still parse.
-        assert_eq!(parse_entry_name(&format!("5-{id}.json")), Some((5, id)));
+    /// After a successful push that carried `carried`: both counters go down by what the
+    /// server now knows.
+    pub fn acknowledge(&self, carried: Carried) -> Result<(), SpoolError> {
+        self.acknowledge_dropped(carried.dropped)?;
+        if carried.rejected > 0 {
+            let left = self.rejected_count().saturating_sub(carried.rejected);
+            write_count(&self.dir, REJECTED_COUNT_FILE, left)?;
+        }
+        Ok(())
     }
 }

@@ -10,7 +10,9 @@ fn agent() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_stampbook-agent"));
     command
         .env("RUST_LOG", "info")
-        .env_remove("STAMPBOOK_SERVER");
+        .env_remove("STAMPBOOK_SERVER")
+        .env_remove("STAMPBOOK_SPOOL_DIR")
+        .env_remove("STAMPBOOK_NO_SPOOL");
     command
 }
 
@@ -108,6 +110,7 @@ fn push_to_an_unreachable_server_without_a_spool_fails_with_1_and_never_logs_the
             "1",
             "--connect-timeout-s",
             "2",
+            "--no-spool",
         ])
         .arg("--token-file")
         .arg(&token)
@@ -117,6 +120,129 @@ fn push_to_an_unreachable_server_without_a_spool_fails_with_1_and_never_logs_the
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("connect"), "{stderr}");
     assert!(!stderr.contains("super-secret-token"));
+}
+
+#[test]
+fn push_to_an_unreachable_server_spools_the_report_where_the_environment_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("capture");
+    std::fs::create_dir(&capture).unwrap();
+    std::fs::write(
+        capture.join("host.json"),
+        r#"{"Fqdn":"hv004.ams-01.example.net","Stamp":"ams-01","Roles":["hyperv_host"],"CpuCores":8,"MemoryMB":65536}"#,
+    )
+    .unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "collector-token").unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    drop(listener);
+    let spool = dir.path().join("state").join("spool");
+    let out = agent()
+        .args(["push", "--source", "capture-dir"])
+        .arg(&capture)
+        .args(["--server", &url, "--max-attempts", "1", "--token-file"])
+        .arg(&token)
+        .env("STAMPBOOK_SPOOL_DIR", &spool)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "spooled is not delivered");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("report spooled for later"), "{stderr}");
+    let spooled: Vec<String> = std::fs::read_dir(&spool)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    assert_eq!(spooled.len(), 1, "{spooled:?}");
+}
+
+#[tokio::test]
+async fn simulate_rides_out_a_server_restart_within_its_retry_budget() {
+    let started = std::time::Instant::now();
+    // Down (503, as while the database restarts) for 2.5 s, then back: longer than five
+    // quick attempts used to wait.
+    let server = Receiver::respond(move |request, _| {
+        if started.elapsed() < std::time::Duration::from_millis(2_500) {
+            Answer::new(503, "")
+        } else if request.path.ends_with("/api/v1/reports") {
+            Answer::accepted()
+        } else {
+            Answer::new(200, r#"{"items":[],"next_cursor":null}"#)
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "admin-token").unwrap();
+    let mut command = agent();
+    command
+        .args([
+            "simulate",
+            "--stamps",
+            "1",
+            "--hosts-per-stamp",
+            "10",
+            "--seed",
+            "1",
+        ])
+        .args([
+            "--server",
+            server.url.as_str(),
+            "--retry-for",
+            "30s",
+            "--token-file",
+        ])
+        .arg(&token);
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("reports sent: 10 (0 duplicate), failures: 0"),
+        "{stdout}"
+    );
+
+    let down = Receiver::start(vec![Answer::new(503, "")]).await;
+    let mut command = agent();
+    command
+        .args([
+            "simulate",
+            "--stamps",
+            "1",
+            "--hosts-per-stamp",
+            "10",
+            "--seed",
+            "1",
+        ])
+        .args([
+            "--server",
+            down.url.as_str(),
+            "--retry-for",
+            "1s",
+            "--token-file",
+        ])
+        .arg(&token);
+    let began = std::time::Instant::now();
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a server that stays down fails the run"
+    );
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(20),
+        "gave up after the budget: {:?}",
+        began.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -189,7 +315,7 @@ async fn run_pushes_at_start_and_stops_cleanly_on_sigterm() {
     let child = agent()
         .args(["run", "--every", "1h", "--source", "capture-dir"])
         .arg(&capture)
-        .args(["--server", server.url.as_str()])
+        .args(["--server", server.url.as_str(), "--no-spool"])
         .arg("--token-file")
         .arg(&token)
         .stdout(std::process::Stdio::null())

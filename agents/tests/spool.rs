@@ -2,7 +2,7 @@
 
 mod support;
 
-use stampbook_agent::spool::{DROPPED_FILE, Spool, SpoolLimits};
+use stampbook_agent::spool::{DROPPED_FILE, Rejection, Spool, SpoolLimits, SpoolLocation};
 use support::report;
 
 fn limits(max_reports: usize, max_bytes: u64, max_rejected: usize) -> SpoolLimits {
@@ -10,6 +10,7 @@ fn limits(max_reports: usize, max_bytes: u64, max_rejected: usize) -> SpoolLimit
         max_reports,
         max_bytes,
         max_rejected,
+        ..SpoolLimits::default()
     }
 }
 
@@ -126,9 +127,9 @@ fn rejected_reports_are_kept_with_their_reason_and_bounded() {
     let reports: Vec<_> = (0..3).map(report).collect();
     spool.put(&reports[0]).unwrap();
     let entry = spool.entries().unwrap().remove(0);
-    spool.reject(&entry, "422 invalid_report").unwrap();
-    spool.reject_report(&reports[1], "400 malformed").unwrap();
-    spool.reject_report(&reports[2], "413 too large").unwrap();
+    spool.reject(&entry, &refused(422)).unwrap();
+    spool.reject_report(&reports[1], &refused(400)).unwrap();
+    spool.reject_report(&reports[2], &refused(413)).unwrap();
     assert!(spool.entries().unwrap().is_empty());
     let rejected = spool.rejected().unwrap();
     let ids: Vec<_> = rejected.iter().map(|e| e.report_id).collect();
@@ -140,9 +141,114 @@ fn rejected_reports_are_kept_with_their_reason_and_bounded() {
     let reasons: Vec<String> = std::fs::read_dir(spool.rejected_dir())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".reason.txt"))
+        .filter(|n| n.ends_with(".reason.json"))
         .collect();
     assert_eq!(reasons.len(), 2, "the dropped one's reason went with it");
+    assert_eq!(
+        spool.rejected_count(),
+        3,
+        "every move is counted, dropped or not"
+    );
+}
+
+fn refused(status: u16) -> Rejection {
+    Rejection {
+        reason: format!("rejected with {status}"),
+        status: Some(status),
+        answer: Some(serde_json::json!({"error": {"code": "invalid_report", "message": "no"}})),
+        failures: None,
+    }
+}
+
+#[test]
+fn the_failure_count_of_a_spooled_report_survives_a_restart_and_leaves_with_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path(), SpoolLimits::default()).unwrap();
+    let (a, b) = (report(0), report(1));
+    spool.put(&a).unwrap();
+    spool.put(&b).unwrap();
+    let entries = spool.entries().unwrap();
+    assert_eq!(spool.record_failure(&entries[0]).unwrap(), 1);
+    assert_eq!(spool.record_failure(&entries[0]).unwrap(), 2);
+    assert_eq!(spool.record_failure(&entries[1]).unwrap(), 1);
+
+    let reopened = Spool::open(dir.path(), SpoolLimits::default()).unwrap();
+    assert_eq!(reopened.failures(&entries[0]), 2);
+    assert_eq!(
+        reopened.entries().unwrap().len(),
+        2,
+        "counters are not reports"
+    );
+    reopened.remove(&entries[0]).unwrap();
+    reopened.reject(&entries[1], &refused(500)).unwrap();
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".failures"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(reopened.failures(&entries[1]), 0);
+}
+
+#[test]
+fn the_rejected_count_is_carried_once_and_later_moves_are_kept_for_the_next_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path(), SpoolLimits::default()).unwrap();
+    spool.reject_report(&report(0), &refused(422)).unwrap();
+    spool.reject_report(&report(1), &refused(422)).unwrap();
+    let carried = spool.to_carry();
+    assert_eq!((carried.dropped, carried.rejected), (0, 2));
+    spool.reject_report(&report(2), &refused(422)).unwrap();
+    spool.acknowledge(carried).unwrap();
+    assert_eq!(spool.rejected_count(), 1);
+    let reopened = Spool::open(dir.path(), SpoolLimits::default()).unwrap();
+    assert_eq!(reopened.rejected_count(), 1, "kept on disk");
+}
+
+#[test]
+fn the_reason_beside_a_rejected_report_is_the_servers_answer_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path(), SpoolLimits::default()).unwrap();
+    let r = report(0);
+    spool.reject_report(&r, &refused(422)).unwrap();
+    let entry = spool.rejected().unwrap().remove(0);
+    let path = spool
+        .rejected_dir()
+        .join(entry.file_name().replace(".json", ".reason.json"));
+    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    assert_eq!(record["status"], 422);
+    assert_eq!(record["answer"]["error"]["code"], "invalid_report");
+    assert_eq!(record["reason"], "rejected with 422");
+    assert!(record["rejected_at"].is_string());
+    assert_eq!(
+        spool.load(&entry).unwrap(),
+        r,
+        "the report itself is kept whole"
+    );
+}
+
+#[test]
+fn a_default_spool_folder_that_cannot_be_created_means_no_spool_but_a_chosen_one_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // Beneath a regular file nothing can be created, not even by root.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"").unwrap();
+    let impossible = file.join("spool");
+    let default = SpoolLocation::Default(impossible.clone());
+    assert!(default.open(SpoolLimits::default()).unwrap().is_none());
+    assert!(
+        SpoolLocation::Chosen(impossible)
+            .open(SpoolLimits::default())
+            .is_err()
+    );
+    assert!(
+        SpoolLocation::Off
+            .open(SpoolLimits::default())
+            .unwrap()
+            .is_none()
+    );
+    let fine = SpoolLocation::Default(dir.path().join("spool"));
+    assert!(fine.open(SpoolLimits::default()).unwrap().is_some());
 }
 
 #[test]

@@ -70,6 +70,7 @@ pub fn new_report(host: HostSection, now: DateTime<Utc>) -> Report {
             name: AGENT_NAME.to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             spool_dropped: None,
+            spool_rejected: None,
         }),
         host,
         certificates: None,

@@ -57,6 +57,7 @@ pub fn host_report(ctx: &StampContext<'_>, host: &HostModel, now: DateTime<Utc>)
             name: "stampbook-agent".to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             spool_dropped: None,
+            spool_rejected: None,
         }),
         host: HostSection {
             fqdn: host.fqdn.clone(),

@@ -23,6 +23,7 @@ pub fn report(minute: u32) -> Report {
             name: "stampbook-agent".into(),
             version: "0.1.0".into(),
             spool_dropped: None,
+            spool_rejected: None,
         }),
         host: HostSection {
             fqdn: "hv001.ams-01.example.net".into(),
@@ -107,6 +108,9 @@ impl Received {
     }
 }
 
+/// Decides the answer to a request; also given the request's 0-based position.
+pub type Responder = dyn Fn(&Received, usize) -> Answer + Send + Sync;
+
 /// A scripted server: answers in order, repeating the last answer once the script runs out.
 pub struct Receiver {
     pub url: reqwest::Url,
@@ -115,18 +119,25 @@ pub struct Receiver {
 
 impl Receiver {
     pub async fn start(script: Vec<Answer>) -> Receiver {
+        Receiver::respond(move |_, index| script[index.min(script.len() - 1)].clone()).await
+    }
+
+    /// A server whose answer depends on the request (e.g. on the report it carries).
+    pub async fn respond(
+        responder: impl Fn(&Received, usize) -> Answer + Send + Sync + 'static,
+    ) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url =
             reqwest::Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
-        let script = Arc::new(script);
+        let responder: Arc<Responder> = Arc::new(responder);
         let log = received.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let log = log.clone();
-                let script = script.clone();
+                let responder = responder.clone();
                 tokio::spawn(async move {
-                    let _ = serve_connection(stream, log, script).await;
+                    let _ = serve_connection(stream, log, responder).await;
                 });
             }
         });
@@ -149,7 +160,7 @@ impl Receiver {
 async fn serve_connection(
     stream: tokio::net::TcpStream,
     log: Arc<Mutex<Vec<Received>>>,
-    script: Arc<Vec<Answer>>,
+    responder: Arc<Responder>,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
@@ -186,12 +197,12 @@ async fn serve_connection(
             headers,
             body,
         };
-        let answer = {
+        let index = {
             let mut log = log.lock().unwrap();
             log.push(request.clone());
-            let index = (log.len() - 1).min(script.len() - 1);
-            script[index].clone()
+            log.len() - 1
         };
+        let answer = responder(&request, index);
         let is_report = request.method == "POST" && request.path.ends_with("/api/v1/reports");
         let body = if is_report && answer.status == 202 && answer.body.is_empty() {
             let sent = request.json();

@@ -109,6 +109,10 @@ pub struct AgentInfo {
     /// Reports the agent's spool dropped (oldest first) since its last successful push.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spool_dropped: Option<u64>,
+    /// Reports the agent moved to its `rejected/` folder (refused by the server for their
+    /// content, or failed on too often) since its last successful push.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spool_rejected: Option<u64>,
 }
 
 /// A host role (SPEC §3).
