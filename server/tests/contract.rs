@@ -48,7 +48,7 @@ async fn a_capture_folder_pushed_by_the_agent_reads_back_through_the_api(pool: P
         .token("ams-collector", "collector", Some("ams-01"))
         .await;
     let out = run(Command::new(agent_bin())
-        .args(["push", "--source", "capture-dir"])
+        .args(["push", "--no-spool", "--source", "capture-dir"])
         .arg(&capture)
         .args(["--server", &app.base, "--token-file"])
         .arg(token_file(tmp.path(), &collector)))
