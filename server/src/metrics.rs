@@ -51,6 +51,7 @@ pub struct Metrics {
     /// Reports agents said their spool dropped (each accepted report says how many since the
     /// agent's last successful push, so the sum counts every lost report once).
     spool_dropped: AtomicU64,
+    spool_rejected: AtomicU64,
 }
 
 impl Metrics {
@@ -67,6 +68,12 @@ impl Metrics {
     pub fn spool_dropped(&self, reports: i64) {
         if let Ok(n) = u64::try_from(reports) {
             self.spool_dropped.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    pub fn spool_rejected(&self, reports: i64) {
+        if let Ok(n) = u64::try_from(reports) {
+            self.spool_rejected.fetch_add(n, Ordering::Relaxed);
         }
     }
 
@@ -141,6 +148,16 @@ impl Metrics {
             out,
             "stampbook_agent_reports_dropped_total {}",
             self.spool_dropped.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP stampbook_agent_reports_rejected_total Reports agents said they set aside in rejected/ (refused for good, or failing every time), as reports arrived here."
+        );
+        let _ = writeln!(out, "# TYPE stampbook_agent_reports_rejected_total counter");
+        let _ = writeln!(
+            out,
+            "stampbook_agent_reports_rejected_total {}",
+            self.spool_rejected.load(Ordering::Relaxed)
         );
     }
 }

@@ -356,3 +356,39 @@ async fn reports_an_agent_dropped_are_shown_on_the_host_and_counted_in_metrics(p
     );
     assert!(text.contains("stampbook_agent_spool_dropped{stamp=\"ams-01\"} 2"));
 }
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn reports_an_agent_set_aside_are_shown_on_the_host_and_counted_in_metrics(pool: PgPool) {
+    let app = spawn(pool).await;
+    app.put_inventory(&spec_document()).await;
+    let mut r = report("hv01.ams-01.example.net", &["hyperv_host"]);
+    r["agent"]["spool_rejected"] = json!(2);
+    push(&app, &r).await;
+    let host = app.get_json("/api/v1/hosts/hv01.ams-01.example.net").await;
+    assert_eq!(host["spool_rejected"], 2);
+    assert!(
+        page(&app, "/hosts/hv01.ams-01.example.net")
+            .await
+            .contains("2 reports set aside")
+    );
+    // the fast path (same facts) keeps the newest figure too
+    let mut again = r.clone();
+    again["report_id"] = json!(uuid::Uuid::new_v4());
+    again["agent"]["spool_rejected"] = json!(1);
+    push(&app, &again).await;
+    let host = app.get_json("/api/v1/hosts/hv01.ams-01.example.net").await;
+    assert_eq!(host["spool_rejected"], 1);
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("stampbook_agent_reports_rejected_total 3"),
+        "{text}"
+    );
+}

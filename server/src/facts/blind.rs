@@ -159,6 +159,7 @@ pub async fn record(
     host_id: i64,
     errors: Option<&[CollectionError]>,
     spool_dropped: Option<i64>,
+    spool_rejected: Option<i64>,
 ) -> Result<(), sqlx::Error> {
     let kept = errors.map(bounded);
     let failed = kept.as_deref().map(failed_inputs).unwrap_or_default();
@@ -168,7 +169,7 @@ pub async fn record(
     };
     let roles = col(|c| c.role.as_str());
     sqlx::query!(
-        r#"update hosts h set collection_errors = $2, agent_spool_dropped = $8,
+        r#"update hosts h set collection_errors = $2, agent_spool_dropped = $8, agent_spool_rejected = $9,
                blind = array(select distinct x.link || ':' || x.input
                              from unnest($3::text[], $4::text[], $5::text[], $6::text[]) as x(role, link, input, section)
                              where x.role = any(h.roles)
@@ -182,7 +183,8 @@ pub async fn record(
         &col(|c| c.input),
         &col(|c| c.section),
         &failed,
-        spool_dropped
+        spool_dropped,
+        spool_rejected
     )
     .execute(conn)
     .await?;
@@ -197,11 +199,14 @@ pub struct CollectionState {
     pub collection_errors: Option<Vec<CollectionError>>,
     /// Reports the agent's spool dropped before this one could be sent (null: not said).
     pub spool_dropped: Option<i64>,
+    /// Reports the agent set aside in `rejected/` (refused for good or failing every time) since
+    /// its last successful push (null: not said).
+    pub spool_rejected: Option<i64>,
 }
 
 pub async fn of_host(pool: &sqlx::PgPool, host_id: i64) -> Result<CollectionState, sqlx::Error> {
     let r = sqlx::query!(
-        "select collection_errors, agent_spool_dropped from hosts where id = $1",
+        "select collection_errors, agent_spool_dropped, agent_spool_rejected from hosts where id = $1",
         host_id
     )
     .fetch_optional(pool)
@@ -211,6 +216,7 @@ pub async fn of_host(pool: &sqlx::PgPool, host_id: i64) -> Result<CollectionStat
             .collection_errors
             .and_then(|v| serde_json::from_value(v).ok()),
         spool_dropped: r.agent_spool_dropped,
+        spool_rejected: r.agent_spool_rejected,
     })
     .unwrap_or_default())
 }

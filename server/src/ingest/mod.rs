@@ -82,6 +82,12 @@ fn spool_dropped(report: &Report) -> Option<i64> {
     Some(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
+/// The newest report's `agent.spool_rejected` (reports its agent moved to `rejected/`).
+fn spool_rejected(report: &Report) -> Option<i64> {
+    let n = report.agent.as_ref()?.spool_rejected?;
+    Some(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
 /// Ingests one report (already parsed from JSON) for `who`; names what was set aside in
 /// `warnings` and counts the reports its agent says it dropped.
 pub async fn ingest(
@@ -94,6 +100,9 @@ pub async fn ingest(
         state
             .metrics
             .spool_dropped(spool_dropped(report).unwrap_or(0));
+        state
+            .metrics
+            .spool_rejected(spool_rejected(report).unwrap_or(0));
     }
     accepted.warnings = warnings(report);
     Ok(accepted)
@@ -231,7 +240,8 @@ async fn ingest_report(
         Some(c) if c.facts_digest == digest && c.stamp_id == stamp_id => {
             sqlx::query!(
                 r#"update hosts set last_report_at = $2, last_collected_at = $3, last_report_id = $4,
-                       agent_name = $5, agent_version = $6, agent_spool_dropped = $7 where id = $1"#,
+                       agent_name = $5, agent_version = $6, agent_spool_dropped = $7,
+                       agent_spool_rejected = $8 where id = $1"#,
                 c.id,
                 received,
                 collected,
@@ -239,6 +249,7 @@ async fn ingest_report(
                 report.agent.as_ref().map(|a| a.name.clone()),
                 report.agent.as_ref().map(|a| a.version.clone()),
                 spool_dropped(report),
+                spool_rejected(report),
             )
             .execute(&mut *tx)
             .await?;
@@ -359,7 +370,8 @@ async fn unchanged(
                  and not exists (select 1 from reports r where r.report_id = $5)),
            touched as (
                update hosts set last_report_at = $6, last_collected_at = $4, last_report_id = $5,
-                      agent_name = $7, agent_version = $8, agent_spool_dropped = $9
+                      agent_name = $7, agent_version = $8, agent_spool_dropped = $9,
+                      agent_spool_rejected = $10
                from current where hosts.id = current.id
                returning hosts.id, hosts.stamp_id),
            recorded as (
@@ -381,6 +393,7 @@ async fn unchanged(
         report.agent.as_ref().map(|a| a.name.clone()),
         report.agent.as_ref().map(|a| a.version.clone()),
         spool_dropped(report),
+        spool_rejected(report),
     )
     .fetch_one(&state.pool)
     .await?;
@@ -600,6 +613,7 @@ async fn store(
         host_id,
         report.collection_errors.as_deref(),
         spool_dropped(report),
+        spool_rejected(report),
     )
     .await?;
     if fresh {

@@ -86,6 +86,7 @@ pub struct HostPage {
     pub collection_errors: Vec<stampbook_wire::CollectionError>,
     /// Reports the agent's spool dropped before the newest one (0 or not said: none).
     pub spool_dropped: i64,
+    pub spool_rejected: i64,
     pub history: Vec<ChangeRow>,
     pub history_next: String,
     pub history_first: String,
@@ -293,6 +294,7 @@ pub async fn show(
         components: detail.components,
         collection_errors: detail.collection.collection_errors.unwrap_or_default(),
         spool_dropped: detail.collection.spool_dropped.unwrap_or(0),
+        spool_rejected: detail.collection.spool_rejected.unwrap_or(0),
         history: changes
             .into_iter()
             .take(HISTORY_PAGE as usize)
