@@ -493,9 +493,15 @@ impl<'a> Ctx<'a> {
                 .iter()
                 .flatten()
                 .any(matches_vmconnect),
-            RdgwWrongPlugin => [&rdgw.authentication_plugin, &rdgw.authorization_plugin]
-                .iter()
-                .any(|p| p.as_deref() != Some("FedAuthorizationPlugin")),
+            // the Console Connect plugin by either of its names (SPEC §5)
+            RdgwWrongPlugin => [
+                (&rdgw.authentication_plugin, "FedAuthAuthenticationPlugin"),
+                (&rdgw.authorization_plugin, "FedAuthAuthorizationPlugin"),
+            ]
+            .iter()
+            .any(|(p, installed)| {
+                !matches!(p.as_deref(), Some(v) if v == "FedAuthorizationPlugin" || v == *installed)
+            }),
             RdgwSettingsAccessDenied => host.is_some_and(|h| {
                 h.collection_errors
                     .as_deref()

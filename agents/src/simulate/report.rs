@@ -21,7 +21,10 @@ pub const ENHANCED_PROVIDER: &str = "Microsoft Enhanced RSA and AES Cryptographi
 /// A legacy provider without SHA-256.
 pub const STRONG_PROVIDER: &str = "Microsoft Strong Cryptographic Provider";
 const KSP: &str = "Microsoft Software Key Storage Provider";
-const FED_PLUGIN: &str = "FedAuthorizationPlugin";
+/// The Console Connect plugin as its installer registers it on an RD Gateway (VMM's documentation
+/// calls both `FedAuthorizationPlugin`; the server takes either as correct).
+const FED_AUTHENTICATION_PLUGIN: &str = "FedAuthAuthenticationPlugin";
+const FED_AUTHORIZATION_PLUGIN: &str = "FedAuthAuthorizationPlugin";
 
 /// What every host report of one stamp shares.
 pub struct StampContext<'a> {
@@ -247,7 +250,7 @@ fn settings(ctx: &StampContext<'_>, host: &HostModel) -> Settings {
             let authorization = if host.fault == Some(FaultKind::RdgwWrongPlugin) {
                 "NativeAuthorization"
             } else {
-                FED_PLUGIN
+                FED_AUTHORIZATION_PLUGIN
             };
             if host.fault == Some(FaultKind::RdgwSettingsAccessDenied) {
                 // not collected: absent, and named in collection_errors
@@ -255,7 +258,7 @@ fn settings(ctx: &StampContext<'_>, host: &HostModel) -> Settings {
             }
             settings.rd_gateway = Part::Collected(RdGatewaySettings {
                 trusted_issuer_certificates: Some(vec![trusted]),
-                authentication_plugin: Some(FED_PLUGIN.to_owned()),
+                authentication_plugin: Some(FED_AUTHENTICATION_PLUGIN.to_owned()),
                 authorization_plugin: Some(authorization.to_owned()),
                 ssl_certificate_thumbprint: Some(
                     ctx.certs.rdgw_ssl_for(&host.fqdn).thumbprint.clone(),

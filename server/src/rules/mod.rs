@@ -112,7 +112,7 @@ pub const RULES: &[RuleInfo] = &[
     rule(remote_console::RDGW_TRUSTED_ISSUER, Critical, "remote_console", Host,
         "An RD Gateway's trusted issuer certificates lack the VMConnect gateway thumbprint."),
     rule(remote_console::RDGW_PLUGIN, Critical, "remote_console", Host,
-        "An RD Gateway's authentication or authorization plugin is not FedAuthorizationPlugin."),
+        "An RD Gateway's authentication or authorization plugin is not the Console Connect plugin (FedAuthAuthenticationPlugin / FedAuthAuthorizationPlugin as its installer registers them, or FedAuthorizationPlugin as VMM's documentation names it)."),
     rule(remote_console::RDGW_PUBLIC_CERT, Warning, "remote_console", Host,
         "The RD Gateway's SSL certificate is self-signed or does not match the stamp's rd_gateway_fqdn."),
     rule(routes::DEFAULT_VIA_MANAGEMENT, Critical, "routes", Host,

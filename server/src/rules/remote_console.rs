@@ -67,8 +67,13 @@ pub const RDGW_PUBLIC_CERT: &str = "remote_console.rdgw_public_cert";
 
 /// The only CSP of the classic ones that can sign with SHA-256.
 pub const REQUIRED_PROVIDER: &str = "Microsoft Enhanced RSA and AES Cryptographic Provider";
-/// The RD Gateway plugin that accepts VMM's signed tokens.
+/// The RD Gateway plugin that accepts VMM's signed tokens, as VMM's documentation names it for
+/// both settings.
 pub const FED_AUTH_PLUGIN: &str = "FedAuthorizationPlugin";
+/// The same plugin as the Console Connect installer registers it, per setting
+/// (`SetAuthenticationPlugin` / `SetAuthorizationPlugin`; see docs/COLLECTION.md): also correct.
+pub const FED_AUTHENTICATION_PLUGIN: &str = "FedAuthAuthenticationPlugin";
+pub const FED_AUTHORIZATION_PLUGIN: &str = "FedAuthAuthorizationPlugin";
 
 #[cfg(test)]
 mod tests;

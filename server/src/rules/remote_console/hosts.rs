@@ -13,8 +13,9 @@ use crate::rules::model::{Finding, HostCert, HostFacts, Severity, StampContext};
 
 use super::public_cert::rdgw_public_cert;
 use super::{
-    CERT_NOT_DEPLOYED, FED_AUTH_PLUGIN, HOST_TRUSTED_ISSUER, RDGW_PLUGIN, RDGW_TRUSTED_ISSUER,
-    ROOT_UNTRUSTED, RemoteConsoleContext, VMMS_RESTART_NEEDED, VmConnectCert,
+    CERT_NOT_DEPLOYED, FED_AUTH_PLUGIN, FED_AUTHENTICATION_PLUGIN, FED_AUTHORIZATION_PLUGIN,
+    HOST_TRUSTED_ISSUER, RDGW_PLUGIN, RDGW_TRUSTED_ISSUER, ROOT_UNTRUSTED, RemoteConsoleContext,
+    VMMS_RESTART_NEEDED, VmConnectCert,
 };
 
 /// All host-level `remote_console.*` findings for one host.
@@ -314,26 +315,31 @@ fn rdgw_plugins(host: &HostFacts) -> Vec<Finding> {
     [
         (
             "authentication_plugin",
-            "AuthenticationPlugin",
+            "AuthenticationPluginName",
             &rd.authentication_plugin,
+            FED_AUTHENTICATION_PLUGIN,
         ),
         (
             "authorization_plugin",
-            "AuthorizationPlugin",
+            "AuthorizationPluginName",
             &rd.authorization_plugin,
+            FED_AUTHORIZATION_PLUGIN,
         ),
     ]
     .into_iter()
-    .filter_map(|(subject, setting, value)| {
+    .filter_map(|(subject, setting, value, installed_name)| {
         // Not reported is not evidence (tsgateway.json may be missing from a capture).
         let value = value.as_deref()?.trim();
-        if value.eq_ignore_ascii_case(FED_AUTH_PLUGIN) {
+        // VMM's documentation and the Console Connect installer name the plugin differently;
+        // both are correct (SPEC §5)
+        if value.eq_ignore_ascii_case(FED_AUTH_PLUGIN) || value.eq_ignore_ascii_case(installed_name)
+        {
             return None;
         }
         let message = format!(
-            "{}: RD Gateway {setting} is \"{value}\", not {FED_AUTH_PLUGIN}, so Remote Console \
-             tokens from VMM are not honoured; set it to {FED_AUTH_PLUGIN} in \
-             Win32_TSGatewayServerSettings",
+            "{}: RD Gateway {setting} is \"{value}\", not the Console Connect plugin \
+             ({installed_name}, or {FED_AUTH_PLUGIN} as VMM's documentation names it), so Remote \
+             Console tokens from VMM are not honoured; set it in Win32_TSGatewayServerSettings",
             host.fqdn
         );
         Some(host_finding(

@@ -552,12 +552,34 @@ fn rdgw_plugins_other_than_fed_authorization_fire_per_setting() {
         (f.severity, f.subject.as_str()),
         (Severity::Critical, "authorization_plugin")
     );
-    assert!(f.message.contains("AuthorizationPlugin is \"NPS\""));
+    assert!(f.message.contains("AuthorizationPluginName is \"NPS\""));
     let rd = w.rdgw.settings.rd_gateway.as_mut().unwrap();
     rd.authorization_plugin = None;
     assert!(
         w.host_findings(&w.rdgw).is_empty(),
         "not reported is not judged"
+    );
+}
+
+#[test]
+fn rdgw_plugins_as_the_console_connect_installer_registers_them_are_correct() {
+    let mut w = World::healthy();
+    let rd = w.rdgw.settings.rd_gateway.as_mut().unwrap();
+    rd.authentication_plugin = Some("FedAuthAuthenticationPlugin".into());
+    rd.authorization_plugin = Some("FedAuthAuthorizationPlugin".into());
+    assert!(
+        w.host_findings(&w.rdgw).is_empty(),
+        "the installer's names are a correct configuration"
+    );
+    // each name belongs to its own setting: swapped, neither is the right plugin
+    let rd = w.rdgw.settings.rd_gateway.as_mut().unwrap();
+    rd.authentication_plugin = Some("FedAuthAuthorizationPlugin".into());
+    rd.authorization_plugin = Some("FedAuthAuthenticationPlugin".into());
+    let findings = w.host_findings(&w.rdgw);
+    assert_eq!(
+        findings.iter().filter(|f| f.rule == RDGW_PLUGIN).count(),
+        2,
+        "{findings:?}"
     );
 }
 
