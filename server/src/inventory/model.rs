@@ -10,9 +10,13 @@ use utoipa::ToSchema;
 /// Per-stamp thresholds; unset ones take the defaults of SPEC §3.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct ThresholdsSpec {
+    #[schema(minimum = 0, maximum = 3650)]
     pub cert_warning_days: Option<i32>,
+    #[schema(minimum = 0, maximum = 3650)]
     pub cert_critical_days: Option<i32>,
+    #[schema(exclusive_minimum = 0, maximum = 100)]
     pub cpu_overcommit: Option<f64>,
+    #[schema(exclusive_minimum = 0, maximum = 100)]
     pub memory_overcommit: Option<f64>,
 }
 
@@ -41,16 +45,35 @@ impl Default for Thresholds {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct StampSpec {
     /// Unique slug, e.g. `ams-01`. May be left out of a PUT body (the path names it).
+    #[schema(
+        pattern = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
+        min_length = 1,
+        max_length = 63
+    )]
     pub name: Option<String>,
+    #[schema(max_length = 200, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub display_name: Option<String>,
+    #[schema(max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub region: Option<String>,
+    #[schema(max_length = 200, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub location: Option<String>,
     /// `public`, `private` or `mixed`.
+    #[schema(pattern = "^(public|private|mixed)$")]
     pub purpose: Option<String>,
+    #[schema(
+        pattern = "^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\\.?$",
+        max_length = 253
+    )]
     pub vmm_server: Option<String>,
+    #[schema(pattern = "^https?://[^\\s]*$", max_length = 300)]
     pub spf_endpoint: Option<String>,
     /// Public name of the stamp's Remote Console gateway.
+    #[schema(
+        pattern = "^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\\.?$",
+        max_length = 253
+    )]
     pub rd_gateway_fqdn: Option<String>,
+    #[schema(minimum = 10, maximum = 86400)]
     pub report_interval_s: Option<i32>,
     pub thresholds: Option<ThresholdsSpec>,
     /// Target versions per component, e.g. `{"vmm_server": "3.2.7620.0"}`.
@@ -62,19 +85,24 @@ pub struct StampSpec {
 /// PATCH body: only the fields given change.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct StampPatch {
+    #[schema(max_length = 200, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub display_name: Option<String>,
+    #[schema(max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub region: Option<String>,
+    #[schema(max_length = 200, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub location: Option<String>,
+    #[schema(pattern = "^(public|private|mixed)$")]
     pub purpose: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 253)]
     pub vmm_server: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^https?://[^\\s]*$", max_length = 300)]
     pub spf_endpoint: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 253)]
     pub rd_gateway_fqdn: Option<Option<String>>,
+    #[schema(minimum = 10, maximum = 86400)]
     pub report_interval_s: Option<i32>,
     pub thresholds: Option<ThresholdsSpec>,
     pub target_versions: Option<BTreeMap<String, String>>,
@@ -93,12 +121,22 @@ where
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct NetworkSpec {
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$", min_length = 1, max_length = 64)]
     pub name: String,
     /// `management`, `front_end`, `provider`, `storage` or `other`.
+    #[schema(pattern = "^(management|front_end|provider|storage|other)$")]
     pub role: String,
     /// The network, e.g. `10.0.0.0/24`.
+    #[schema(
+        pattern = "^([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$|^[0-9A-Fa-f:]{2,39}/[0-9]{1,3}$",
+        example = "10.0.0.0/24"
+    )]
     pub cidr: String,
     /// The default gateway of the network (inside `cidr`).
+    #[schema(
+        pattern = "^([0-9]{1,3}\\.){3}[0-9]{1,3}$|^[0-9A-Fa-f:]{2,39}$",
+        example = "10.0.0.1"
+    )]
     pub gateway: Option<String>,
     /// Destinations that must have a specific route via this network's gateway.
     #[serde(default)]
@@ -107,40 +145,61 @@ pub struct NetworkSpec {
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct ScaleUnitSpec {
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$", min_length = 1, max_length = 64)]
     pub name: String,
     /// `compute`, `storage` or `network`.
+    #[schema(pattern = "^(compute|storage|network)$")]
     pub kind: String,
     #[serde(default)]
+    #[schema(max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub rack: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 2000, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub notes: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct QuotaSpec {
+    #[schema(minimum = 0)]
     pub vms: Option<i64>,
+    #[schema(minimum = 0)]
     pub vcpus: Option<i64>,
+    #[schema(minimum = 0)]
     pub memory_gb: Option<i64>,
+    #[schema(minimum = 0)]
     pub storage_gb: Option<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct PlanSpec {
     /// The plan's id in Windows Azure Pack. May be left out of a PUT body (the path names it).
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,128}$", min_length = 1, max_length = 128)]
     pub wap_plan_id: Option<String>,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub name: String,
     #[serde(default)]
     pub public: Option<bool>,
     /// The stamp the plan is sold on.
+    #[schema(
+        pattern = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
+        min_length = 1,
+        max_length = 63
+    )]
     pub stamp: String,
     /// The VMM cloud behind the plan.
     #[serde(default)]
+    #[schema(max_length = 200, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub cloud: Option<String>,
     #[serde(default)]
     pub remote_console: Option<bool>,
     #[serde(default)]
     pub quota: Option<QuotaSpec>,
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub subscriptions: Option<i64>,
 }
 
