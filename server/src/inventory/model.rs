@@ -51,26 +51,24 @@ pub struct StampSpec {
         max_length = 63
     )]
     pub name: Option<String>,
-    #[schema(max_length = 200, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
+    #[schema(max_length = 200, pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]*\\s*$")]
     pub display_name: Option<String>,
-    #[schema(max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
+    #[schema(max_length = 100, pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]*\\s*$")]
     pub region: Option<String>,
-    #[schema(max_length = 200, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
+    #[schema(max_length = 200, pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]*\\s*$")]
     pub location: Option<String>,
     /// `public`, `private` or `mixed`.
     #[schema(pattern = "^(public|private|mixed)$")]
     pub purpose: Option<String>,
     #[schema(
-        pattern = "^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\\.?$",
-        max_length = 253
+        pattern = "^\\s*([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\\.*)?\\s*$"
     )]
     pub vmm_server: Option<String>,
-    #[schema(pattern = "^https?://[^\\s]*$", max_length = 300)]
+    #[schema(pattern = "^\\s*(https?://\\S*)?\\s*$")]
     pub spf_endpoint: Option<String>,
     /// Public name of the stamp's Remote Console gateway.
     #[schema(
-        pattern = "^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\\.?$",
-        max_length = 253
+        pattern = "^\\s*([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\\.*)?\\s*$"
     )]
     pub rd_gateway_fqdn: Option<String>,
     #[schema(minimum = 10, maximum = 86400)]
@@ -85,22 +83,22 @@ pub struct StampSpec {
 /// PATCH body: only the fields given change.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct StampPatch {
-    #[schema(max_length = 200, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
+    #[schema(max_length = 200, pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]*\\s*$")]
     pub display_name: Option<String>,
-    #[schema(max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
+    #[schema(max_length = 100, pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]*\\s*$")]
     pub region: Option<String>,
-    #[schema(max_length = 200, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
+    #[schema(max_length = 200, pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]*\\s*$")]
     pub location: Option<String>,
     #[schema(pattern = "^(public|private|mixed)$")]
     pub purpose: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, max_length = 253)]
+    #[schema(value_type = Option<String>, pattern = "^\\s*([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\\.*)?\\s*$")]
     pub vmm_server: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, pattern = "^https?://[^\\s]*$", max_length = 300)]
+    #[schema(value_type = Option<String>, pattern = "^\\s*(https?://\\S*)?\\s*$")]
     pub spf_endpoint: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, max_length = 253)]
+    #[schema(value_type = Option<String>, pattern = "^\\s*([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\\.*)?\\s*$")]
     pub rd_gateway_fqdn: Option<Option<String>>,
     #[schema(minimum = 10, maximum = 86400)]
     pub report_interval_s: Option<i32>,
@@ -128,13 +126,13 @@ pub struct NetworkSpec {
     pub role: String,
     /// The network, e.g. `10.0.0.0/24`.
     #[schema(
-        pattern = "^([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$|^[0-9A-Fa-f:]{2,39}/[0-9]{1,3}$",
+        pattern = "^\\s*(([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}|[0-9A-Fa-f:.]{2,45}/[0-9]{1,3})\\s*$",
         example = "10.0.0.0/24"
     )]
     pub cidr: String,
     /// The default gateway of the network (inside `cidr`).
     #[schema(
-        pattern = "^([0-9]{1,3}\\.){3}[0-9]{1,3}$|^[0-9A-Fa-f:]{2,39}$",
+        pattern = "^\\s*(([0-9]{1,3}\\.){3}[0-9]{1,3}|[0-9A-Fa-f:.]{2,45})?\\s*$",
         example = "10.0.0.1"
     )]
     pub gateway: Option<String>,
@@ -151,10 +149,10 @@ pub struct ScaleUnitSpec {
     #[schema(pattern = "^(compute|storage|network)$")]
     pub kind: String,
     #[serde(default)]
-    #[schema(max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
+    #[schema(max_length = 100, pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]*\\s*$")]
     pub rack: Option<String>,
     #[serde(default)]
-    #[schema(max_length = 2000, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
+    #[schema(max_length = 2000, pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]*\\s*$")]
     pub notes: Option<String>,
 }
 
@@ -178,7 +176,7 @@ pub struct PlanSpec {
     #[schema(
         min_length = 1,
         max_length = 200,
-        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+        pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*\\s*$"
     )]
     pub name: String,
     #[serde(default)]
@@ -192,7 +190,7 @@ pub struct PlanSpec {
     pub stamp: String,
     /// The VMM cloud behind the plan.
     #[serde(default)]
-    #[schema(max_length = 200, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
+    #[schema(max_length = 200, pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]*\\s*$")]
     pub cloud: Option<String>,
     #[serde(default)]
     pub remote_console: Option<bool>,
