@@ -272,10 +272,26 @@ async fn the_report_body_is_described_and_every_simulated_report_fits_it(pool: P
     let mut bad_metric = good.clone();
     bad_metric["routes"] =
         json!([{"destination": "0.0.0.0/0", "next_hop": "10.0.0.1", "metric": -1}]);
+    let mut bad_cores = good.clone();
+    bad_cores["host"]["vitals"]["cpu_cores"] = json!(4_294_967_295_u64);
+    let mut bad_fqdn = good.clone();
+    bad_fqdn["host"]["fqdn"] = json!("not a host");
+    let mut bad_stamp = good.clone();
+    bad_stamp["host"]["stamp"] = json!("AMS_01");
+    let mut bad_schema = good.clone();
+    bad_schema["schema"] = json!("stampbook.report/v2");
+    let mut huge_metric = good.clone();
+    huge_metric["routes"] =
+        json!([{"destination": "0.0.0.0/0", "next_hop": "10.0.0.1", "metric": 3_000_000_000_u64}]);
     for (what, instance) in [
         ("no host", no_host),
         ("role", bad_role),
         ("metric", bad_metric),
+        ("cpu cores beyond the bound", bad_cores),
+        ("fqdn", bad_fqdn),
+        ("stamp", bad_stamp),
+        ("schema", bad_schema),
+        ("metric beyond an integer", huge_metric),
     ] {
         assert!(!errors(&v, &instance).is_empty(), "{what} should not fit");
     }

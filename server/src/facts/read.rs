@@ -20,7 +20,10 @@ pub struct HostFilter {
     pub exact: Option<String>,
 }
 
+/// A host's stored vitals (`HostVitals` in the OpenAPI document: the report's own `Vitals`
+/// keeps its name and its bounds).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = HostVitals)]
 pub struct Vitals {
     pub cpu_cores: Option<i32>,
     pub memory_mb: Option<i64>,

@@ -51,11 +51,11 @@ pub struct StampSpec {
         max_length = 63
     )]
     pub name: Option<String>,
-    #[schema(max_length = 200, pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]*\\s*$")]
+    #[schema(pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]{0,200}\\s*$")]
     pub display_name: Option<String>,
-    #[schema(max_length = 100, pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]*\\s*$")]
+    #[schema(pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]{0,100}\\s*$")]
     pub region: Option<String>,
-    #[schema(max_length = 200, pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]*\\s*$")]
+    #[schema(pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]{0,200}\\s*$")]
     pub location: Option<String>,
     /// `public`, `private` or `mixed`.
     #[schema(pattern = "^(public|private|mixed)$")]
@@ -83,11 +83,11 @@ pub struct StampSpec {
 /// PATCH body: only the fields given change.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct StampPatch {
-    #[schema(max_length = 200, pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]*\\s*$")]
+    #[schema(pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]{0,200}\\s*$")]
     pub display_name: Option<String>,
-    #[schema(max_length = 100, pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]*\\s*$")]
+    #[schema(pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]{0,100}\\s*$")]
     pub region: Option<String>,
-    #[schema(max_length = 200, pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]*\\s*$")]
+    #[schema(pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]{0,200}\\s*$")]
     pub location: Option<String>,
     #[schema(pattern = "^(public|private|mixed)$")]
     pub purpose: Option<String>,
@@ -149,10 +149,10 @@ pub struct ScaleUnitSpec {
     #[schema(pattern = "^(compute|storage|network)$")]
     pub kind: String,
     #[serde(default)]
-    #[schema(max_length = 100, pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]*\\s*$")]
+    #[schema(pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]{0,100}\\s*$")]
     pub rack: Option<String>,
     #[serde(default)]
-    #[schema(max_length = 2000, pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]*\\s*$")]
+    #[schema(pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]{0,2000}\\s*$")]
     pub notes: Option<String>,
 }
 
@@ -175,8 +175,7 @@ pub struct PlanSpec {
     pub wap_plan_id: Option<String>,
     #[schema(
         min_length = 1,
-        max_length = 200,
-        pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*\\s*$"
+        pattern = "^\\s*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]{0,199}\\s*$"
     )]
     pub name: String,
     #[serde(default)]
@@ -190,7 +189,7 @@ pub struct PlanSpec {
     pub stamp: String,
     /// The VMM cloud behind the plan.
     #[serde(default)]
-    #[schema(max_length = 200, pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]*\\s*$")]
+    #[schema(pattern = "^\\s*[^\\x00-\\x1f\\x7f-\\x9f]{0,200}\\s*$")]
     pub cloud: Option<String>,
     #[serde(default)]
     pub remote_console: Option<bool>,
