@@ -85,6 +85,7 @@ pub struct WapPlan {
     #[serde(default)]
     pub state: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 2_147_483_647))]
     pub subscription_count: Option<u64>,
     #[serde(default)]
     pub quotas: Vec<WapQuota>,

@@ -108,6 +108,15 @@ pub struct StampPatch {
     pub retired: Option<bool>,
 }
 
+/// A list given as null reads as empty (YAML's `key:` with nothing after it is null).
+fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<Vec<T>>::deserialize(d).map(Option::unwrap_or_default)
+}
+
 /// Tells "absent" (outer None) from "null" (Some(None)) in a PATCH body.
 fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
@@ -136,8 +145,10 @@ pub struct NetworkSpec {
         example = "10.0.0.1"
     )]
     pub gateway: Option<String>,
-    /// Destinations that must have a specific route via this network's gateway.
-    #[serde(default)]
+    /// Destinations that must have a specific route via this network's gateway (null or left
+    /// out: none).
+    #[serde(default, deserialize_with = "null_as_empty")]
+    #[schema(value_type = Option<Vec<String>>)]
     pub required_prefixes: Vec<String>,
 }
 
