@@ -214,9 +214,13 @@ pub struct PlanSpec {
 /// The inventory document of SPEC §3 (`PUT /api/v1/inventory`, `stampbook-server apply`).
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct InventoryDocument {
-    #[serde(default)]
+    /// The stamps (null or left out: none).
+    #[serde(default, deserialize_with = "null_as_empty")]
+    #[schema(value_type = Option<Vec<StampSpec>>)]
     pub stamps: Vec<StampSpec>,
-    #[serde(default)]
+    /// The plans (null or left out: none).
+    #[serde(default, deserialize_with = "null_as_empty")]
+    #[schema(value_type = Option<Vec<PlanSpec>>)]
     pub plans: Vec<PlanSpec>,
 }
 
