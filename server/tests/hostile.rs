@@ -284,6 +284,17 @@ async fn vitals_out_of_range_are_refused_not_wrapped(pool: PgPool) {
         )
         .await;
     }
+    // schemathesis (seed 4242): a subscription count beyond what the document allows was taken
+    let mut r = report("hv09.example.net", "ams-01");
+    r["wap"] =
+        json!({"plans": [{"id": "gold", "subscription_count": 9_300_000_000_000_000_000u64}]});
+    assert_error(
+        post(&app, &app.admin, &r).await,
+        422,
+        "out_of_range",
+        Some("wap.plans[0].subscription_count"),
+    )
+    .await;
     let mut r = report("hv09.example.net", "ams-01");
     r["routes"][0]["metric"] = json!(4_294_967_295u64);
     assert_error(

@@ -154,6 +154,25 @@ async fn yaml_documents_apply_like_json(pool: PgPool) {
     assert_eq!(summary["created"], json!(["stamp/fra-01"]));
 }
 
+/// Schemathesis (seed 4242) found `null` accepted as a YAML document: it applied nothing and
+/// answered 200, where JSON's `null` is refused.
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn a_yaml_document_that_is_not_a_mapping_is_refused(pool: PgPool) {
+    let app = spawn(pool).await;
+    for body in ["null\n", "", "~", "- ams-01\n", "ams-01\n"] {
+        let resp = app
+            .http
+            .put(app.url("/api/v1/inventory"))
+            .bearer_auth(&app.admin)
+            .header("content-type", "application/yaml")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_error(resp, 400, "malformed", None).await;
+    }
+}
+
 #[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
 async fn validation_errors_name_the_field(pool: PgPool) {
     let app = spawn(pool.clone()).await;

@@ -23,6 +23,7 @@ pub const ROOT_STORE: &str = "LocalMachine\\Root";
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
     /// Always `stampbook.report/v1`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^stampbook\\.report/v1$"))]
     pub schema: String,
     /// The idempotency key: the same id twice is stored once and answered the same.
     pub report_id: Uuid,
@@ -84,6 +85,7 @@ pub struct WapPlan {
     #[serde(default)]
     pub state: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 2_147_483_647))]
     pub subscription_count: Option<u64>,
     #[serde(default)]
     pub quotas: Vec<WapQuota>,
@@ -172,9 +174,23 @@ impl std::fmt::Display for Role {
 #[serde(from = "HostSectionWire")]
 pub struct HostSection {
     /// Fully qualified name; hosts are matched case-insensitively.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = "^\\s*[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\\.*\\s*$"
+        )
+    )]
     pub fqdn: String,
     /// The stamp (its `name`) the host belongs to; a collector token restricted to a stamp may
     /// only report for that one.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
+            min_length = 1,
+            max_length = 63
+        )
+    )]
     pub stamp: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale_unit: Option<String>,
@@ -242,16 +258,22 @@ pub struct Os {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Vitals {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 100_000))]
     pub cpu_cores: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 1_099_511_627_776.0))]
     pub memory_mb: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 1_073_741_824))]
     pub storage_gb: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 1_000_000))]
     pub vm_count: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 10_000_000))]
     pub vm_vcpus: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 1_099_511_627_776.0))]
     pub vm_memory_mb: Option<u64>,
 }
 
@@ -303,6 +325,7 @@ pub struct Route {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interface: Option<String>,
     /// The effective metric (route metric plus interface metric).
+    #[cfg_attr(feature = "openapi", schema(maximum = 2_147_483_647))]
     pub metric: u32,
     #[serde(default)]
     pub persistent: bool,

@@ -20,7 +20,10 @@ pub struct HostFilter {
     pub exact: Option<String>,
 }
 
+/// A host's stored vitals (`HostVitals` in the OpenAPI document: the report's own `Vitals`
+/// keeps its name and its bounds).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = HostVitals)]
 pub struct Vitals {
     pub cpu_cores: Option<i32>,
     pub memory_mb: Option<i64>,
@@ -198,13 +201,16 @@ pub fn days_left(not_after: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
 
 /// Marks the default routes (per address family) with the lowest metric.
 pub fn mark_effective_default(routes: &mut [RouteOut]) {
+    let all = routes.to_vec();
+    mark_effective_default_among(routes, &all);
+}
+
+/// Marks the default routes of `routes` whose metric is the lowest of the family's default
+/// routes in `all` (a page of routes judged against every route of the host).
+pub fn mark_effective_default_among(routes: &mut [RouteOut], all: &[RouteOut]) {
     for v4 in [true, false] {
         let is_default = |r: &RouteOut| r.destination == if v4 { "0.0.0.0/0" } else { "::/0" };
-        let best = routes
-            .iter()
-            .filter(|r| is_default(r))
-            .map(|r| r.metric)
-            .min();
+        let best = all.iter().filter(|r| is_default(r)).map(|r| r.metric).min();
         if let Some(best) = best {
             for r in routes
                 .iter_mut()
@@ -216,7 +222,57 @@ pub fn mark_effective_default(routes: &mut [RouteOut]) {
     }
 }
 
+/// A window onto one of a host's fact tables: `limit` rows from `offset` (no limit: all).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    pub offset: i64,
+    pub limit: Option<i64>,
+}
+
+impl Window {
+    /// At most `limit` rows from `offset` (a negative offset counts as 0).
+    pub fn page(offset: i64, limit: i64) -> Window {
+        Window {
+            offset: offset.max(0),
+            limit: Some(limit),
+        }
+    }
+}
+
+/// The windows a host's detail is read through, one per table.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HostWindows {
+    pub certificates: Window,
+    pub routes: Window,
+    pub interfaces: Window,
+    pub services: Window,
+    pub components: Window,
+}
+
+/// How many rows each of a host's fact tables holds in all.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HostTotals {
+    pub certificates: i64,
+    pub routes: i64,
+    pub interfaces: i64,
+    pub services: i64,
+    pub components: i64,
+}
+
+/// The whole of a host's facts (the API answer).
 pub async fn host_detail(pool: &PgPool, fqdn: &str) -> Result<Option<HostDetail>, ApiError> {
+    Ok(host_detail_window(pool, fqdn, &HostWindows::default())
+        .await?
+        .map(|(detail, _)| detail))
+}
+
+/// A host's facts, each table read through its window, with every table's full count (the
+/// dashboard's host page shows a bounded number of rows of each).
+pub async fn host_detail_window(
+    pool: &PgPool,
+    fqdn: &str,
+    w: &HostWindows,
+) -> Result<Option<(HostDetail, HostTotals)>, ApiError> {
     let Some(id) = sqlx::query_scalar!("select id from hosts where fqdn = $1::text::citext", fqdn)
         .fetch_optional(pool)
         .await?
@@ -236,8 +292,11 @@ pub async fn host_detail(pool: &PgPool, fqdn: &str) -> Result<Option<HostDetail>
                   c.signature_algorithm, c.signature_hash, c.key_algorithm, c.key_bits, c.key_usage, c.eku, c.san_dns,
                   c.self_signed, hc.has_private_key, hc.provider, hc.added_at, hc.first_seen_at
            from host_certificates hc join certificates c using (thumbprint)
-           where hc.host_id = $1 order by hc.store, c.not_after"#,
-        id
+           where hc.host_id = $1 order by hc.store, c.not_after, c.thumbprint
+           limit $2 offset $3"#,
+        id,
+        w.certificates.limit,
+        w.certificates.offset
     )
     .fetch_all(pool)
     .await?
@@ -268,8 +327,10 @@ pub async fn host_detail(pool: &PgPool, fqdn: &str) -> Result<Option<HostDetail>
     .collect();
     let mut routes: Vec<RouteOut> = sqlx::query!(
         r#"select destination as "destination: IpNet", next_hop as "next_hop: IpNet", interface, metric, persistent
-           from host_routes where host_id = $1 order by position"#,
-        id
+           from host_routes where host_id = $1 order by position limit $2 offset $3"#,
+        id,
+        w.routes.limit,
+        w.routes.offset
     )
     .fetch_all(pool)
     .await?
@@ -283,10 +344,30 @@ pub async fn host_detail(pool: &PgPool, fqdn: &str) -> Result<Option<HostDetail>
         effective_default: false,
     })
     .collect();
-    mark_effective_default(&mut routes);
-    let interfaces = sqlx::query!(
-        r#"select name, addresses as "addresses: Vec<IpNet>", gateway as "gateway: IpNet" from host_interfaces where host_id = $1 order by name"#,
+    // the effective default is judged over all the host's default routes, not the window's
+    let defaults: Vec<RouteOut> = sqlx::query!(
+        r#"select destination as "destination: IpNet", metric from host_routes
+           where host_id = $1 and masklen(destination) = 0"#,
         id
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| RouteOut {
+        destination: r.destination.to_string(),
+        next_hop: None,
+        interface: None,
+        metric: r.metric,
+        persistent: false,
+        effective_default: false,
+    })
+    .collect();
+    mark_effective_default_among(&mut routes, &defaults);
+    let interfaces = sqlx::query!(
+        r#"select name, addresses as "addresses: Vec<IpNet>", gateway as "gateway: IpNet" from host_interfaces where host_id = $1 order by name limit $2 offset $3"#,
+        id,
+        w.interfaces.limit,
+        w.interfaces.offset
     )
     .fetch_all(pool)
     .await?
@@ -299,8 +380,10 @@ pub async fn host_detail(pool: &PgPool, fqdn: &str) -> Result<Option<HostDetail>
     .collect();
     let services = sqlx::query_as!(
         ServiceOut,
-        r#"select name::text as "name!", state, started_at from host_services where host_id = $1 order by name"#,
-        id
+        r#"select name::text as "name!", state, started_at from host_services where host_id = $1 order by name limit $2 offset $3"#,
+        id,
+        w.services.limit,
+        w.services.offset
     )
     .fetch_all(pool)
     .await?;
@@ -310,8 +393,10 @@ pub async fn host_detail(pool: &PgPool, fqdn: &str) -> Result<Option<HostDetail>
         .map(|s| serde_json::json!({"vmm": s.vmm, "hyperv_terminal_service": s.hyperv_terminal_service, "rd_gateway": s.rd_gateway}))
         .unwrap_or_else(|| serde_json::json!({}));
     let components = sqlx::query!(
-        "select name, version from host_components where host_id = $1 order by name",
-        id
+        "select name, version from host_components where host_id = $1 order by name limit $2 offset $3",
+        id,
+        w.components.limit,
+        w.components.offset
     )
     .fetch_all(pool)
     .await?
@@ -322,7 +407,24 @@ pub async fn host_detail(pool: &PgPool, fqdn: &str) -> Result<Option<HostDetail>
     })
     .collect();
     let collection = super::blind::of_host(pool, id).await?;
-    Ok(Some(HostDetail {
+    let totals = sqlx::query!(
+        r#"select (select count(*) from host_certificates where host_id = $1) as "certificates!",
+                  (select count(*) from host_routes where host_id = $1) as "routes!",
+                  (select count(*) from host_interfaces where host_id = $1) as "interfaces!",
+                  (select count(*) from host_services where host_id = $1) as "services!",
+                  (select count(*) from host_components where host_id = $1) as "components!""#,
+        id
+    )
+    .fetch_one(pool)
+    .await?;
+    let totals = HostTotals {
+        certificates: totals.certificates,
+        routes: totals.routes,
+        interfaces: totals.interfaces,
+        services: totals.services,
+        components: totals.components,
+    };
+    let detail = HostDetail {
         host,
         certificates,
         routes,
@@ -331,7 +433,8 @@ pub async fn host_detail(pool: &PgPool, fqdn: &str) -> Result<Option<HostDetail>
         settings,
         components,
         collection,
-    }))
+    };
+    Ok(Some((detail, totals)))
 }
 
 #[derive(Debug, Default)]

@@ -12,6 +12,8 @@ const MAX_VM_COUNT: u64 = 1_000_000;
 const MAX_VM_VCPUS: u64 = 10_000_000;
 const MAX_MEGABYTES: u64 = 1 << 40;
 const MAX_GIGABYTES: u64 = 1 << 30;
+/// Subscriptions of one WAP plan (the OpenAPI document's maximum).
+const MAX_SUBSCRIPTIONS: u64 = i32::MAX as u64;
 /// A route metric is stored as an `integer`.
 const MAX_METRIC: u64 = i32::MAX as u64;
 
@@ -30,7 +32,7 @@ fn within(field: &str, value: Option<u64>, max: u64) -> Result<(), ApiError> {
     }
 }
 
-/// Checks the vitals and route metrics of a report.
+/// Checks the vitals, route metrics and WAP subscription counts of a report.
 pub fn check(report: &Report) -> Result<(), ApiError> {
     if let Some(v) = &report.host.vitals {
         let at = "host.vitals";
@@ -52,6 +54,13 @@ pub fn check(report: &Report) -> Result<(), ApiError> {
             MAX_VM_VCPUS,
         )?;
         within(&format!("{at}.vm_memory_mb"), v.vm_memory_mb, MAX_MEGABYTES)?;
+    }
+    for (i, p) in report.wap.iter().flat_map(|w| &w.plans).enumerate() {
+        within(
+            &format!("wap.plans[{i}].subscription_count"),
+            p.subscription_count,
+            MAX_SUBSCRIPTIONS,
+        )?;
     }
     for (i, r) in report.routes.iter().flatten().enumerate() {
         within(

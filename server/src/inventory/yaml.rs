@@ -126,7 +126,7 @@ pub fn scan(doc: &[u8]) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A YAML document into `T`, after the scan; a value of the wrong YAML type (a boolean or a
+/// A YAML mapping into `T`, after the scan; a value of the wrong YAML type (a boolean or a
 /// number where text belongs) is refused with its field (400).
 pub fn parse<T: DeserializeOwned>(doc: &[u8]) -> Result<T, ApiError> {
     scan(doc)?;
@@ -138,6 +138,14 @@ pub fn parse<T: DeserializeOwned>(doc: &[u8]) -> Result<T, ApiError> {
     };
     let value: serde_yaml::Value =
         serde_yaml::from_slice(doc).map_err(|e| malformed(String::new(), e.to_string()))?;
+    // serde reads `null` (or an empty document) as a struct of defaults: an empty inventory
+    // applied with 200, where JSON's `null` is refused
+    if !value.is_mapping() {
+        return Err(malformed(
+            String::new(),
+            "the document must be a mapping (stamps: and plans:)".to_owned(),
+        ));
+    }
     serde_path_to_error::deserialize(value)
         .map_err(|e| malformed(e.path().to_string(), e.inner().to_string()))
 }

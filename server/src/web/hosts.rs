@@ -1,6 +1,7 @@
 //! `/hosts/{fqdn}`: everything one host told us: certificates with days left, routes with the
 //! effective default marked, interfaces, services, role settings, component versions, its open
-//! problems and its change history (50 changes a page, newest first).
+//! problems and its change history (50 changes a page, newest first). Each fact table shows at
+//! most 200 rows, with the count of the rest and a link to the next rows (`?routes=200#routes`).
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -13,10 +14,12 @@ use super::format::{self, When};
 use super::overview::expiry_class;
 use super::page::{self, Chrome, Crumb};
 use super::problems::view::{self, ProblemView, compact_json};
-use crate::facts::read::{self as facts, HostCertificate, RouteOut};
+use crate::facts::read::{self as facts, HostCertificate, HostWindows, RouteOut, Window};
 use crate::startup::AppState;
 
 const HISTORY_PAGE: i64 = 50;
+/// Rows of each fact table (certificates, routes, interfaces, services, components) a page shows.
+pub const TABLE_PAGE: i64 = 200;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct HostQuery {
@@ -24,6 +27,57 @@ pub struct HostQuery {
     pub before: Option<i64>,
     pub wallboard: Option<String>,
     pub acked: Option<i64>,
+    /// Where each fact table's rows start (0 when not given).
+    pub certificates: Option<u32>,
+    pub routes: Option<u32>,
+    pub interfaces: Option<u32>,
+    pub services: Option<u32>,
+    pub components: Option<u32>,
+}
+
+/// Where one fact table's shown rows sit among all of them, with links to the rows before and
+/// after (empty when there are none).
+pub struct TablePager {
+    pub first: i64,
+    pub last: i64,
+    pub total: i64,
+    pub rest: i64,
+    pub prev: String,
+    pub next: String,
+}
+
+impl TablePager {
+    fn new(base: &str, param: &str, offset: i64, shown: usize, total: i64) -> TablePager {
+        let last = offset + shown as i64;
+        let link = |at: i64| {
+            if at == 0 {
+                format!("{base}#{param}")
+            } else {
+                format!("{base}?{param}={at}#{param}")
+            }
+        };
+        TablePager {
+            first: offset + 1,
+            last,
+            total,
+            rest: (total - last).max(0),
+            prev: if offset > 0 {
+                link((offset - TABLE_PAGE).max(0))
+            } else {
+                String::new()
+            },
+            next: if last < total {
+                link(last)
+            } else {
+                String::new()
+            },
+        }
+    }
+
+    /// Whether the table has rows outside this page (then the page says which rows it shows).
+    pub fn partial(&self) -> bool {
+        !self.prev.is_empty() || !self.next.is_empty()
+    }
 }
 
 pub struct CertRow {
@@ -82,6 +136,11 @@ pub struct HostPage {
     pub services: Vec<ServiceRow>,
     pub settings: Vec<SettingRow>,
     pub components: Vec<facts::ComponentOut>,
+    pub certificates_pager: TablePager,
+    pub routes_pager: TablePager,
+    pub interfaces_pager: TablePager,
+    pub services_pager: TablePager,
+    pub components_pager: TablePager,
     /// Sections the newest report could not collect (none: it collected all or did not say).
     pub collection_errors: Vec<stampbook_wire::CollectionError>,
     /// Reports the agent's spool dropped before the newest one (0 or not said: none).
@@ -191,7 +250,17 @@ pub async fn show(
     fqdn: web::Path<String>,
     q: web::Query<HostQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let detail = facts::host_detail(&state.pool, &fqdn).await?.ok_or_else(|| {
+    let offset = |o: Option<u32>| Window::page(i64::from(o.unwrap_or(0)), TABLE_PAGE);
+    let windows = HostWindows {
+        certificates: offset(q.certificates),
+        routes: offset(q.routes),
+        interfaces: offset(q.interfaces),
+        services: offset(q.services),
+        components: offset(q.components),
+    };
+    let (detail, totals) = facts::host_detail_window(&state.pool, &fqdn, &windows)
+        .await?
+        .ok_or_else(|| {
         WebError::NotFound(format!(
             "No host '{fqdn}' has reported. Hosts appear once their agent's first report is accepted."
         ))
@@ -258,6 +327,34 @@ pub async fn show(
         ("Last report received", When::at(h.last_report_at, now).abs),
     ];
     facts_list.retain(|(_, v)| !v.is_empty());
+    let pager = |param: &str, w: Window, shown: usize, total: i64| {
+        TablePager::new(&base, param, w.offset, shown, total)
+    };
+    let certificates_pager = pager(
+        "certificates",
+        windows.certificates,
+        detail.certificates.len(),
+        totals.certificates,
+    );
+    let routes_pager = pager("routes", windows.routes, detail.routes.len(), totals.routes);
+    let interfaces_pager = pager(
+        "interfaces",
+        windows.interfaces,
+        detail.interfaces.len(),
+        totals.interfaces,
+    );
+    let services_pager = pager(
+        "services",
+        windows.services,
+        detail.services.len(),
+        totals.services,
+    );
+    let components_pager = pager(
+        "components",
+        windows.components,
+        detail.components.len(),
+        totals.components,
+    );
     let page = HostPage {
         chrome: Chrome::new(&ctx, h.fqdn.clone(), "overview").crumbs(vec![
             Crumb::link("Overview", "/"),
@@ -292,6 +389,11 @@ pub async fn show(
             .collect(),
         settings: settings_rows(&detail.settings),
         components: detail.components,
+        certificates_pager,
+        routes_pager,
+        interfaces_pager,
+        services_pager,
+        components_pager,
         collection_errors: detail.collection.collection_errors.unwrap_or_default(),
         spool_dropped: detail.collection.spool_dropped.unwrap_or(0),
         spool_rejected: detail.collection.spool_rejected.unwrap_or(0),

@@ -1,10 +1,12 @@
 //! `/`: every stamp in service as a tile, critical ones first. Reads only the per-stamp figures
 //! the evaluator keeps (`stamp_status`), open problems and plans: never the fleet's hosts.
+//! 200 stamps a page (`?page=2`), the fleet's totals over every stamp.
 
 use std::collections::HashMap;
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
+use serde::Deserialize;
 
 use super::access::Ctx;
 use super::error::WebError;
@@ -74,6 +76,66 @@ pub struct OverviewPage {
     /// Show quiet stamps as one compact list (wallboard, or a fleet too big for full tiles).
     pub compact_quiet: bool,
     pub quiet: usize,
+    pub pager: OverviewPager,
+}
+
+/// Stamps a page of the overview shows.
+pub const OVERVIEW_PAGE: usize = 200;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct OverviewQuery {
+    /// The page, from 1.
+    pub page: Option<u32>,
+}
+
+/// Which stamps of the ranking this page shows, with links to the pages around it (empty when
+/// there is none; a wallboard's links stay on the wallboard).
+pub struct OverviewPager {
+    pub first: usize,
+    pub last: usize,
+    pub total: usize,
+    pub page: usize,
+    pub pages: usize,
+    pub prev: String,
+    pub next: String,
+}
+
+impl OverviewPager {
+    pub fn new(page: usize, total: usize, wallboard: bool) -> OverviewPager {
+        let pages = total.div_ceil(OVERVIEW_PAGE).max(1);
+        let page = page.clamp(1, pages);
+        let link = |p: usize| {
+            let mut pairs = Vec::new();
+            if p > 1 {
+                pairs.push(format!("page={p}"));
+            }
+            if wallboard {
+                pairs.push("wallboard=1".to_owned());
+            }
+            if pairs.is_empty() {
+                "/".to_owned()
+            } else {
+                format!("/?{}", pairs.join("&"))
+            }
+        };
+        OverviewPager {
+            first: (page - 1) * OVERVIEW_PAGE + 1,
+            last: (page * OVERVIEW_PAGE).min(total),
+            total,
+            page,
+            pages,
+            prev: if page > 1 {
+                link(page - 1)
+            } else {
+                String::new()
+            },
+            next: if page < pages {
+                link(page + 1)
+            } else {
+                String::new()
+            },
+        }
+    }
 }
 
 /// Above this many stamps, quiet ones are listed compactly on a laptop too.
@@ -97,7 +159,11 @@ pub fn console_detail(h: &StampHealth) -> String {
     h.remote_console.detail()
 }
 
-pub async fn show(state: web::Data<AppState>, ctx: Ctx) -> Result<HttpResponse, WebError> {
+pub async fn show(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    q: web::Query<OverviewQuery>,
+) -> Result<HttpResponse, WebError> {
     let mut conn = state.pool.acquire().await?;
     let rows = sqlx::query!(
         r#"select s.id, s.name, s.display_name, s.region, s.location, s.purpose,
@@ -200,6 +266,12 @@ pub async fn show(state: web::Data<AppState>, ctx: Ctx) -> Result<HttpResponse, 
         "Overview".to_owned()
     };
     let compact_quiet = ctx.wallboard || tiles.len() > FULL_TILES_UP_TO;
+    let pager = OverviewPager::new(q.page.map_or(1, |p| p as usize), tiles.len(), ctx.wallboard);
+    let tiles: Vec<Tile> = tiles
+        .into_iter()
+        .skip((pager.page - 1) * OVERVIEW_PAGE)
+        .take(OVERVIEW_PAGE)
+        .collect();
     page::render(&OverviewPage {
         chrome: Chrome::new(&ctx, title, "overview").refresh(OVERVIEW_REFRESH_S),
         quiet: tiles.iter().filter(|t| t.quiet).count(),
@@ -207,6 +279,7 @@ pub async fn show(state: web::Data<AppState>, ctx: Ctx) -> Result<HttpResponse, 
         tiles,
         totals,
         origin: ctx.origin.clone(),
+        pager,
     })
 }
 
@@ -221,5 +294,19 @@ mod tests {
         assert_eq!(expiry_class(7, 30, 7), "warning");
         assert_eq!(expiry_class(29, 30, 7), "warning");
         assert_eq!(expiry_class(30, 30, 7), "ok");
+    }
+
+    #[test]
+    fn the_overview_pager_links_the_pages_around_it_and_keeps_the_wallboard() {
+        let middle = OverviewPager::new(2, 450, true);
+        assert_eq!((middle.first, middle.last, middle.pages), (201, 400, 3));
+        assert_eq!(middle.prev, "/?wallboard=1");
+        assert_eq!(middle.next, "/?page=3&wallboard=1");
+        let beyond = OverviewPager::new(9, 450, false);
+        assert_eq!((beyond.page, beyond.first, beyond.last), (3, 401, 450));
+        assert_eq!(beyond.prev, "/?page=2");
+        assert!(beyond.next.is_empty());
+        let one = OverviewPager::new(1, 0, false);
+        assert!(one.prev.is_empty() && one.next.is_empty());
     }
 }

@@ -15,6 +15,16 @@ use crate::error::ApiError;
 /// Every generated secret starts with this.
 pub const SECRET_PREFIX: &str = "whsec_";
 
+/// An event a webhook can subscribe to (what the OpenAPI document lists for `events`; the
+/// handlers compare names with [`EVENTS`]).
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+pub enum WebhookEvent {
+    #[serde(rename = "problem.opened")]
+    ProblemOpened,
+    #[serde(rename = "problem.resolved")]
+    ProblemResolved,
+}
+
 /// A new subscription (`POST /api/v1/webhooks`).
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -28,7 +38,7 @@ pub struct NewWebhook {
     )]
     pub url: String,
     /// Events to receive: `problem.opened`, `problem.resolved` (at least one).
-    #[schema(example = json!(["problem.opened", "problem.resolved"]), min_items = 1)]
+    #[schema(value_type = Vec<WebhookEvent>, example = json!(["problem.opened", "problem.resolved"]), min_items = 1)]
     pub events: Vec<String>,
     /// The HMAC key the deliveries are signed with, 16 to 256 characters; generated (and
     /// answered once) when left out.
@@ -333,6 +343,14 @@ pub async fn deliveries(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_documented_events_are_the_events_handled() {
+        let documented =
+            serde_json::to_value([WebhookEvent::ProblemOpened, WebhookEvent::ProblemResolved])
+                .unwrap();
+        assert_eq!(documented, serde_json::json!(EVENTS));
+    }
 
     fn new(url: &str, events: &[&str], secret: Option<&str>) -> NewWebhook {
         NewWebhook {
