@@ -194,7 +194,15 @@ pub struct HostSection {
     pub stamp: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale_unit: Option<String>,
+    /// The host's roles: `hyperv_host`, `nvgre_gateway`, `rd_gateway`, `vmm_server`,
+    /// `spf_server`, `wap_server`, `sql_server`, `other`. A value this server does not know is
+    /// accepted, ignored and named in the answer's `warnings` (SPEC §4), so the document allows
+    /// any string.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Vec<String>, example = json!(["hyperv_host"]))
+    )]
     pub roles: Vec<Role>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os: Option<Os>,

@@ -10,6 +10,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
+use super::objects_only::ObjectsOnly;
 use crate::error::ApiError;
 use crate::startup::AppState;
 
@@ -67,10 +68,11 @@ pub async fn read(req: &HttpRequest, payload: Payload, limit: usize) -> Result<B
     Ok(buf.freeze())
 }
 
-/// JSON into `T`; a mistake names its field (`routes[2].metric`).
+/// JSON into `T`; a mistake names its field (`routes[2].metric`). A struct is read only from
+/// an object, never from an array of its fields.
 pub fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(ObjectsOnly(&mut *de)).map_err(|e| {
         let field = e.path().to_string();
         let inner = e.inner();
         let message = if inner.is_eof() {

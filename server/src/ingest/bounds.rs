@@ -16,6 +16,10 @@ const MAX_GIGABYTES: u64 = 1 << 30;
 const MAX_SUBSCRIPTIONS: u64 = i32::MAX as u64;
 /// A route metric is stored as an `integer`.
 const MAX_METRIC: u64 = i32::MAX as u64;
+/// The VMConnect ticket lifetime: the OpenAPI document's `int32` (VMM takes minutes, a few at most).
+const MAX_TTL_MINUTES: u64 = i32::MAX as u64;
+/// The agent's spool counters are stored as `bigint`.
+const MAX_COUNTER: u64 = i64::MAX as u64;
 
 fn out_of_range(field: String, value: u64, max: u64) -> ApiError {
     ApiError::invalid(
@@ -32,7 +36,8 @@ fn within(field: &str, value: Option<u64>, max: u64) -> Result<(), ApiError> {
     }
 }
 
-/// Checks the vitals, route metrics and WAP subscription counts of a report.
+/// Checks the vitals, route metrics, VMConnect TTL, spool counters and WAP subscription counts
+/// of a report.
 pub fn check(report: &Report) -> Result<(), ApiError> {
     if let Some(v) = &report.host.vitals {
         let at = "host.vitals";
@@ -61,6 +66,17 @@ pub fn check(report: &Report) -> Result<(), ApiError> {
             p.subscription_count,
             MAX_SUBSCRIPTIONS,
         )?;
+    }
+    if let Some(vmm) = report.settings.as_ref().and_then(|s| s.vmm.collected()) {
+        within(
+            "settings.vmm.vmconnect_ttl_minutes",
+            vmm.vmconnect_ttl_minutes.map(u64::from),
+            MAX_TTL_MINUTES,
+        )?;
+    }
+    if let Some(agent) = &report.agent {
+        within("agent.spool_dropped", agent.spool_dropped, MAX_COUNTER)?;
+        within("agent.spool_rejected", agent.spool_rejected, MAX_COUNTER)?;
     }
     for (i, r) in report.routes.iter().flatten().enumerate() {
         within(
