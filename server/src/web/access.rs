@@ -144,6 +144,9 @@ async fn resolve(req: HttpRequest) -> Result<Ctx, WebError> {
         .await
         .map_err(WebError::from)?
         .filter(|p| p.scope.can_read());
+    if let Some(stamp) = principal.as_ref().and_then(|p| p.limited_stamp()) {
+        super::stamp_limit::check(&state, &req, stamp).await?;
+    }
     let csrf = match (&principal, &cookie) {
         (Some(_), Some(value)) => csrf_token(&state.session_key, value),
         _ => String::new(),
