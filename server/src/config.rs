@@ -76,6 +76,8 @@ pub struct LogArgs {
     pub log_format: LogFormat,
 }
 
+// parsed once at start: the size of the `Serve` variant costs nothing worth boxing for
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply pending migrations, then serve the API and the dashboard.

@@ -383,3 +383,21 @@ async fn an_unreachable_directory_is_unavailable_not_a_wrong_password(pool: PgPo
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     r.assert_contains(&["could not be reached", "log in with a token"]);
 }
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn the_in_chain_rule_on_a_directory_without_it_still_counts_direct_groups(pool: PgPool) {
+    let Some(ldap) = Slapd::start().await else { return };
+    // OpenLDAP has no LDAP_MATCHING_RULE_IN_CHAIN: configured anyway, direct memberships still
+    // grant, and a membership only through nesting grants nothing (never more than it should)
+    let args = DirectoryArgs {
+        ldap_nested: "in-chain".to_owned(),
+        ..ldap.args("ams-01")
+    };
+    let app = app_with(pool.clone(), args, 30).await;
+    let mut alice = Browser::new(&app.base);
+    assert_eq!(login(&mut alice, ALICE.0, ALICE.1).await.status, StatusCode::SEE_OTHER);
+    let mut bob = Browser::new(&app.base);
+    let r = login(&mut bob, BOB.0, BOB.1).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    r.assert_contains(&["in no group that grants access"]);
+}

@@ -97,10 +97,19 @@ impl Principal {
         }
     }
 
+    /// How messages name the caller: `token 'x'`, or the directory login `'ldap:x'`.
+    pub fn describe(&self) -> String {
+        if self.directory {
+            format!("'{}'", self.name)
+        } else {
+            format!("token '{}'", self.name)
+        }
+    }
+
     fn lacks(&self, scope: &str) -> ApiError {
         ApiError::forbidden(format!(
-            "token '{}' has scope '{}'; this needs '{scope}'",
-            self.name,
+            "{} has scope '{}'; this needs '{scope}'",
+            self.describe(),
             self.scope.as_str()
         ))
     }

@@ -88,8 +88,8 @@ fn rank(s: Scope) -> u8 {
     }
 }
 
-/// The grant a person in the groups `member_of` (normalized DNs) gets, if any.
-pub fn best<'a>(grants: &'a [Grant], is_member: impl Fn(&Grant) -> bool) -> Option<&'a Grant> {
+/// The grant a person gets, if any, given which grants' groups they are in.
+pub fn best(grants: &[Grant], is_member: impl Fn(&Grant) -> bool) -> Option<&Grant> {
     let mut best: Option<&Grant> = None;
     for g in grants.iter().filter(|g| is_member(g)) {
         best = match best {

@@ -70,9 +70,13 @@ impl Ctx {
             p.scope.can_operate()
         };
         if !allowed {
+            // "Token 'x'" or "'ldap:x'" at the start of a sentence
+            let mut who = p.describe();
+            if let Some(first) = who.get_mut(0..1) {
+                first.make_ascii_uppercase();
+            }
             return Err(WebError::Forbidden(format!(
-                "Token '{}' has scope '{}'; this needs '{}'.",
-                p.name,
+                "{who} has scope '{}'; this needs '{}'.",
                 p.scope.as_str(),
                 if need_admin { "admin" } else { "operator" }
             )));
