@@ -76,6 +76,8 @@ pub struct LogArgs {
     pub log_format: LogFormat,
 }
 
+// parsed once at start: the size of the `Serve` variant costs nothing worth boxing for
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply pending migrations, then serve the API and the dashboard.
@@ -190,6 +192,78 @@ pub struct ServeArgs {
     pub quarantine_max: u32,
     #[command(flatten)]
     pub limits: ReportLimits,
+    #[command(flatten)]
+    pub directory: DirectoryArgs,
+}
+
+/// Dashboard login with a directory (LDAP / Active Directory) account, beside token login.
+/// Off unless `STAMPBOOK_LDAP_URL` is set; checked at start (server/src/directory/settings.rs).
+#[derive(Debug, Clone, Default, Args)]
+pub struct DirectoryArgs {
+    /// `ldaps://host:636`, or `ldap://host:389` with `--ldap-starttls`.
+    #[arg(long, env = "STAMPBOOK_LDAP_URL")]
+    pub ldap_url: Option<String>,
+    /// Upgrade an `ldap://` connection with StartTLS before anything is sent.
+    #[arg(long, env = "STAMPBOOK_LDAP_STARTTLS", default_value_t = false)]
+    pub ldap_starttls: bool,
+    /// Allow `ldap://` without StartTLS: passwords cross the network in clear. Tests only.
+    #[arg(
+        long,
+        env = "STAMPBOOK_LDAP_INSECURE_PLAINTEXT",
+        default_value_t = false
+    )]
+    pub ldap_insecure_plaintext: bool,
+    /// PEM file of the CA(s) that issued the directory's certificate (default: the system's).
+    #[arg(long, env = "STAMPBOOK_LDAP_CA_FILE")]
+    pub ldap_ca_file: Option<PathBuf>,
+    /// DN of the service account that searches for users.
+    #[arg(long, env = "STAMPBOOK_LDAP_BIND_DN")]
+    pub ldap_bind_dn: Option<String>,
+    /// File holding the service account's password (never given on the command line or logged).
+    #[arg(long, env = "STAMPBOOK_LDAP_BIND_PASSWORD_FILE")]
+    pub ldap_bind_password_file: Option<PathBuf>,
+    /// Where users are searched (subtree), e.g. `OU=Staff,DC=corp,DC=example`.
+    #[arg(long, env = "STAMPBOOK_LDAP_USER_BASE")]
+    pub ldap_user_base: Option<String>,
+    /// Attributes a login name is matched against (any of them), comma-separated:
+    /// `sAMAccountName,userPrincipalName` for Active Directory, `uid` for OpenLDAP.
+    #[arg(
+        long,
+        env = "STAMPBOOK_LDAP_USER_ATTRIBUTES",
+        value_delimiter = ',',
+        default_value = "sAMAccountName,userPrincipalName"
+    )]
+    pub ldap_user_attributes: Vec<String>,
+    /// Filter every user must also match, e.g. `(objectClass=user)` or one excluding disabled
+    /// AD accounts.
+    #[arg(
+        long,
+        env = "STAMPBOOK_LDAP_USER_FILTER",
+        default_value = "(objectClass=person)"
+    )]
+    pub ldap_user_filter: String,
+    /// Group → scope grants, `;`-separated, each `SCOPE[@STAMP]=GROUP DN`; SCOPE is read,
+    /// operator or admin, `@STAMP` limits the grant to one stamp.
+    #[arg(long, env = "STAMPBOOK_LDAP_GROUPS")]
+    pub ldap_groups: Option<String>,
+    /// How nested groups are followed: `in-chain` (Active Directory's matching rule
+    /// 1.2.840.113556.1.4.1941), `walk` (`memberOf` of each group, for OpenLDAP's memberof
+    /// overlay) or `direct` (no nesting).
+    #[arg(long, env = "STAMPBOOK_LDAP_NESTED", default_value = "in-chain")]
+    pub ldap_nested: String,
+    /// Group levels `walk` follows at most.
+    #[arg(long, env = "STAMPBOOK_LDAP_NESTED_DEPTH", default_value_t = 8)]
+    pub ldap_nested_depth: u32,
+    /// Seconds one directory operation (connect, search, bind) may take.
+    #[arg(long, env = "STAMPBOOK_LDAP_TIMEOUT_S", default_value_t = 10)]
+    pub ldap_timeout_s: u64,
+    /// Failed directory logins allowed per account name and minute (0 disables).
+    #[arg(
+        long,
+        env = "STAMPBOOK_LDAP_FAILURES_PER_ACCOUNT_PER_MIN",
+        default_value_t = 5
+    )]
+    pub ldap_failures_per_account_per_min: u32,
 }
 
 /// The most one report may carry per section (422 naming the section above), and how much
@@ -264,6 +338,7 @@ impl ServeArgs {
             quarantine_retention_days: 30,
             quarantine_max: 10_000,
             limits: ReportLimits::default(),
+            directory: DirectoryArgs::default(),
         }
     }
 

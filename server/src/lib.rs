@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod directory;
 pub mod domain;
 pub mod edge;
 pub mod error;

@@ -29,6 +29,10 @@ pub struct AppState {
     pub failures: crate::auth::throttle::FailureThrottle,
     pub evaluator: crate::rules::worker::Evaluator,
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// Directory (LDAP / AD) login, when configured (`Application::build` sets it).
+    pub directory: Option<crate::directory::Directory>,
+    /// Failed directory logins per account name (lower case).
+    pub account_failures: crate::auth::throttle::FailureThrottle<String>,
 }
 
 impl AppState {
@@ -51,6 +55,10 @@ impl AppState {
             ),
             evaluator: crate::rules::worker::Evaluator::default(),
             metrics: Default::default(),
+            directory: None,
+            account_failures: crate::auth::throttle::FailureThrottle::new(
+                settings.directory.ldap_failures_per_account_per_min,
+            ),
             pool,
             settings,
             session_key,
@@ -127,7 +135,15 @@ impl Application {
         let workers = settings
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-        let state = web::Data::new(AppState::new(pool, settings));
+        let directory = crate::directory::Settings::from_args(&settings.directory)
+            .context("directory login settings (STAMPBOOK_LDAP_*)")?
+            .map(crate::directory::Directory::new);
+        if let Some(d) = &directory {
+            tracing::info!(url = %d.settings.url, grants = d.settings.grants.len(), "directory login enabled");
+        }
+        let mut state = AppState::new(pool, settings);
+        state.directory = directory;
+        let state = web::Data::new(state);
         let data = state.clone();
         let server = HttpServer::new(move || {
             App::new()

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use chrono::{DateTime, Utc};
+use sha2::Digest;
 
 use super::tokens::{self, Scope};
 use crate::error::ApiError;
@@ -17,12 +18,35 @@ pub struct Principal {
     pub token_id: i64,
     pub name: String,
     pub scope: Scope,
-    /// A collector token restricted to one stamp.
+    /// A collector token restricted to one stamp, or a directory login whose group grants only
+    /// one stamp.
     pub stamp_id: Option<i64>,
     pub stamp_name: Option<String>,
+    /// A person logged in with a directory account (`name` is `ldap:<login>`), not a token.
+    pub directory: bool,
 }
 
 impl Principal {
+    /// The per-caller request budget's key: the token id, or for a directory login a negative
+    /// number derived from the name (token ids are positive).
+    pub fn limit_key(&self) -> i64 {
+        if !self.directory {
+            return self.token_id;
+        }
+        let digest = sha2::Sha256::digest(self.name.as_bytes());
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&digest[..8]);
+        -((i64::from_be_bytes(b) & i64::MAX).max(1))
+    }
+
+    /// A reader, operator or admin limited to one stamp (a directory login's stamp grant).
+    pub fn limited_stamp(&self) -> Option<&str> {
+        match self.scope {
+            Scope::Collector => None,
+            _ => self.stamp_name.as_deref(),
+        }
+    }
+
     /// Read access: read, operator, admin.
     pub fn require_read(&self) -> Result<(), ApiError> {
         if self.scope.can_read() {
@@ -73,10 +97,19 @@ impl Principal {
         }
     }
 
+    /// How messages name the caller: `token 'x'`, or the directory login `'ldap:x'`.
+    pub fn describe(&self) -> String {
+        if self.directory {
+            format!("'{}'", self.name)
+        } else {
+            format!("token '{}'", self.name)
+        }
+    }
+
     fn lacks(&self, scope: &str) -> ApiError {
         ApiError::forbidden(format!(
-            "token '{}' has scope '{}'; this needs '{scope}'",
-            self.name,
+            "{} has scope '{}'; this needs '{scope}'",
+            self.describe(),
             self.scope.as_str()
         ))
     }
@@ -103,6 +136,7 @@ pub async fn lookup(state: &AppState, token: &str) -> Result<Option<Principal>, 
         scope: Scope::parse(&row.scope).unwrap_or(Scope::Read),
         stamp_id: row.stamp_id,
         stamp_name: row.stamp_name,
+        directory: false,
     }))
 }
 
@@ -154,6 +188,15 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
             }
         }
         None => match crate::web::session::principal_from_cookie(&state, req).await? {
+            // the API has no per-stamp filtering of its reads: a stamp-limited login stays in
+            // the dashboard, whose pages enforce its stamp (web/stamp_limit.rs)
+            Some(p) if p.limited_stamp().is_some() => {
+                return Err(ApiError::forbidden(format!(
+                    "'{}' may see only stamp '{}', in the dashboard; the API needs a token",
+                    p.name,
+                    p.limited_stamp().unwrap_or_default()
+                )));
+            }
             Some(p) => p,
             None => {
                 return Err(ApiError::unauthorized(
@@ -162,7 +205,7 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
             }
         },
     };
-    state.limiter.check(principal.token_id)?;
+    state.limiter.check(principal.limit_key())?;
     req.extensions_mut().insert(principal.clone());
     Ok(principal)
 }

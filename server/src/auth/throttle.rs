@@ -1,9 +1,11 @@
 //! Guessing tokens is slow (OWASP API2): failed authentications (an unknown or revoked bearer
 //! token, a refused dashboard login) are counted per client address in a token bucket, in
 //! memory per replica; past the allowance every request from that address that would try a
-//! token is answered 429 with `Retry-After` until the bucket refills.
+//! token is answered 429 with `Retry-After` until the bucket refills. Directory logins are
+//! counted the same way per account name too (`FailureThrottle<String>`).
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -13,9 +15,9 @@ use crate::error::ApiError;
 /// Addresses remembered at most; beyond it the buckets that have refilled are forgotten.
 const MAX_ADDRESSES: usize = 100_000;
 
-pub struct FailureThrottle {
+pub struct FailureThrottle<K = IpAddr> {
     per_minute: u32,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    buckets: Mutex<HashMap<K, Bucket>>,
 }
 
 struct Bucket {
@@ -23,7 +25,7 @@ struct Bucket {
     at: Instant,
 }
 
-impl FailureThrottle {
+impl<K: Eq + Hash> FailureThrottle<K> {
     /// `per_minute == 0` disables the throttle.
     pub fn new(per_minute: u32) -> Self {
         FailureThrottle {
@@ -40,11 +42,11 @@ impl FailureThrottle {
     }
 
     /// 429 when `ip` used up its failures; checked before a token is looked up.
-    pub fn check(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
+    pub fn check(&self, ip: Option<K>) -> Result<(), ApiError> {
         self.check_at(ip, Instant::now())
     }
 
-    fn check_at(&self, ip: Option<IpAddr>, now: Instant) -> Result<(), ApiError> {
+    fn check_at(&self, ip: Option<K>, now: Instant) -> Result<(), ApiError> {
         let (Some(ip), true) = (ip, self.per_minute > 0) else {
             return Ok(());
         };
@@ -69,11 +71,11 @@ impl FailureThrottle {
     }
 
     /// Records a failed authentication from `ip`.
-    pub fn failed(&self, ip: Option<IpAddr>) {
+    pub fn failed(&self, ip: Option<K>) {
         self.failed_at(ip, Instant::now());
     }
 
-    fn failed_at(&self, ip: Option<IpAddr>, now: Instant) {
+    fn failed_at(&self, ip: Option<K>, now: Instant) {
         let (Some(ip), true) = (ip, self.per_minute > 0) else {
             return;
         };

@@ -70,9 +70,13 @@ impl Ctx {
             p.scope.can_operate()
         };
         if !allowed {
+            // "Token 'x'" or "'ldap:x'" at the start of a sentence
+            let mut who = p.describe();
+            if let Some(first) = who.get_mut(0..1) {
+                first.make_ascii_uppercase();
+            }
             return Err(WebError::Forbidden(format!(
-                "Token '{}' has scope '{}'; this needs '{}'.",
-                p.name,
+                "{who} has scope '{}'; this needs '{}'.",
                 p.scope.as_str(),
                 if need_admin { "admin" } else { "operator" }
             )));
@@ -144,6 +148,9 @@ async fn resolve(req: HttpRequest) -> Result<Ctx, WebError> {
         .await
         .map_err(WebError::from)?
         .filter(|p| p.scope.can_read());
+    if let Some(stamp) = principal.as_ref().and_then(|p| p.limited_stamp()) {
+        super::stamp_limit::check(&state, &req, stamp).await?;
+    }
     let csrf = match (&principal, &cookie) {
         (Some(_), Some(value)) => csrf_token(&state.session_key, value),
         _ => String::new(),

@@ -17,6 +17,8 @@ pub enum WebError {
         next: String,
         ended: bool,
     },
+    /// This viewer's page is elsewhere (a stamp-limited login asking for `/`): 303 to it.
+    Elsewhere(String),
     NotFound(String),
     Forbidden(String),
     /// A form that cannot be accepted as sent (422).
@@ -31,6 +33,7 @@ impl std::fmt::Display for WebError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             WebError::Login { next, .. } => write!(f, "login needed for {next}"),
+            WebError::Elsewhere(to) => write!(f, "see {to}"),
             WebError::NotFound(m)
             | WebError::Forbidden(m)
             | WebError::Invalid(m)
@@ -87,6 +90,7 @@ impl WebError {
     pub fn code(&self) -> &'static str {
         match self {
             WebError::Login { .. } => "login_needed",
+            WebError::Elsewhere(_) => "see_other",
             WebError::NotFound(_) => "not_found",
             WebError::Forbidden(_) => "forbidden",
             WebError::Invalid(_) => "invalid",
@@ -100,6 +104,7 @@ impl WebError {
     fn heading(&self) -> &'static str {
         match self {
             WebError::Login { .. } => "Log in",
+            WebError::Elsewhere(_) => "See other",
             WebError::NotFound(_) => "Not found",
             WebError::Forbidden(_) => "Not allowed",
             WebError::Invalid(_) => "Not accepted",
@@ -123,7 +128,7 @@ impl WebError {
 impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
         match self {
-            WebError::Login { .. } => StatusCode::SEE_OTHER,
+            WebError::Login { .. } | WebError::Elsewhere(_) => StatusCode::SEE_OTHER,
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
             WebError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -135,6 +140,9 @@ impl ResponseError for WebError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        if let WebError::Elsewhere(to) = self {
+            return super::page::see_other(to);
+        }
         if let WebError::Login { next, ended } = self {
             let mut location = format!("/login?next={}", format::encode(next));
             if *ended {

@@ -1,6 +1,8 @@
 //! `/login` and `/logout`: a token (read, operator or admin) becomes a signed session cookie.
 //! The login form carries its own CSRF token, bound to a short-lived nonce cookie, so another
-//! site cannot log a browser in under a token of its choosing.
+//! site cannot log a browser in under a token of its choosing. With a directory configured the
+//! form also takes a name and password (web/login_directory.rs); tokens keep working (machines,
+//! break-glass).
 
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::http::StatusCode;
@@ -29,6 +31,10 @@ pub struct LoginPage {
     pub error: String,
     pub notice: String,
     pub open_dashboard: bool,
+    /// A directory is configured: offer name + password.
+    pub directory: bool,
+    /// The name typed in the refused attempt (never the password).
+    pub user: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -44,6 +50,11 @@ pub struct LoginQuery {
 pub struct LoginForm {
     #[serde(default)]
     pub token: String,
+    /// Directory login: the account name and its password.
+    #[serde(default)]
+    pub user: String,
+    #[serde(default)]
+    pub password: String,
     pub next: Option<String>,
     pub csrf: Option<String>,
 }
@@ -63,13 +74,26 @@ fn login_csrf(state: &AppState, nonce: &str) -> String {
 }
 
 /// The login form, with a fresh nonce cookie behind its CSRF token.
-fn form(
+pub(super) fn form(
     state: &AppState,
     req: &HttpRequest,
     status: StatusCode,
     next: String,
     error: String,
     notice: String,
+) -> Result<HttpResponse, WebError> {
+    form_for(state, req, status, next, error, notice, String::new())
+}
+
+/// The login form, the name of a refused directory login filled in again.
+pub(super) fn form_for(
+    state: &AppState,
+    req: &HttpRequest,
+    status: StatusCode,
+    next: String,
+    error: String,
+    notice: String,
+    user: String,
 ) -> Result<HttpResponse, WebError> {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
@@ -81,6 +105,8 @@ fn form(
         error,
         notice,
         open_dashboard: state.settings.open_dashboard,
+        directory: state.directory.is_some(),
+        user,
     };
     let mut resp = page::render(&page)?;
     *resp.status_mut() = status;
@@ -156,6 +182,9 @@ pub async fn submit(
         );
         return Ok(resp);
     }
+    if state.directory.is_some() && (!f.user.trim().is_empty() || !f.password.is_empty()) {
+        return super::login_directory::submit(&state, &req, &f, next, client).await;
+    }
     let token = f.token.trim();
     let principal = if token.is_empty() {
         None
@@ -190,9 +219,18 @@ pub async fn submit(
     }
     let cookie = session::start(&state, &req, p.token_id).await?;
     tracing::info!(token = %p.name, scope = p.scope.as_str(), "dashboard login");
-    let mut removal = nonce_cookie(&req, String::new());
+    logged_in(&req, cookie, &next)
+}
+
+/// The answer to a successful login: the session cookie, the nonce cookie removed, on to `next`.
+pub(super) fn logged_in(
+    req: &HttpRequest,
+    cookie: Cookie<'static>,
+    next: &str,
+) -> Result<HttpResponse, WebError> {
+    let mut removal = nonce_cookie(req, String::new());
     removal.make_removal();
-    let mut resp = page::see_other(&next);
+    let mut resp = page::see_other(next);
     resp.add_cookie(&cookie)
         .and_then(|()| resp.add_cookie(&removal))
         .map_err(|e| WebError::Internal(e.into()))?;

@@ -10,12 +10,14 @@ pub mod error;
 pub mod format;
 pub mod hosts;
 pub mod login;
+pub mod login_directory;
 pub mod overview;
 pub mod page;
 pub mod plans;
 pub mod problems;
 pub mod quarantine;
 pub mod session;
+pub mod stamp_limit;
 pub mod stamps;
 pub mod svg;
 

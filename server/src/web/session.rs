@@ -1,7 +1,8 @@
 //! Dashboard sessions: a signed cookie naming the token that logged in, when the session ends and
 //! the session's random id, which is a row of `sessions`. Both are looked up on every request:
 //! revoking the token ends its sessions at once, and logging out deletes the row, so a copy of
-//! the cookie stops working too.
+//! the cookie stops working too. A directory login's session names no token (the cookie's token
+//! id is 0): its row holds the directory name, scope and stamp granted at login.
 
 use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite, time};
@@ -68,6 +69,42 @@ pub async fn create(
     Ok(value)
 }
 
+/// The token id a directory session's cookie carries (token ids start at 1).
+pub const DIRECTORY: i64 = 0;
+
+/// What a directory login's session holds: who, and what their groups granted.
+pub struct DirectorySession<'a> {
+    /// `ldap:<login>`, as the audit log and acknowledgements show it.
+    pub name: &'a str,
+    pub scope: Scope,
+    pub stamp_id: Option<i64>,
+}
+
+/// Starts a directory session ending at `expires_unix`: the row, and the cookie value.
+pub async fn create_directory(
+    pool: &sqlx::PgPool,
+    key: &[u8],
+    who: &DirectorySession<'_>,
+    expires_unix: i64,
+) -> Result<String, ApiError> {
+    let value = sign(key, DIRECTORY, expires_unix)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the session key is unusable")))?;
+    let (_, id) = verify(key, &value, i64::MIN)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a fresh session does not verify")))?;
+    let expires = chrono::DateTime::from_timestamp(expires_unix, 0).unwrap_or_default();
+    sqlx::query!(
+        "insert into sessions (id, directory_user, scope, stamp_id, expires_at) values ($1, $2, $3, $4, $5)",
+        id,
+        who.name,
+        who.scope.as_str(),
+        who.stamp_id,
+        expires
+    )
+    .execute(pool)
+    .await?;
+    Ok(value)
+}
+
 /// Ends the session of this cookie value (logout): every copy of the cookie stops working.
 pub async fn end(state: &AppState, value: &str) -> Result<(), ApiError> {
     if let Some((_, id)) = verify(&state.session_key, value, i64::MIN) {
@@ -103,14 +140,35 @@ pub async fn start(
         Utc::now().timestamp() + ttl,
     )
     .await?;
+    Ok(cookie(req, value, ttl))
+}
+
+/// A new session for a directory login, and its cookie.
+pub async fn start_directory(
+    state: &AppState,
+    req: &HttpRequest,
+    who: &DirectorySession<'_>,
+) -> Result<Cookie<'static>, ApiError> {
+    let ttl = state.settings.session_ttl_s as i64;
+    let value = create_directory(
+        &state.pool,
+        &state.session_key,
+        who,
+        Utc::now().timestamp() + ttl,
+    )
+    .await?;
+    Ok(cookie(req, value, ttl))
+}
+
+fn cookie(req: &HttpRequest, value: String, ttl: i64) -> Cookie<'static> {
     let secure = req.connection_info().scheme() == "https";
-    Ok(Cookie::build(COOKIE_NAME, value)
+    Cookie::build(COOKIE_NAME, value)
         .path("/")
         .http_only(true)
         .same_site(SameSite::Strict)
         .secure(secure)
         .max_age(time::Duration::seconds(ttl))
-        .finish())
+        .finish()
 }
 
 /// A cookie that removes the session.
@@ -137,6 +195,9 @@ pub async fn principal_from_cookie(
     else {
         return Ok(None);
     };
+    if token_id == DIRECTORY {
+        return directory_principal(state, &session).await;
+    }
     let row = sqlx::query!(
         r#"select t.id, t.name, t.scope, t.stamp_id, s.name as "stamp_name?"
            from sessions x join tokens t on t.id = x.token_id
@@ -153,6 +214,30 @@ pub async fn principal_from_cookie(
         scope: Scope::parse(&r.scope).unwrap_or(Scope::Read),
         stamp_id: r.stamp_id,
         stamp_name: r.stamp_name,
+        directory: false,
+    }))
+}
+
+async fn directory_principal(
+    state: &AppState,
+    session: &str,
+) -> Result<Option<Principal>, ApiError> {
+    let row = sqlx::query!(
+        r#"select x.directory_user as "name!", x.scope as "scope!", x.stamp_id, s.name as "stamp_name?"
+           from sessions x left join stamps s on s.id = x.stamp_id
+           where x.id = $1 and x.token_id is null and x.expires_at > now()"#,
+        session
+    )
+    .fetch_optional(&state.pool)
+    .await?;
+    Ok(row.map(|r| Principal {
+        token_id: DIRECTORY,
+        name: r.name,
+        // a scope the row does not name grants nothing beyond reading
+        scope: Scope::parse(&r.scope).unwrap_or(Scope::Read),
+        stamp_id: r.stamp_id,
+        stamp_name: r.stamp_name,
+        directory: true,
     }))
 }
 
