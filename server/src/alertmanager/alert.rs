@@ -55,22 +55,6 @@ pub fn labels(p: &ProblemRow) -> BTreeMap<String, String> {
     l
 }
 
-/// The problem's place on the dashboard: the problems of its stamp, open and resolved, at its row.
-pub fn page(public_url: &url::Url, p: &ProblemRow) -> String {
-    let mut base = public_url.clone();
-    if !base.path().ends_with('/') {
-        let path = format!("{}/", base.path());
-        base.set_path(&path);
-    }
-    let mut u = base.join("problems").unwrap_or(base);
-    u.query_pairs_mut()
-        .clear()
-        .append_pair("stamp", &p.stamp)
-        .append_pair("state", "all");
-    u.set_fragment(Some(&format!("p{}", p.id)));
-    u.to_string()
-}
-
 /// The alert of `p`: firing until `ends_at` while it is open, ended at its resolution once
 /// resolved.
 pub fn alert(
@@ -101,7 +85,7 @@ pub fn alert(
         annotations,
         starts_at: p.opened_at,
         ends_at: p.resolved_at.unwrap_or(ends_at),
-        generator_url: public_url.map(|u| page(u, p)),
+        generator_url: public_url.map(|u| crate::problems::page_url(u, &p.stamp, p.id)),
     }
 }
 
