@@ -373,3 +373,64 @@ async fn otel_traces_sampler_always_off_exports_no_span(pool: PgPool) {
         "a span was exported with the sampler off: {got:?}"
     );
 }
+
+/// A queued stamp keeps the traceparent of each span that asked for it, once each, at most 32;
+/// without a traced span nothing is kept.
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn queued_evaluations_keep_the_trace_contexts_of_who_asked(pool: PgPool) {
+    use opentelemetry::trace::TracerProvider as _;
+    use stampbook_server::rules::queue;
+    use tracing::Instrument;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let stamp_id: i64 = sqlx::query_scalar(
+        "insert into stamps (name, display_name) values ('ams-01', 'Amsterdam 1') returning id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let kept = || async {
+        sqlx::query_scalar::<_, Vec<String>>(
+            "select traceparents from evaluation_queue where stamp_id = $1",
+        )
+        .bind(stamp_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    let mut conn = pool.acquire().await.unwrap();
+    // no tracer: nothing to keep
+    queue::request_stamp(&mut conn, stamp_id).await.unwrap();
+    assert_eq!(kept().await, Vec::<String>::new());
+
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    let _traced = tracing::subscriber::set_default(subscriber);
+    let asked = tracing::info_span!("ingest");
+    async {
+        queue::request_stamp(&mut conn, stamp_id).await.unwrap();
+        // the same span asking again (a report that moves a host asks twice) is kept once
+        queue::request_stamp(&mut conn, stamp_id).await.unwrap();
+    }
+    .instrument(asked.clone())
+    .await;
+    let first = kept().await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    let t = &first[0];
+    assert!(
+        t.len() == 55 && t.starts_with("00-") && t.ends_with("-01"),
+        "a sampled W3C traceparent: {t}"
+    );
+    for _ in 0..40 {
+        queue::request_stamp(&mut conn, stamp_id)
+            .instrument(tracing::info_span!("ingest"))
+            .await
+            .unwrap();
+    }
+    let all = kept().await;
+    assert_eq!(all.len(), 32, "at most 32 per queued stamp");
+    assert_eq!(&all[0], t, "the first ones are kept");
+    let distinct: std::collections::BTreeSet<&String> = all.iter().collect();
+    assert_eq!(distinct.len(), 32);
+}
