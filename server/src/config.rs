@@ -79,6 +79,10 @@ pub struct LogArgs {
 // parsed once at start: the size of the `Serve` variant costs nothing worth boxing for
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once at start and moved into the application: boxing buys nothing"
+)]
 pub enum Command {
     /// Apply pending migrations, then serve the API and the dashboard.
     Serve(ServeArgs),
@@ -175,6 +179,20 @@ pub struct ServeArgs {
     /// addresses stay refused.
     #[arg(long, env = "STAMPBOOK_WEBHOOK_ALLOW_CIDRS", value_delimiter = ',')]
     pub webhook_allow_cidrs: Vec<ipnet::IpNet>,
+    /// Alertmanager instances open problems are sent to as alerts (`POST /api/v2/alerts`),
+    /// comma-separated base URLs (e.g. `http://am-1:9093,http://am-2:9093`: every instance of an
+    /// Alertmanager cluster gets every alert). The targets obey `STAMPBOOK_WEBHOOK_ALLOW_CIDRS`.
+    #[arg(long, env = "STAMPBOOK_ALERTMANAGER_URLS", value_delimiter = ',')]
+    pub alertmanager_urls: Vec<url::Url>,
+    /// Seconds between two sends of an open problem to Alertmanager; each alert is sent with an
+    /// `endsAt` four of these ahead, so Alertmanager resolves it by itself only if stampbook
+    /// stops sending.
+    #[arg(long, env = "STAMPBOOK_ALERTMANAGER_RESEND_S", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub alertmanager_resend_s: u64,
+    /// The dashboard's address as operators reach it (e.g. `https://stampbook.example.net`):
+    /// alerts link to a problem's page with it (Alertmanager's `generatorURL`).
+    #[arg(long, env = "STAMPBOOK_PUBLIC_URL")]
+    pub public_url: Option<url::Url>,
     /// Report bytes (after gzip decoding) parsed and stored at once by this process; a report
     /// waits for its share before it is parsed, which bounds the memory of many large reports
     /// in flight (a report holds about ten times its bytes while it is stored).
@@ -334,6 +352,9 @@ impl ServeArgs {
             webhook_max_attempts: 15,
             webhook_retry_base_ms: 10_000,
             webhook_allow_cidrs: Vec::new(),
+            alertmanager_urls: Vec::new(),
+            alertmanager_resend_s: 60,
+            public_url: None,
             ingest_budget_bytes: 12 * 1024 * 1024,
             quarantine_retention_days: 30,
             quarantine_max: 10_000,

@@ -2,6 +2,7 @@
 //! store → evaluate rules → respond; `startup` builds the application, `main.rs` is a thin shell.
 
 pub mod access_log;
+pub mod alertmanager;
 pub mod api;
 pub mod audit;
 pub mod auth;

@@ -48,6 +48,8 @@ pub struct Metrics {
     rule_run: Mutex<Histogram>,
     webhook_deliveries: AtomicU64,
     webhook_failures: AtomicU64,
+    alertmanager_sent: AtomicU64,
+    alertmanager_failed: AtomicU64,
     /// Reports agents said their spool dropped (each accepted report says how many since the
     /// agent's last successful push, so the sum counts every lost report once).
     spool_dropped: AtomicU64,
@@ -90,6 +92,16 @@ impl Metrics {
             self.webhook_deliveries.fetch_add(1, Ordering::Relaxed);
         } else {
             self.webhook_failures.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// One post of `alerts` alerts to one Alertmanager, taken or not.
+    pub fn alertmanager_post(&self, ok: bool, alerts: usize) {
+        let n = u64::try_from(alerts).unwrap_or(u64::MAX);
+        if ok {
+            self.alertmanager_sent.fetch_add(n, Ordering::Relaxed);
+        } else {
+            self.alertmanager_failed.fetch_add(n, Ordering::Relaxed);
         }
     }
 
@@ -138,6 +150,21 @@ impl Metrics {
             out,
             "stampbook_webhook_deliveries_total{{result=\"failed\"}} {}",
             self.webhook_failures.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP stampbook_alertmanager_alerts_total Alerts posted to Alertmanager instances, by result (each instance counts)."
+        );
+        let _ = writeln!(out, "# TYPE stampbook_alertmanager_alerts_total counter");
+        let _ = writeln!(
+            out,
+            "stampbook_alertmanager_alerts_total{{result=\"sent\"}} {}",
+            self.alertmanager_sent.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "stampbook_alertmanager_alerts_total{{result=\"failed\"}} {}",
+            self.alertmanager_failed.load(Ordering::Relaxed)
         );
         let _ = writeln!(
             out,

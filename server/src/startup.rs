@@ -132,6 +132,8 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .with_context(|| format!("while binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
+        // a misconfigured Alertmanager target stops the start, not the first round
+        crate::alertmanager::sink::Sink::from_settings(&settings)?;
         let workers = settings
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
@@ -184,6 +186,15 @@ impl Application {
             workers.push(tokio::spawn(crate::webhooks::deliver::run(
                 self.state.clone(),
             )));
+            if let Ok(Some(sink)) =
+                crate::alertmanager::sink::Sink::from_settings(&self.state.settings)
+            {
+                workers.push(tokio::spawn(crate::alertmanager::sink::run(
+                    self.state.pool.clone(),
+                    sink,
+                    self.state.metrics.clone(),
+                )));
+            }
         }
         let result = self.server.await;
         for w in workers {

@@ -101,3 +101,81 @@ fn traces_filter() -> EnvFilter {
         EnvFilter::new(format!("{DEFAULT_FILTER},{EXPORTER_QUIET}"))
     })
 }
+
+/// The W3C `traceparent` of the current span when OpenTelemetry traces it (none without an
+/// exporter): what a queued piece of work keeps so that the span that does it can link back.
+pub fn current_traceparent() -> Option<String> {
+    use opentelemetry::trace::TraceContextExt;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let cx = tracing::Span::current().context();
+    let sc = cx.span().span_context().clone();
+    sc.is_valid().then(|| traceparent(&sc))
+}
+
+fn traceparent(sc: &opentelemetry::trace::SpanContext) -> String {
+    format!(
+        "00-{}-{}-{:02x}",
+        sc.trace_id(),
+        sc.span_id(),
+        sc.trace_flags().to_u8()
+    )
+}
+
+/// A span context read from a version-00 `traceparent`; none for anything else.
+pub fn parse_traceparent(s: &str) -> Option<opentelemetry::trace::SpanContext> {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    let mut parts = s.split('-');
+    let (version, trace, span, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    if version != "00"
+        || parts.next().is_some()
+        || trace.len() != 32
+        || span.len() != 16
+        || flags.len() != 2
+    {
+        return None;
+    }
+    let sc = SpanContext::new(
+        TraceId::from_hex(trace).ok()?,
+        SpanId::from_hex(span).ok()?,
+        TraceFlags::new(u8::from_str_radix(flags, 16).ok()?),
+        true,
+        TraceState::default(),
+    );
+    sc.is_valid().then_some(sc)
+}
+
+/// Links `span` to each of `traceparents` (OpenTelemetry span links: the work it does was asked
+/// for there); unreadable ones are skipped.
+pub fn link(span: &tracing::Span, traceparents: &[String]) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    for sc in traceparents.iter().filter_map(|t| parse_traceparent(t)) {
+        span.add_link(sc);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traceparents_read_back_and_anything_else_is_refused() {
+        let t = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let sc = parse_traceparent(t).unwrap();
+        assert_eq!(traceparent(&sc), t);
+        assert!(sc.is_remote() && sc.is_sampled());
+        for bad in [
+            "",
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-zz",
+        ] {
+            assert!(parse_traceparent(bad).is_none(), "{bad}");
+        }
+        // without an OpenTelemetry layer there is nothing to keep
+        assert_eq!(current_traceparent(), None);
+    }
+}

@@ -407,4 +407,20 @@ async fn request_bodies_carry_the_constraints_the_server_checks(pool: PgPool) {
     let mut unknown = hook.clone();
     unknown["events"] = json!(["problem.reopened"]);
     assert!(!errors(&webhook, &unknown).is_empty(), "events are an enum");
+    // the chat formats are an enum too, optional (stampbook's JSON when left out)
+    for format in ["stampbook", "slack", "teams"] {
+        let mut chat = hook.clone();
+        chat["format"] = json!(format);
+        assert_eq!(errors(&webhook, &chat), Vec::<String>::new(), "{format}");
+    }
+    let mut discord = hook.clone();
+    discord["format"] = json!("discord");
+    assert!(!errors(&webhook, &discord).is_empty(), "format is an enum");
+    assert!(
+        doc["components"]["schemas"]["Webhook"]["required"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("format")),
+        "every listed webhook shows its format"
+    );
 }

@@ -1,5 +1,6 @@
 //! Telemetry: the server binary exports its request spans by OTLP when
-//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set, and logs JSON lines with the request id.
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set, and logs JSON lines with the request id; a real
+//! receiver's view (the OTLP protobuf decoded) shows stamps, hosts and span links.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Stdio;
@@ -105,12 +106,30 @@ async fn request_spans_are_exported_by_otlp_and_logs_are_json(pool: PgPool) {
     );
 }
 
-/// Accepts OTLP/HTTP exports until dropped, answering 200 to each, and sends every decoded span
-/// (name, attributes as strings) down the channel: what a real receiver would see.
-async fn receive_spans(
-    listener: TcpListener,
-    spans: tokio::sync::mpsc::UnboundedSender<(String, Vec<(String, String)>)>,
-) {
+/// A span as an OTLP receiver decoded it.
+#[derive(Debug)]
+struct Exported {
+    name: String,
+    trace_id: Vec<u8>,
+    span_id: Vec<u8>,
+    /// Attributes, their values as strings.
+    attrs: Vec<(String, String)>,
+    /// The (trace id, span id) of each link.
+    links: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Exported {
+    fn attr(&self, key: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Accepts OTLP/HTTP exports until dropped, answering 200 to each, and sends every span, decoded
+/// with the OpenTelemetry protobuf definitions, down the channel: what a real receiver would see.
+async fn receive_spans(listener: TcpListener, spans: tokio::sync::mpsc::UnboundedSender<Exported>) {
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
     use opentelemetry_proto::tonic::common::v1::any_value::Value;
     use prost::Message;
@@ -163,7 +182,17 @@ async fn receive_spans(
                     (kv.key.clone(), v)
                 })
                 .collect();
-            let _ = spans.send((span.name.clone(), attrs));
+            let _ = spans.send(Exported {
+                name: span.name.clone(),
+                trace_id: span.trace_id.clone(),
+                span_id: span.span_id.clone(),
+                attrs,
+                links: span
+                    .links
+                    .iter()
+                    .map(|l| (l.trace_id.clone(), l.span_id.clone()))
+                    .collect(),
+            });
         }
     }
 }
@@ -242,7 +271,9 @@ async fn report_once(pool: &PgPool, base: &str) {
 }
 
 #[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
-async fn rust_log_warn_quiets_logs_but_not_traces_and_spans_name_their_stamp(pool: PgPool) {
+async fn rust_log_warn_quiets_logs_but_not_traces_and_evaluations_name_and_link_their_report(
+    pool: PgPool,
+) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let receiver = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let otlp = format!("http://{}", receiver.local_addr().unwrap());
@@ -260,36 +291,60 @@ async fn rust_log_warn_quiets_logs_but_not_traces_and_spans_name_their_stamp(poo
     .await;
     report_once(&pool, &base).await;
 
-    let (mut ingest, mut evaluate) = (None, None);
+    // the ingest span, and the evaluation it queued (the inventory's own evaluation may run
+    // first, or take the report's request with it: it is the one linked to the ingest)
+    let (mut ingest, mut evaluations): (Option<Exported>, Vec<Exported>) = (None, Vec::new());
+    let linked = |ingest: &Option<Exported>, evaluations: &[Exported]| {
+        ingest.as_ref().is_some_and(|i| {
+            evaluations
+                .iter()
+                .any(|e| e.links.iter().any(|(t, _)| *t == i.trace_id))
+        })
+    };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while ingest.is_none() || evaluate.is_none() {
-        let Ok(Some((name, attrs))) = tokio::time::timeout_at(deadline, rx.recv()).await else {
+    while !linked(&ingest, &evaluations) {
+        let Ok(Some(span)) = tokio::time::timeout_at(deadline, rx.recv()).await else {
             break;
         };
-        let stamp = attrs
-            .iter()
-            .find(|(k, _)| k == "stamp")
-            .map(|(_, v)| v.clone());
-        match name.as_str() {
-            "ingest" => ingest = Some((stamp, attrs)),
-            "evaluate" if stamp.is_some() => evaluate = Some((stamp, attrs)),
+        match span.name.as_str() {
+            "ingest" => ingest = Some(span),
+            "evaluate" => evaluations.push(span),
             _ => {}
         }
     }
     receiving.abort();
-    let (stamp, attrs) = ingest.expect("the ingest span is exported under RUST_LOG=warn");
-    assert_eq!(stamp.as_deref(), Some("ams-01"), "{attrs:?}");
-    assert!(
-        attrs
-            .iter()
-            .any(|(k, v)| k == "host" && v == "hv01.ams-01.example.net"),
-        "{attrs:?}"
+    let ingest = ingest.expect("the ingest span is exported under RUST_LOG=warn");
+    assert_eq!(ingest.attr("stamp"), Some("ams-01"), "{ingest:?}");
+    assert_eq!(
+        ingest.attr("host"),
+        Some("hv01.ams-01.example.net"),
+        "{ingest:?}"
     );
-    let (stamp, attrs) = evaluate.expect("an evaluation span naming its stamp");
-    assert_eq!(stamp.as_deref(), Some("ams-01"), "{attrs:?}");
+    let evaluation = evaluations
+        .iter()
+        .find(|e| e.links.iter().any(|(t, _)| *t == ingest.trace_id))
+        .unwrap_or_else(|| panic!("an evaluation linked to the report's trace: {evaluations:?}"));
     assert!(
-        attrs.iter().any(|(k, v)| k == "stamp_id" && !v.is_empty()),
-        "{attrs:?}"
+        evaluation
+            .links
+            .contains(&(ingest.trace_id.clone(), ingest.span_id.clone())),
+        "the link names the ingest span itself: {evaluation:?} {ingest:?}"
+    );
+    assert_ne!(
+        evaluation.trace_id, ingest.trace_id,
+        "the evaluation is a trace of its own, linked, not a child"
+    );
+    assert_eq!(evaluation.attr("stamp"), Some("ams-01"), "{evaluation:?}");
+    assert!(
+        evaluation
+            .attr("stamp_id")
+            .is_some_and(|v| v.parse::<i64>().is_ok()),
+        "{evaluation:?}"
+    );
+    assert_eq!(
+        evaluation.attr("host"),
+        Some("hv01.ams-01.example.net"),
+        "{evaluation:?}"
     );
 }
 
@@ -317,4 +372,65 @@ async fn otel_traces_sampler_always_off_exports_no_span(pool: PgPool) {
         got.is_err(),
         "a span was exported with the sampler off: {got:?}"
     );
+}
+
+/// A queued stamp keeps the traceparent of each span that asked for it, once each, at most 32;
+/// without a traced span nothing is kept.
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn queued_evaluations_keep_the_trace_contexts_of_who_asked(pool: PgPool) {
+    use opentelemetry::trace::TracerProvider as _;
+    use stampbook_server::rules::queue;
+    use tracing::Instrument;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let stamp_id: i64 = sqlx::query_scalar(
+        "insert into stamps (name, display_name) values ('ams-01', 'Amsterdam 1') returning id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let kept = || async {
+        sqlx::query_scalar::<_, Vec<String>>(
+            "select traceparents from evaluation_queue where stamp_id = $1",
+        )
+        .bind(stamp_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    let mut conn = pool.acquire().await.unwrap();
+    // no tracer: nothing to keep
+    queue::request_stamp(&mut conn, stamp_id).await.unwrap();
+    assert_eq!(kept().await, Vec::<String>::new());
+
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    let _traced = tracing::subscriber::set_default(subscriber);
+    let asked = tracing::info_span!("ingest");
+    async {
+        queue::request_stamp(&mut conn, stamp_id).await.unwrap();
+        // the same span asking again (a report that moves a host asks twice) is kept once
+        queue::request_stamp(&mut conn, stamp_id).await.unwrap();
+    }
+    .instrument(asked.clone())
+    .await;
+    let first = kept().await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    let t = &first[0];
+    assert!(
+        t.len() == 55 && t.starts_with("00-") && t.ends_with("-01"),
+        "a sampled W3C traceparent: {t}"
+    );
+    for _ in 0..40 {
+        queue::request_stamp(&mut conn, stamp_id)
+            .instrument(tracing::info_span!("ingest"))
+            .await
+            .unwrap();
+    }
+    let all = kept().await;
+    assert_eq!(all.len(), 32, "at most 32 per queued stamp");
+    assert_eq!(&all[0], t, "the first ones are kept");
+    let distinct: std::collections::BTreeSet<&String> = all.iter().collect();
+    assert_eq!(distinct.len(), 32);
 }

@@ -14,7 +14,7 @@ use sqlx::PgPool;
 use stampbook_server::config::ServeArgs;
 use stampbook_server::rules::engine;
 use stampbook_server::startup::AppState;
-use stampbook_server::webhooks::{deliver, signature};
+use stampbook_server::webhooks::{deliver, format, signature};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -452,4 +452,252 @@ async fn deliveries_verify_with_the_standard_webhooks_library_and_tampering_does
         verify_with_library(&wrong_key, &first).is_err(),
         "another secret is refused"
     );
+}
+
+/// [`settings`] with the dashboard's public address, which chat messages link to.
+fn chat_settings() -> ServeArgs {
+    ServeArgs {
+        public_url: Some("https://stampbook.example.net/noc/".parse().unwrap()),
+        ..settings(2, 5)
+    }
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn chat_formats_reach_real_receivers_shaped_for_slack_and_teams_and_signed(pool: PgPool) {
+    let app = spawn_with(pool.clone(), chat_settings()).await;
+    app.put_inventory(&spec_document()).await;
+    for format in [json!("discord"), json!("Slack"), json!("")] {
+        assert_error(
+            app.send_json(
+                Method::POST,
+                "/api/v1/webhooks",
+                &app.admin,
+                &json!({"url": "https://chat.example.net/x", "events": ["problem.opened"], "format": format}),
+            )
+            .await,
+            422,
+            "invalid_format",
+            Some("format"),
+        )
+        .await;
+    }
+    let mut hooks = Vec::new();
+    // left out, the format is stampbook's own JSON, as before
+    for (format, shown) in [
+        (Some("slack"), "slack"),
+        (Some("stampbook"), "stampbook"),
+        (None, "stampbook"),
+    ] {
+        let (url, got) = receiver(vec![Some(200)]).await;
+        let mut body = json!({"url": url, "events": ["problem.opened"]});
+        if let Some(f) = format {
+            body["format"] = json!(f);
+        }
+        let r = app
+            .send_json(Method::POST, "/api/v1/webhooks", &app.admin, &body)
+            .await;
+        assert_eq!(r.status(), 201);
+        let created: Value = r.json().await.unwrap();
+        assert_eq!(created["format"], shown);
+        hooks.push((created, got));
+    }
+    // the second becomes a Teams room's: a change is checked like a subscription, and audited
+    let second = format!("/api/v1/webhooks/{}", hooks[1].0["id"]);
+    for (body, code, field) in [
+        (json!({"format": "discord"}), "invalid_format", "format"),
+        (json!({"events": []}), "invalid_events", "events"),
+        (
+            json!({"description": "x".repeat(201)}),
+            "invalid_description",
+            "description",
+        ),
+    ] {
+        assert_error(
+            app.send_json(Method::PATCH, &second, &app.admin, &body)
+                .await,
+            422,
+            code,
+            Some(field),
+        )
+        .await;
+    }
+    assert_error(
+        app.send_json(
+            Method::PATCH,
+            &second,
+            &app.admin,
+            &json!({"url": "https://x.example/"}),
+        )
+        .await,
+        400,
+        "malformed",
+        None,
+    )
+    .await;
+    let r = app
+        .send_json(
+            Method::PATCH,
+            &second,
+            &app.admin,
+            &json!({"format": "teams", "description": "noc"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let changed: Value = r.json().await.unwrap();
+    assert_eq!(
+        (
+            &changed["format"],
+            &changed["description"],
+            &changed["events"]
+        ),
+        (&json!("teams"), &json!("noc"), &json!(["problem.opened"]))
+    );
+    assert!(changed.get("secret").is_none());
+    let audit = app.get_json("/api/v1/audit?entity=webhook").await;
+    assert!(
+        audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "update"
+                && e["before"]["format"] == "stampbook"
+                && e["after"]["format"] == "teams"),
+        "{audit}"
+    );
+    assert_error(
+        app.send_json(
+            Method::PATCH,
+            "/api/v1/webhooks/999999",
+            &app.admin,
+            &json!({"format": "slack"}),
+        )
+        .await,
+        404,
+        "not_found",
+        None,
+    )
+    .await;
+    let gone = subscribe(&app, "https://chat.example.net/gone", &["problem.opened"]).await;
+    let gone = format!("/api/v1/webhooks/{}", gone["id"]);
+    assert_eq!(
+        app.send_json(Method::DELETE, &gone, &app.admin, &json!({}))
+            .await
+            .status(),
+        200
+    );
+    assert_error(
+        app.send_json(
+            Method::PATCH,
+            &gone,
+            &app.admin,
+            &json!({"format": "slack"}),
+        )
+        .await,
+        409,
+        "webhook_deleted",
+        None,
+    )
+    .await;
+
+    let listed = app.get_json("/api/v1/webhooks").await;
+    let formats: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["format"].as_str().unwrap())
+        .collect();
+    assert_eq!(formats, ["slack", "teams", "stampbook"]);
+
+    open_a_problem(&app).await;
+    let problem = &app
+        .get_json("/api/v1/problems?rule=plan.stamp_missing")
+        .await["items"][0];
+    let page = format!(
+        "https://stampbook.example.net/noc/problems?stamp=ams-01&state=all#p{}",
+        problem["id"]
+    );
+    let state = AppState::new(pool.clone(), chat_settings());
+    let policy = deliver::Policy::from_settings(&state.settings);
+    let client = deliver::client(&policy).unwrap();
+    assert_eq!(deliver::deliver_due(&state, &client, &policy).await, 3);
+    let mut bodies = Vec::new();
+    for (hook, got) in &mut hooks {
+        let received = tokio::time::timeout(Duration::from_secs(10), got.recv())
+            .await
+            .expect("a delivery")
+            .unwrap();
+        assert_eq!(received.header("content-type"), "application/json");
+        assert_eq!(received.header("x-stampbook-event"), "problem.opened");
+        let secret = hook["secret"].as_str().unwrap();
+        // every format is signed over the bytes sent, both ways
+        let verified = verify_with_library(secret, &received).expect("the library verifies it");
+        assert!(signature::verify(
+            secret,
+            &received.body,
+            received.header("x-stampbook-signature")
+        ));
+        let body: Value = serde_json::from_slice(&received.body).unwrap();
+        assert_eq!(verified, body);
+        bodies.push(body);
+    }
+    let [slack, teams, own] = &bodies[..] else {
+        panic!("three bodies")
+    };
+
+    // Slack incoming webhook: text (the notification) and Block Kit blocks
+    let title = "Opened: CRITICAL plan.stamp_missing on plan gold-ams on ams-01";
+    assert!(
+        slack["text"].as_str().unwrap().starts_with(title),
+        "{slack}"
+    );
+    let blocks = slack["blocks"].as_array().unwrap();
+    assert_eq!(
+        blocks[0],
+        json!({"type": "header", "text": {"type": "plain_text", "text": title}})
+    );
+    assert_eq!(blocks[1]["type"], "section");
+    assert_eq!(blocks[1]["text"]["type"], "mrkdwn");
+    assert!(
+        blocks[1]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["text"] == "*Plan*\ngold-ams"),
+        "{slack}"
+    );
+    assert_eq!(blocks[2]["elements"][0]["type"], "button");
+    assert_eq!(blocks[2]["elements"][0]["url"], page.as_str());
+    assert!(slack.get("event").is_none(), "not the event JSON");
+
+    // Teams: an Adaptive Card in a message attachment
+    assert_eq!(teams["type"], "message");
+    let attachment = &teams["attachments"][0];
+    assert_eq!(
+        attachment["contentType"],
+        "application/vnd.microsoft.card.adaptive"
+    );
+    let card = &attachment["content"];
+    assert_eq!(card["type"], "AdaptiveCard");
+    assert_eq!(card["body"][0]["type"], "TextBlock");
+    assert_eq!(card["body"][0]["text"], format::teams_escape(title));
+    assert_eq!(card["body"][0]["color"], "Attention");
+    assert_eq!(
+        card["body"][1]["text"],
+        format::teams_escape(problem["message"].as_str().unwrap())
+    );
+    assert!(
+        card["body"][2]["facts"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"title": "Plan", "value": "gold-ams"})),
+        "{teams}"
+    );
+    assert_eq!(
+        card["actions"][0],
+        json!({"type": "Action.OpenUrl", "title": "Open in stampbook", "url": page})
+    );
+
+    // stampbook: the event itself
+    assert_eq!(own["event"], "problem.opened");
+    assert_eq!(own["problem"]["id"], problem["id"]);
 }

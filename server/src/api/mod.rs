@@ -248,7 +248,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new("/webhooks")
             .get(webhooks::list)
             .post(webhooks::create),
-        Endpoint::new("/webhooks/{id}").delete(webhooks::delete),
+        Endpoint::new("/webhooks/{id}")
+            .patch(webhooks::update)
+            .delete(webhooks::delete),
         Endpoint::new("/webhooks/{id}/deliveries").get(webhooks::deliveries),
     ]
 }

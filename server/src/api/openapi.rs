@@ -81,7 +81,9 @@ the scope it needs (also in `x-required-scope`).
 * **Caching**: every GET answers a strong `ETag`; `If-None-Match` gives 304 without a body.
 * **CSV**: `Accept: text/csv` on capacity, hosts, certificates, problems and plans: the same \
 page, the next cursor in `X-Next-Cursor` and `Link: <...>; rel=\"next\"`.
-* **Webhooks**: `problem.opened` / `problem.resolved` POSTed as the `Event` schema, signed \
+* **Webhooks**: `problem.opened` / `problem.resolved` POSTed as the `Event` schema (or, for a \
+webhook whose `format` is `slack` or `teams`, as a Slack incoming-webhook message or a Microsoft \
+Teams Adaptive Card message), signed the Standard Webhooks way and \
 `X-Stampbook-Signature: sha256=<hex HMAC-SHA256 of the body>` (see docs/WEBHOOKS.md).";
 
 #[derive(OpenApi)]
@@ -102,9 +104,10 @@ page, the next cursor in `X-Next-Cursor` and `Link: <...>; rel=\"next\"`.
         problems::list, problems::get, problems::acknowledge,
         admin::put_inventory, admin::list_tokens, admin::create_token, admin::revoke_token,
         admin::list_audit,
-        webhooks::list, webhooks::create, webhooks::delete, webhooks::deliveries,
+        webhooks::list, webhooks::create, webhooks::update, webhooks::delete,
+        webhooks::deliveries,
     ),
-    components(schemas(ErrorBody, Event)),
+    components(schemas(ErrorBody, Event, crate::webhooks::format::Format)),
     modifiers(&Conventions),
     tags(
         (name = "system", description = "Liveness, readiness, metrics and this document; no authentication"),
@@ -333,7 +336,8 @@ fn webhook_item(event: &str) -> PathItem {
              `X-Stampbook-Attempt`, and `X-Stampbook-Signature: sha256=<hex HMAC-SHA256 of the \
              exact body bytes with the webhook's secret>`. Answer 2xx within the timeout \
              (10 s by default); anything else is retried with exponential backoff. Deduplicate \
-             by `event_id`.",
+             by `event_id`. A webhook whose `format` is `slack` or `teams` receives a chat \
+             message made from this event instead (docs/WEBHOOKS.md), signed the same way.",
         ))
         .request_body(Some(
             RequestBodyBuilder::new()

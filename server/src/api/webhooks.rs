@@ -1,4 +1,5 @@
-//! `/api/v1/webhooks` (admin): subscribe a URL to problem events, list and delete subscriptions,
+//! `/api/v1/webhooks` (admin): subscribe a URL to problem events, list, change (events,
+//! description, format) and delete subscriptions,
 //! read a subscription's delivery log. Every write is audited (without the secret).
 
 use actix_web::{HttpResponse, web};
@@ -11,7 +12,7 @@ use crate::audit::{self, Entry};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
-use crate::webhooks::store::{self, CreatedWebhook, NewWebhook, Webhook};
+use crate::webhooks::store::{self, CreatedWebhook, NewWebhook, Webhook, WebhookChange};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -51,14 +52,15 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(pagination::page(rows, limit, |w| w.id.to_string())))
 }
 
-/// Subscribes a URL to `problem.opened` and/or `problem.resolved`. The answer carries the
-/// signing secret, this once (generated when the body leaves it out).
+/// Subscribes a URL to `problem.opened` and/or `problem.resolved`, in stampbook's event JSON or
+/// as chat messages (`format`: `slack`, `teams`). The answer carries the signing secret, this
+/// once (generated when the body leaves it out).
 #[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks",
     request_body = NewWebhook,
     responses(
         (status = 201, description = "Subscribed; `secret` is shown this once", body = CreatedWebhook,
          headers(("Location" = String, description = "The subscription's delivery log"))),
-        (status = 422, description = "Not an http(s) URL, a target webhooks may not reach (loopback, link-local, private or metadata addresses unless allow-listed: `webhook_target_not_allowed`), unknown events, or a secret shorter than 16 characters", body = super::openapi::ErrorBody)),
+        (status = 422, description = "Not an http(s) URL, a target webhooks may not reach (loopback, link-local, private or metadata addresses unless allow-listed: `webhook_target_not_allowed`), unknown events, a secret shorter than 16 characters, or an unknown `format` (`invalid_format`)", body = super::openapi::ErrorBody)),
     extensions(("x-required-scope" = json!("admin"))))]
 pub async fn create(
     state: web::Data<AppState>,
@@ -89,6 +91,49 @@ pub async fn create(
             format!("/api/v1/webhooks/{}/deliveries", created.webhook.id),
         ))
         .json(created))
+}
+
+/// Changes a subscription's events, description or format (what the body gives); its URL and
+/// secret stay. A deleted subscription cannot be changed (409).
+#[utoipa::path(patch, path = "/api/v1/webhooks/{id}", tag = "webhooks", request_body = WebhookChange,
+    params(("id" = i64, Path, description = "The subscription's id")),
+    responses(
+        (status = 200, description = "Changed", body = Webhook),
+        (status = 409, description = "The subscription was deleted (`webhook_deleted`)", body = super::openapi::ErrorBody),
+        (status = 422, description = "Unknown events or `format` (`invalid_format`), or a description over 200 characters; the field names it", body = super::openapi::ErrorBody)),
+    extensions(("x-required-scope" = json!("admin"))))]
+pub async fn update(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+    body: Json<WebhookChange>,
+) -> ApiResult<HttpResponse> {
+    who.require_admin()?;
+    let id = id.into_inner();
+    let mut tx = state.pool.begin().await?;
+    let before = store::get(&mut tx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("webhook {id}")))?;
+    let after = store::update(&mut tx, id, &body.0).await?.ok_or_else(|| {
+        ApiError::conflict(
+            "webhook_deleted",
+            format!("webhook {id} was deleted; subscribe anew"),
+        )
+    })?;
+    audit::record(
+        &mut tx,
+        Entry {
+            actor: &who.name,
+            action: "update",
+            entity: "webhook",
+            key: &id.to_string(),
+            before: audit::json(&before),
+            after: audit::json(&after),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(after))
 }
 
 /// Deletes a subscription: it stays listed (with `include_deleted`) with its delivery log, and

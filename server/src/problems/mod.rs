@@ -9,6 +9,23 @@ use sqlx::PgPool;
 use crate::audit::{self, Entry};
 use crate::error::ApiError;
 
+/// A problem's place on the dashboard, as operators reach it at `public_url`: the problems of its
+/// stamp, open and resolved, at its row (what alerts and chat messages link to).
+pub fn page_url(public_url: &url::Url, stamp: &str, id: i64) -> String {
+    let mut base = public_url.clone();
+    if !base.path().ends_with('/') {
+        let path = format!("{}/", base.path());
+        base.set_path(&path);
+    }
+    let mut u = base.join("problems").unwrap_or(base);
+    u.query_pairs_mut()
+        .clear()
+        .append_pair("stamp", stamp)
+        .append_pair("state", "all");
+    u.set_fragment(Some(&format!("p{id}")));
+    u.to_string()
+}
+
 /// The problem shape of SPEC §6.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {

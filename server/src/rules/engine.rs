@@ -92,7 +92,6 @@ pub async fn evaluate(
 ///
 /// A retired stamp's hosts and stamp-wide rules are not evaluated: whatever they had open
 /// resolves, and only its plans' `plan.stamp_missing` fires until it is brought back.
-#[tracing::instrument(name = "evaluate", skip_all, fields(stamp_id, stamp, hosts = run.hosts().map_or(-1, |h| h.len() as i64)))]
 pub async fn evaluate_at(
     pool: &PgPool,
     stamp_id: i64,
@@ -101,14 +100,41 @@ pub async fn evaluate_at(
     metrics: Option<&Metrics>,
     now: DateTime<Utc>,
 ) -> Result<Outcome, sqlx::Error> {
+    evaluate_linked(pool, stamp_id, run, certs, metrics, now, &[]).await
+}
+
+/// The hosts a span names: their FQDNs, the first [`SPAN_HOSTS`] of them and how many more.
+const SPAN_HOSTS: usize = 10;
+
+fn span_hosts(fqdns: &[&str]) -> String {
+    let mut named = fqdns[..fqdns.len().min(SPAN_HOSTS)].join(",");
+    if fqdns.len() > SPAN_HOSTS {
+        named.push_str(&format!(",+{} more", fqdns.len() - SPAN_HOSTS));
+    }
+    named
+}
+
+/// [`evaluate_at`] for a queued request: its span (`evaluate`, with `stamp_id`, `stamp`, and
+/// `host`, the FQDNs of the hosts evaluated) links to each of `traceparents`, the spans that
+/// queued it.
+#[tracing::instrument(name = "evaluate", skip_all, fields(stamp_id = stamp_id, stamp, host, hosts = run.hosts().map_or(-1, |h| h.len() as i64), links = traceparents.len()))]
+async fn evaluate_linked(
+    pool: &PgPool,
+    stamp_id: i64,
+    run: Run<'_>,
+    certs: &mut CertCache,
+    metrics: Option<&Metrics>,
+    now: DateTime<Utc>,
+    traceparents: &[String],
+) -> Result<Outcome, sqlx::Error> {
+    let span = tracing::Span::current();
+    crate::telemetry::link(&span, traceparents);
     let started = Instant::now();
     let mut tx = pool.begin().await?;
     lock_stamp(&mut tx, stamp_id).await?;
     let Some(mut ctx) = load::stamp_context(&mut tx, stamp_id).await? else {
         return Ok(Outcome::default());
     };
-    let span = tracing::Span::current();
-    span.record("stamp_id", stamp_id);
     span.record("stamp", ctx.name.as_str());
     let run = if ctx.retired { Run::Whole } else { run };
     let only = run.hosts();
@@ -119,6 +145,10 @@ pub async fn evaluate_at(
     } else {
         load::hosts(&mut tx, stamp_id, only, &roots, certs).await?
     };
+    if !hosts.is_empty() {
+        let fqdns: Vec<&str> = hosts.iter().map(|h| h.fqdn.as_str()).collect();
+        span.record("host", span_hosts(&fqdns).as_str());
+    }
     let plans = load::plans(&mut tx, stamp_id).await?;
     if !hosts.is_empty() {
         ctx.outages = crate::heartbeat::outages(&mut tx, now).await?;
@@ -398,16 +428,17 @@ async fn refresh_status(tx: &mut PgConnection, stamp_id: i64) -> Result<(), sqlx
     Ok(())
 }
 
+/// A queued evaluation request: the stamp, its hosts (none: the whole stamp), whether the
+/// stamp-wide rules run, and the `traceparent`s of what queued it.
+pub type Taken = (i64, Option<Vec<i64>>, bool, Vec<String>);
+
 /// Takes up to `n` queued stamps (other replicas skip them) and removes them from the queue.
 /// The pick is a materialized CTE: as `delete ... where stamp_id in (select ... limit n for
 /// update skip locked)` the planner may run the sub-select once per queue row (a nested-loop
 /// semi join, its choice whenever the queue's statistics say empty), and with another lane
 /// locking rows meanwhile each run picks a different row: one call then deleted dozens of
 /// queued stamps and evaluated one.
-pub async fn take(
-    pool: &PgPool,
-    n: i64,
-) -> Result<Vec<(i64, Option<Vec<i64>>, bool)>, sqlx::Error> {
+pub async fn take(pool: &PgPool, n: i64) -> Result<Vec<Taken>, sqlx::Error> {
     Ok(sqlx::query!(
         r#"with picked as materialized (
                select stamp_id from evaluation_queue
@@ -417,13 +448,13 @@ pub async fn take(
            )
            delete from evaluation_queue q using picked
            where q.stamp_id = picked.stamp_id
-           returning q.stamp_id, q.host_ids, q.stamp_rules"#,
+           returning q.stamp_id, q.host_ids, q.stamp_rules, q.traceparents"#,
         n
     )
     .fetch_all(pool)
     .await?
     .into_iter()
-    .map(|r| (r.stamp_id, r.host_ids, r.stamp_rules))
+    .map(|r| (r.stamp_id, r.host_ids, r.stamp_rules, r.traceparents))
     .collect())
 }
 
@@ -494,7 +525,7 @@ async fn lane(
             return Ok(done);
         }
         // whatever was taken is evaluated, or queued again: nothing leaves the queue unseen
-        for (i, (stamp_id, hosts, stamp_rules)) in taken.iter().enumerate() {
+        for (i, (stamp_id, hosts, stamp_rules, traceparents)) in taken.iter().enumerate() {
             let run = match hosts.as_deref() {
                 None => Run::Whole,
                 Some(ids) => Run::Hosts {
@@ -502,7 +533,17 @@ async fn lane(
                     stamp_rules: *stamp_rules,
                 },
             };
-            match evaluate(pool, *stamp_id, run, certs, metrics).await {
+            match evaluate_linked(
+                pool,
+                *stamp_id,
+                run,
+                certs,
+                metrics,
+                Utc::now(),
+                traceparents,
+            )
+            .await
+            {
                 Ok(_) => done += 1,
                 Err(e) => {
                     tracing::error!(stamp_id, error = %e, "rule evaluation failed; queued again");

@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use std::sync::Arc;
 
+use super::format::{self, Format};
 use super::signature;
 use super::target::{CheckedResolver, TargetPolicy};
 use crate::startup::AppState;
@@ -39,6 +40,8 @@ pub struct Policy {
     pub retry_base: Duration,
     /// Where deliveries may connect.
     pub targets: Arc<TargetPolicy>,
+    /// The dashboard's address, for the links of chat messages.
+    pub public_url: Option<url::Url>,
 }
 
 impl Policy {
@@ -48,6 +51,7 @@ impl Policy {
             max_attempts: s.webhook_max_attempts.max(1),
             retry_base: Duration::from_millis(s.webhook_retry_base_ms),
             targets: Arc::new(TargetPolicy::from_settings(s)),
+            public_url: s.public_url.clone(),
         }
     }
 
@@ -71,6 +75,7 @@ struct Due {
     attempt: i32,
     url: String,
     secret: String,
+    format: Format,
 }
 
 /// The HTTP client of the deliveries: timeouts, no redirects, no proxy (the client must connect
@@ -106,7 +111,7 @@ async fn claim(pool: &PgPool, n: usize, lease: Duration) -> Result<Vec<Due>, sql
            set next_attempt_at = now() + make_interval(secs => $2), attempts = d.attempts + 1
            from due, webhooks w
            where d.id = due.id and w.id = d.webhook_id
-           returning d.id, d.event, d.event_id, d.payload, d.attempts, w.url, w.secret"#,
+           returning d.id, d.event, d.event_id, d.payload, d.attempts, w.url, w.secret, w.format"#,
         n as i64,
         lease.as_secs_f64()
     )
@@ -122,6 +127,7 @@ async fn claim(pool: &PgPool, n: usize, lease: Duration) -> Result<Vec<Due>, sql
             attempt: r.attempts,
             url: r.url,
             secret: r.secret,
+            format: Format::parse(&r.format).unwrap_or_default(),
         })
         .collect())
 }
@@ -129,16 +135,19 @@ async fn claim(pool: &PgPool, n: usize, lease: Duration) -> Result<Vec<Due>, sql
 /// POSTs one delivery; `Ok(status)` for a 2xx, else the status (if any) and why.
 async fn post(
     client: &reqwest::Client,
-    targets: &TargetPolicy,
+    policy: &Policy,
     d: &Due,
 ) -> Result<u16, (Option<u16>, String)> {
+    let targets = &policy.targets;
     // a literal address is connected to without the resolver: check it here (the subscription
     // may predate the allow-list it was checked against)
     let url = reqwest::Url::parse(&d.url).map_err(|e| (None, format!("bad URL: {e}")))?;
     if let Some(why) = targets.refuses_url(&url) {
         return Err((None, format!("target not allowed: {why}")));
     }
-    let body = serde_json::to_vec(&d.payload).map_err(|e| (None, e.to_string()))?;
+    // a chat format is made from the stored event now; every format is signed as sent
+    let payload = format::body(d.format, &d.payload, policy.public_url.as_ref());
+    let body = serde_json::to_vec(&payload).map_err(|e| (None, e.to_string()))?;
     let sig = signature::sign(&d.secret, &body)
         .ok_or_else(|| (None, "the payload could not be signed".to_owned()))?;
     let (msg_id, sent_at) = (d.event_id.to_string(), chrono::Utc::now().timestamp());
@@ -244,7 +253,7 @@ async fn record(
 
 async fn deliver(state: &AppState, client: &reqwest::Client, policy: &Policy, d: Due) {
     let started = Instant::now();
-    let result = post(client, &policy.targets, &d).await;
+    let result = post(client, policy, &d).await;
     let took = started.elapsed();
     state.metrics.webhook_delivery(result.is_ok());
     match &result {
@@ -332,6 +341,7 @@ mod tests {
             max_attempts: 15,
             retry_base: Duration::from_secs(10),
             targets: Arc::default(),
+            public_url: None,
         };
         for (attempt, base) in [(1, 10.0), (2, 20.0), (3, 40.0), (6, 320.0)] {
             let d = p.backoff(attempt).as_secs_f64();

@@ -4,6 +4,7 @@
 //! docs/WEBHOOKS.md is the receiver's guide.
 
 pub mod deliver;
+pub mod format;
 pub mod outbox;
 pub mod signature;
 pub mod store;

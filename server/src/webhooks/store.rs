@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use super::format::{FORMATS, Format};
 use super::outbox::EVENTS;
 use super::target::TargetPolicy;
 use crate::error::ApiError;
@@ -47,6 +48,26 @@ pub struct NewWebhook {
     /// Free text shown in lists (at most 200 characters).
     #[schema(max_length = 200)]
     pub description: Option<String>,
+    /// How deliveries look: `stampbook` (the signed event JSON, the default), `slack` (a Slack
+    /// incoming-webhook message) or `teams` (a Microsoft Teams Workflows-webhook message).
+    #[schema(value_type = Option<Format>)]
+    pub format: Option<String>,
+}
+
+/// A change to a subscription (`PATCH /api/v1/webhooks/{id}`): what is given replaces what it
+/// had, what is left out stays. The URL and the secret are not changed: subscribe anew instead.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookChange {
+    /// Events to receive: `problem.opened`, `problem.resolved` (at least one).
+    #[schema(value_type = Option<Vec<WebhookEvent>>, min_items = 1)]
+    pub events: Option<Vec<String>>,
+    /// Free text shown in lists (at most 200 characters).
+    #[schema(max_length = 200)]
+    pub description: Option<String>,
+    /// `stampbook`, `slack` or `teams`; pending deliveries are sent in the new format.
+    #[schema(value_type = Option<Format>)]
+    pub format: Option<String>,
 }
 
 /// A subscription as listed: never its secret.
@@ -56,6 +77,9 @@ pub struct Webhook {
     pub url: String,
     pub events: Vec<String>,
     pub description: String,
+    /// `stampbook`, `slack` or `teams`.
+    #[schema(value_type = Format)]
+    pub format: String,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
     /// When it was deleted (deliveries stopped); null while active.
@@ -123,11 +147,64 @@ fn generate_secret() -> String {
     )
 }
 
-/// Checks a new subscription; answers (url, events, secret, description) ready to store.
-fn validate(
-    new: &NewWebhook,
-    targets: &TargetPolicy,
-) -> Result<(String, Vec<String>, String, String), ApiError> {
+/// Events to subscribe to: a non-empty subset of [`EVENTS`], duplicates collapsed.
+fn check_events(asked: &[String]) -> Result<Vec<String>, ApiError> {
+    if asked.is_empty() {
+        return Err(ApiError::invalid(
+            "invalid_events",
+            format!("subscribe to at least one of {}", EVENTS.join(", ")),
+            "events",
+        ));
+    }
+    let mut events: Vec<String> = Vec::new();
+    for (i, e) in asked.iter().enumerate() {
+        if !EVENTS.contains(&e.as_str()) {
+            return Err(ApiError::invalid(
+                "invalid_events",
+                format!("unknown event '{e}': use {}", EVENTS.join(", ")),
+                format!("events[{i}]"),
+            ));
+        }
+        if !events.contains(e) {
+            events.push(e.clone());
+        }
+    }
+    Ok(events)
+}
+
+fn check_description(d: &str) -> Result<String, ApiError> {
+    if d.chars().count() > 200 || d.contains('\0') {
+        return Err(ApiError::invalid(
+            "invalid_description",
+            "a description is at most 200 characters",
+            "description",
+        ));
+    }
+    Ok(d.to_owned())
+}
+
+fn check_format(f: &str) -> Result<Format, ApiError> {
+    Format::parse(f).ok_or_else(|| {
+        ApiError::invalid(
+            "invalid_format",
+            format!("unknown format '{f}': use {}", FORMATS.join(", ")),
+            "format",
+        )
+    })
+}
+
+/// A new subscription checked and ready to store.
+#[derive(Debug)]
+struct Checked {
+    url: String,
+    events: Vec<String>,
+    secret: String,
+    description: String,
+    format: Format,
+}
+
+/// Checks a new subscription.
+fn validate(new: &NewWebhook, targets: &TargetPolicy) -> Result<Checked, ApiError> {
     let bad_url = |why: &str| ApiError::invalid("invalid_url", why.to_owned(), "url");
     if new.url.len() > 2048 {
         return Err(bad_url("a webhook URL is at most 2048 characters"));
@@ -152,26 +229,7 @@ fn validate(
             "put no credentials in the URL (it is listed); receivers check the signature instead",
         ));
     }
-    if new.events.is_empty() {
-        return Err(ApiError::invalid(
-            "invalid_events",
-            format!("subscribe to at least one of {}", EVENTS.join(", ")),
-            "events",
-        ));
-    }
-    let mut events: Vec<String> = Vec::new();
-    for (i, e) in new.events.iter().enumerate() {
-        if !EVENTS.contains(&e.as_str()) {
-            return Err(ApiError::invalid(
-                "invalid_events",
-                format!("unknown event '{e}': use {}", EVENTS.join(", ")),
-                format!("events[{i}]"),
-            ));
-        }
-        if !events.contains(e) {
-            events.push(e.clone());
-        }
-    }
+    let events = check_events(&new.events)?;
     let secret = match &new.secret {
         None => generate_secret(),
         Some(s) if (16..=256).contains(&s.chars().count()) && !s.chars().any(char::is_control) => {
@@ -185,15 +243,20 @@ fn validate(
             ));
         }
     };
-    let description = new.description.clone().unwrap_or_default();
-    if description.chars().count() > 200 || description.contains('\0') {
-        return Err(ApiError::invalid(
-            "invalid_description",
-            "a description is at most 200 characters",
-            "description",
-        ));
-    }
-    Ok((url.to_string(), events, secret, description))
+    let description = check_description(new.description.as_deref().unwrap_or_default())?;
+    let format = new
+        .format
+        .as_deref()
+        .map(check_format)
+        .transpose()?
+        .unwrap_or_default();
+    Ok(Checked {
+        url: url.to_string(),
+        events,
+        secret,
+        description,
+        format,
+    })
 }
 
 pub async fn create(
@@ -202,16 +265,23 @@ pub async fn create(
     created_by: &str,
     targets: &TargetPolicy,
 ) -> Result<CreatedWebhook, ApiError> {
-    let (url, events, secret, description) = validate(new, targets)?;
+    let Checked {
+        url,
+        events,
+        secret,
+        description,
+        format,
+    } = validate(new, targets)?;
     let webhook = sqlx::query_as!(
         Webhook,
-        r#"insert into webhooks (url, events, secret, description, created_by)
-           values ($1, $2, $3, $4, $5)
-           returning id, url, events, description, created_at, created_by, deleted_at"#,
+        r#"insert into webhooks (url, events, secret, description, format, created_by)
+           values ($1, $2, $3, $4, $5, $6)
+           returning id, url, events, description, format, created_at, created_by, deleted_at"#,
         url,
         &events,
         secret,
         description,
+        format.as_str(),
         created_by
     )
     .fetch_one(conn)
@@ -228,7 +298,7 @@ pub async fn list(
 ) -> Result<Vec<Webhook>, sqlx::Error> {
     sqlx::query_as!(
         Webhook,
-        r#"select id, url, events, description, created_at, created_by, deleted_at
+        r#"select id, url, events, description, format, created_at, created_by, deleted_at
            from webhooks
            where ($1 or deleted_at is null) and ($2::bigint is null or id > $2)
            order by id
@@ -244,7 +314,7 @@ pub async fn list(
 pub async fn get(conn: &mut PgConnection, id: i64) -> Result<Option<Webhook>, sqlx::Error> {
     sqlx::query_as!(
         Webhook,
-        r#"select id, url, events, description, created_at, created_by, deleted_at
+        r#"select id, url, events, description, format, created_at, created_by, deleted_at
            from webhooks where id = $1"#,
         id
     )
@@ -253,11 +323,41 @@ pub async fn get(conn: &mut PgConnection, id: i64) -> Result<Option<Webhook>, sq
 }
 
 /// Marks the webhook deleted (again is a no-op) and gives up its pending deliveries.
+/// Applies `change` to a subscription that is not deleted; `Ok(None)` when there is none such.
+/// The change is checked first (a refusal names its field).
+pub async fn update(
+    conn: &mut PgConnection,
+    id: i64,
+    change: &WebhookChange,
+) -> Result<Option<Webhook>, ApiError> {
+    let events = change.events.as_deref().map(check_events).transpose()?;
+    let description = change
+        .description
+        .as_deref()
+        .map(check_description)
+        .transpose()?;
+    let format = change.format.as_deref().map(check_format).transpose()?;
+    Ok(sqlx::query_as!(
+        Webhook,
+        r#"update webhooks
+           set events = coalesce($2, events), description = coalesce($3, description),
+               format = coalesce($4, format)
+           where id = $1 and deleted_at is null
+           returning id, url, events, description, format, created_at, created_by, deleted_at"#,
+        id,
+        events.as_deref(),
+        description,
+        format.map(Format::as_str)
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
 pub async fn delete(conn: &mut PgConnection, id: i64) -> Result<Option<Webhook>, sqlx::Error> {
     let Some(webhook) = sqlx::query_as!(
         Webhook,
         r#"update webhooks set deleted_at = coalesce(deleted_at, now()) where id = $1
-           returning id, url, events, description, created_at, created_by, deleted_at"#,
+           returning id, url, events, description, format, created_at, created_by, deleted_at"#,
         id
     )
     .fetch_optional(&mut *conn)
@@ -358,11 +458,12 @@ mod tests {
             events: events.iter().map(|e| (*e).to_owned()).collect(),
             secret: secret.map(str::to_owned),
             description: None,
+            format: None,
         }
     }
 
     /// Validation where loopback is allow-listed (the target rules have tests of their own).
-    fn check(n: &NewWebhook) -> Result<(String, Vec<String>, String, String), ApiError> {
+    fn check(n: &NewWebhook) -> Result<Checked, ApiError> {
         validate(n, &TargetPolicy::new(vec!["127.0.0.0/8".parse().unwrap()]))
     }
 
@@ -398,7 +499,7 @@ mod tests {
 
     #[test]
     fn events_are_a_non_empty_subset_and_duplicates_collapse() {
-        let (_, events, _, _) = check(&new(
+        let Checked { events, .. } = check(&new(
             "https://h.example/",
             &["problem.resolved", "problem.resolved"],
             None,
@@ -422,8 +523,12 @@ mod tests {
 
     #[test]
     fn secrets_are_generated_strong_or_checked() {
-        let (_, _, a, _) = check(&new("https://h.example/", &["problem.opened"], None)).unwrap();
-        let (_, _, b, _) = check(&new("https://h.example/", &["problem.opened"], None)).unwrap();
+        let a = check(&new("https://h.example/", &["problem.opened"], None))
+            .unwrap()
+            .secret;
+        let b = check(&new("https://h.example/", &["problem.opened"], None))
+            .unwrap()
+            .secret;
         // 32 random bytes in standard base64 (with its padding), as receiver libraries read it
         assert!(a.starts_with(SECRET_PREFIX) && a.len() == SECRET_PREFIX.len() + 44);
         assert_ne!(a, b);
@@ -436,6 +541,26 @@ mod tests {
             .unwrap_err()
             .code,
             "invalid_secret"
+        );
+    }
+
+    #[test]
+    fn the_format_is_stampbook_unless_slack_or_teams_is_asked_for() {
+        let mut n = new("https://h.example/", &["problem.opened"], None);
+        assert_eq!(check(&n).unwrap().format, Format::Stampbook);
+        for (asked, got) in [
+            ("slack", Format::Slack),
+            ("teams", Format::Teams),
+            ("stampbook", Format::Stampbook),
+        ] {
+            n.format = Some(asked.to_owned());
+            assert_eq!(check(&n).unwrap().format, got);
+        }
+        n.format = Some("discord".to_owned());
+        let e = check(&n).unwrap_err();
+        assert_eq!(
+            (e.code, e.field.as_deref()),
+            ("invalid_format", Some("format"))
         );
     }
 }
