@@ -5,6 +5,7 @@ pub mod access_log;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod capacity;
 pub mod config;
 pub mod db;
 pub mod domain;
