@@ -12,11 +12,12 @@
 //!   tightest resource keeps the most room ranks first. Stamps left out follow, by name.
 //! - Left out: retired; an open unacknowledged critical problem; Remote Console not `ready`
 //!   (unless the caller says the plan does not offer it); no capacity history yet; or a
-//!   resource that would exceed its limit within `within_days`.
+//!   resource (vCPUs, memory) that would exceed its limit within `within_days`.
 
 use serde::Serialize;
 
 use crate::health::Readiness;
+use crate::rules::exhaustion::JUDGED;
 use crate::rules::forecast::ResourceForecast;
 
 /// What the new plan adds, in total.
@@ -159,7 +160,10 @@ fn judge(
             ),
         });
     }
-    for r in resources.iter().filter(|r| r.headroom < 0.0) {
+    // storage follows allocation, which thin provisioning lets exceed physical storage: shown,
+    // never a reason to leave a stamp out nor part of its score (as for exhaustion_soon)
+    let judged = |r: &&ResourceHeadroom| JUDGED.contains(&r.resource.as_str());
+    for r in resources.iter().filter(judged).filter(|r| r.headroom < 0.0) {
         excluded.push(Exclusion {
             code: "exceeds_limit",
             message: format!(
@@ -171,6 +175,7 @@ fn judge(
     }
     let score = resources
         .iter()
+        .filter(judged)
         .map(|r| r.headroom_share)
         .reduce(f64::min)
         .map(|s| (s * 10_000.0).round() / 10_000.0);
@@ -291,6 +296,22 @@ mod tests {
         );
         assert_eq!(codes("f"), ["exceeds_limit"]);
         assert_eq!(codes("u"), ["capacity_unknown"]);
+    }
+
+    #[test]
+    fn storage_allocated_over_physical_is_shown_but_does_not_exclude() {
+        let mut s = stamp("a", 100.0, 0.0, 1000.0);
+        let start = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
+        let series: Vec<_> = (0..60)
+            .map(|d| (start + TimeDelta::days(d), 50_000.0))
+            .collect();
+        s.forecasts
+            .push(forecast("storage_gb", &series, Some(10_000.0)));
+        let p = &rank(&[s], SIZE, 90.0, true)[0];
+        assert!(p.eligible, "{p:?}");
+        assert_eq!(p.resources.len(), 2);
+        assert!(p.resources[1].headroom < 0.0);
+        assert!(p.score.unwrap() > 0.0);
     }
 
     #[test]

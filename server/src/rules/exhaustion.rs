@@ -2,6 +2,11 @@
 //! cross its limit within the stamp's `exhaustion_warning_days` (warning) or
 //! `exhaustion_critical_days` (critical). The earliest plausible crossing (`days_low`) decides:
 //! a planner needs the warning while there is still time to add a scale unit.
+//!
+//! Only resources whose forecast follows *use* are judged ([`JUDGED`]: vCPUs and memory the
+//! VMs take). Hosts do not report storage in use, so the storage forecast follows what plans
+//! allocate (quotas × subscriptions), and thin provisioning makes allocation above physical
+//! storage normal: that forecast is shown (API, stamp page), never a problem.
 
 use serde_json::json;
 
@@ -11,13 +16,18 @@ use super::model::{Finding, Severity, StampContext};
 
 pub const EXHAUSTION_SOON: &str = "capacity.exhaustion_soon";
 
+/// The resources the rule judges: those whose forecast follows use.
+pub const JUDGED: [&str; 2] = ["vcpus", "memory_gb"];
+
 /// One finding per resource forecast to cross its limit within the warning threshold.
 pub fn evaluate(ctx: &StampContext, forecasts: &[ResourceForecast]) -> Vec<Finding> {
     let t = &ctx.thresholds;
     forecasts
         .iter()
         .filter_map(|f| {
-            if !matches!(f.outlook, Outlook::Growing | Outlook::OverLimit) {
+            if !JUDGED.contains(&f.resource.as_str())
+                || !matches!(f.outlook, Outlook::Growing | Outlook::OverLimit)
+            {
                 return None;
             }
             let days = f.days_low?;
@@ -94,6 +104,17 @@ mod tests {
             evaluate(&ctx, &[growing(5.0)])[0].severity,
             Severity::Critical
         );
+    }
+
+    #[test]
+    fn storage_allocation_over_physical_is_shown_not_judged() {
+        let start = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
+        let s: Vec<_> = (0..30)
+            .map(|d| (start + TimeDelta::days(d), 5000.0 + d as f64))
+            .collect();
+        let over = forecast("storage_gb", &s, Some(1000.0));
+        assert_eq!(over.outlook, Outlook::OverLimit);
+        assert!(evaluate(&stamp(), &[over]).is_empty());
     }
 
     #[test]
