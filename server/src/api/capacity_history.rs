@@ -1,7 +1,8 @@
 //! `GET /api/v1/capacity/history`: a stamp's kept capacity snapshots (the stamp as a whole or
 //! one scale unit, per hour or per day), JSON or CSV, bounded by range; and
 //! `POST /api/v1/capacity/history` (admin): rows taken elsewhere imported into it, as the
-//! demo's backfill does (`stampbook-agent simulate --backfill-days 180`).
+//! demo's backfill does (`stampbook-agent simulate --backfill-days 180`); the stamp is then
+//! evaluated again, since its forecast may have changed.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -43,12 +44,16 @@ pub struct HistoryQuery {
 pub struct ResourcePoint {
     pub at: DateTime<Utc>,
     /// Physical cores, GB of memory or storage; null for VMs.
+    #[schema(required = true)]
     pub physical: Option<f64>,
     /// In use by VMs (storage: not reported by hosts).
+    #[schema(required = true)]
     pub used: Option<f64>,
     /// Plan quotas × subscriptions.
+    #[schema(required = true)]
     pub allocated: Option<f64>,
     /// The stamp's limit (physical × overcommit; storage: physical).
+    #[schema(required = true)]
     pub limit: Option<f64>,
 }
 
@@ -139,7 +144,7 @@ fn parse_step(step: Option<&str>) -> ApiResult<Step> {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/capacity/history", tag = "capacity", params(HistoryQuery),
+#[utoipa::path(get, path = "/api/v1/capacity/history", tag = "capacity", operation_id = "capacity_history", params(HistoryQuery),
     responses((status = 200, description = "The kept snapshots, oldest first; CSV with `Accept: text/csv` (one row per snapshot, the same columns)",
                content((History = "application/json"), (String = "text/csv"))),
               (status = 404, description = "No such stamp", body = super::openapi::ErrorBody)),
@@ -292,7 +297,7 @@ pub struct Imported {
     pub skipped: u64,
 }
 
-#[utoipa::path(post, path = "/api/v1/capacity/history", tag = "capacity", request_body = CapacityImport,
+#[utoipa::path(post, path = "/api/v1/capacity/history", tag = "capacity", operation_id = "capacity_history_import", request_body = CapacityImport,
     responses((status = 200, description = "Rows written; rows whose (step, scale unit, period) is already kept are skipped", body = Imported),
               (status = 404, description = "No such stamp", body = super::openapi::ErrorBody),
               (status = 422, description = "A row is misaligned, in the future, older than its step is kept, negative, or there are more than 5000 (`field` names it)", body = super::openapi::ErrorBody)),
@@ -306,9 +311,15 @@ pub async fn post(
     let import = body.0;
     history::validate(&import, Utc::now())
         .map_err(|e| ApiError::invalid("invalid_value", e.message, e.field))?;
-    let mut conn = state.pool.acquire().await?;
-    let stamp = visible_stamp(&mut conn, &who, &import.stamp, "stamp").await?;
-    let inserted = history::import(&mut conn, stamp.id, &import.rows).await?;
+    let mut tx = state.pool.begin().await?;
+    let stamp = visible_stamp(&mut tx, &who, &import.stamp, "stamp").await?;
+    let inserted = history::import(&mut tx, stamp.id, &import.rows).await?;
+    // the forecast may have changed: capacity.exhaustion_soon is judged again now, not at the
+    // next timer
+    if inserted > 0 {
+        crate::rules::queue::request_stamp(&mut tx, stamp.id).await?;
+    }
+    tx.commit().await?;
     tracing::info!(stamp = %import.stamp, rows = import.rows.len(), inserted, "capacity history imported");
     Ok(HttpResponse::Ok().json(Imported {
         stamp: import.stamp,

@@ -18,6 +18,7 @@ pub mod quarantine;
 pub mod session;
 pub mod stamps;
 pub mod svg;
+pub mod trends;
 
 use actix_web::web;
 
