@@ -32,7 +32,7 @@ pub struct StampForecast {
     pub resources: Vec<ResourceForecast>,
 }
 
-#[utoipa::path(get, path = "/api/v1/capacity/forecast", tag = "capacity", params(ForecastQuery),
+#[utoipa::path(get, path = "/api/v1/capacity/forecast", tag = "capacity", operation_id = "capacity_forecast", params(ForecastQuery),
     responses((status = 200, description = "Per resource: limit, current use, each window's trend, and the crossing as a range (`days_low`..`days_high`, each naming its window), or `not_growing` / `insufficient_history`", body = StampForecast),
               (status = 404, description = "No such stamp", body = super::openapi::ErrorBody)),
     extensions(("x-required-scope" = json!("read"))))]

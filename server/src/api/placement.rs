@@ -66,7 +66,7 @@ fn bounded(v: Option<f64>, max: f64, field: &str) -> ApiResult<f64> {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/placement", tag = "capacity", params(PlacementQuery),
+#[utoipa::path(get, path = "/api/v1/placement", tag = "capacity", operation_id = "capacity_placement", params(PlacementQuery),
     responses((status = 200, description = "Every stamp ranked by the headroom it keeps after the plan and forecast growth; excluded stamps carry their reasons", body = PlacementAnswer)),
     extensions(("x-required-scope" = json!("read"))))]
 pub async fn get(
