@@ -81,7 +81,8 @@ fn fill_candidate(stamp: &StampModel) -> Option<(Resource, f64)> {
         (Resource::Vcpus, t.vcpus / (t.cores * CPU_OVERCOMMIT)),
     ]
     .into_iter()
-    .filter(|(_, ratio)| ratio.is_finite() && (0.78..=0.96).contains(ratio))
+    // nearest 88 % (a long history of plausible growth); a small fleet may have to take less
+    .filter(|(_, ratio)| ratio.is_finite() && (0.3..=0.96).contains(ratio))
     .min_by(|a, b| (a.1 - 0.88).abs().total_cmp(&(b.1 - 0.88).abs()))
 }
 
@@ -180,7 +181,7 @@ pub fn stamp_rows(
     let stamp = &fleet.stamps[index];
     let shape = shape(fleet, index, fill);
     let today = now.duration_trunc(TimeDelta::days(1)).unwrap_or(now);
-    let mut rng = StdRng::seed_from_u64(fleet.options.seed ^ stamp.salt ^ 0x0DA1_1E5);
+    let mut rng = StdRng::seed_from_u64(fleet.options.seed ^ stamp.salt ^ 0x00DA_11E5);
     let hyperv: Vec<&HostModel> = stamp
         .hosts
         .iter()

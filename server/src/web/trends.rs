@@ -47,11 +47,11 @@ pub async fn rows(
     .await
 }
 
+/// Daily values of a series.
+type Points = Vec<(DateTime<Utc>, f64)>;
+
 /// A resource's values and limits over time (the forecast's own choice of figures).
-fn pick(
-    rows: &[CapacityRow],
-    resource: &str,
-) -> (Vec<(DateTime<Utc>, f64)>, Vec<(DateTime<Utc>, f64)>) {
+fn pick(rows: &[CapacityRow], resource: &str) -> (Points, Points) {
     let f = |v: Option<i64>| v.map(|v| v as f64);
     let mut values = Vec::new();
     let mut limits = Vec::new();
