@@ -273,7 +273,7 @@ async fn the_dashboard_works_in_a_real_browser(pool: PgPool) {
     );
     let compared = tab
         .visit(
-            &format!("/capacity?{query}"),
+            &format!("/capacity?{query}#compare"),
             "capacity-compare",
             &["Over time: Memory", "% of limit"],
         )
@@ -423,7 +423,7 @@ async fn the_dashboard_works_in_a_real_browser(pool: PgPool) {
     )
     .await;
     tab.visit(
-        &format!("/capacity?wallboard=1&stamp={filling}"),
+        &format!("/capacity?wallboard=1&stamp={filling}#compare"),
         "capacity-wallboard",
         &["Over time: vCPUs", "<svg class=\"chart trend\""],
     )
