@@ -262,6 +262,11 @@ pub struct SimulateArgs {
     /// Write the inventory document and the reports under this folder instead of sending.
     #[arg(long, conflicts_with = "server")]
     pub dry_run_dir: Option<PathBuf>,
+    /// After the reports, import this many days of plausible daily capacity history of the
+    /// fleet (`POST /api/v1/capacity/history`, admin token): growth, seasonality, a scale unit
+    /// added, one stamp filling within 30 days. 0: none.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=730), conflicts_with = "dry_run_dir")]
+    pub backfill_days: u32,
     /// How long to keep retrying a request (connect errors, timeouts, 408, 429, 5xx) before
     /// counting it as failed: `30s`, `5m`... Rides out a server restart.
     #[arg(long, env = "STAMPBOOK_RETRY_FOR", value_parser = parse_duration, default_value = "60s")]

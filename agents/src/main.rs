@@ -234,7 +234,7 @@ async fn simulate(args: SimulateArgs) -> Result<ExitCode> {
         }
     };
     let concurrency = usize::from(args.concurrency);
-    let summary = runner::run(fleet, sink, concurrency, args.apply_inventory)
+    let summary = runner::run(fleet.clone(), sink, concurrency, args.apply_inventory)
         .await
         .context("while simulating")?;
     for failure in &summary.admin_failures {
@@ -242,9 +242,34 @@ async fn simulate(args: SimulateArgs) -> Result<ExitCode> {
     }
     println!("seed: {seed}");
     println!("{}", summary.line());
+    if args.backfill_days > 0 {
+        backfill(&args, &fleet).await?;
+    }
     Ok(if summary.succeeded() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_FAILURE)
     })
+}
+
+/// `--backfill-days`: the fleet's capacity history through the admin API.
+async fn backfill(args: &SimulateArgs, fleet: &Fleet) -> Result<()> {
+    let server = args.server.as_ref().context("--server is required")?;
+    let file = args
+        .admin_token_file
+        .as_ref()
+        .or(args.token_file.as_ref())
+        .context("--token-file is required")?;
+    let token = Token::from_file(file).context("while reading the admin token")?;
+    let admin = pusher(server, token, &args.transport, args.backoff())?;
+    let done = stampbook_agent::simulate::history::backfill(
+        fleet,
+        &admin,
+        args.backfill_days,
+        fleet.options.now,
+    )
+    .await
+    .context("while backfilling the capacity history")?;
+    println!("{}", done.line());
+    Ok(())
 }

@@ -190,6 +190,28 @@ impl Pusher {
         self.send(Method::DELETE, &path, None).await.map(drop)
     }
 
+    /// `POST /api/v1/capacity/history` (admin): imports capacity rows of one stamp; answers
+    /// the rows written (rows whose period the server already keeps are skipped).
+    pub async fn import_capacity(
+        &self,
+        import: &stampbook_wire::capacity::CapacityImport,
+    ) -> Result<u64, PushError> {
+        #[derive(serde::Deserialize)]
+        struct Imported {
+            inserted: u64,
+        }
+        let json = serde_json::to_vec(import).map_err(|e| PushError::Encode(e.to_string()))?;
+        let (status, body) = self
+            .send(Method::POST, "api/v1/capacity/history", Some(&json))
+            .await?;
+        serde_json::from_slice::<Imported>(&body)
+            .map(|i| i.inserted)
+            .map_err(|e| PushError::BadAnswer {
+                status,
+                detail: format!("the import answer did not parse: {e}"),
+            })
+    }
+
     /// Sends one request with retries; returns the status and body of a 2xx answer.
     async fn send(
         &self,

@@ -429,7 +429,7 @@ async fn profile(cli: &Cli, stamp_id: i64) {
         }
         let t_rules = t.elapsed();
         let t = Instant::now();
-        n += stampbook_server::rules::evaluate_stamp(&ctx, &rc, &comps, &cap, now).len();
+        n += stampbook_server::rules::evaluate_stamp(&ctx, &rc, &comps, &cap, &[], now).len();
         let _ = plans;
         let t_stamp = t.elapsed();
         let t = Instant::now();

@@ -1,5 +1,6 @@
 //! The hourly clean-up of what would otherwise grow without bound: quarantined reports (by age
-//! and count, see `STAMPBOOK_QUARANTINE_*`) and dashboard sessions past their end.
+//! and count, see `STAMPBOOK_QUARANTINE_*`), dashboard sessions past their end, and the
+//! capacity history (complete days rolled up, hours kept 14 days, days 2 years).
 
 use crate::startup::AppState;
 
@@ -21,5 +22,15 @@ pub async fn run(state: &AppState) {
         Ok(0) => {}
         Ok(n) => tracing::info!(sessions = n, "ended dashboard sessions removed"),
         Err(e) => tracing::warn!(error = %e, "could not prune ended sessions"),
+    }
+    match crate::capacity::snapshot::roll(&state.pool, chrono::Utc::now()).await {
+        Ok(r) if r == crate::capacity::snapshot::Rolled::default() => {}
+        Ok(r) => tracing::info!(
+            days_written = r.days_written,
+            hours_pruned = r.hours_pruned,
+            days_pruned = r.days_pruned,
+            "capacity history rolled up and pruned"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not roll up the capacity history"),
     }
 }

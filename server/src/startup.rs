@@ -183,6 +183,9 @@ impl Application {
         let mut workers = vec![tokio::spawn(crate::heartbeat::run(self.state.pool.clone()))];
         if !self.state.settings.no_workers {
             workers.push(tokio::spawn(crate::rules::worker::run(self.state.clone())));
+            workers.push(tokio::spawn(crate::capacity::snapshot::run(
+                self.state.pool.clone(),
+            )));
             workers.push(tokio::spawn(crate::webhooks::deliver::run(
                 self.state.clone(),
             )));

@@ -140,6 +140,10 @@ async fn fill(app: &TestApp, path: &str, webhook: i64) -> String {
     let stamps = app.get_json("/api/v1/stamps").await;
     let stamp = first(&stamps, "name").as_str().unwrap().to_owned();
     let mut out = path.replace("{name}", &stamp);
+    // the capacity history and forecast are of one stamp
+    if path.starts_with("/api/v1/capacity/") {
+        out = format!("{out}?stamp={stamp}");
+    }
     if out.contains("{network}") {
         let n = app
             .get_json(&format!("/api/v1/stamps/{stamp}/networks"))
@@ -163,7 +167,7 @@ async fn fill(app: &TestApp, path: &str, webhook: i64) -> String {
 
 #[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
 async fn every_get_answers_what_the_document_says(pool: PgPool) {
-    let app = spawn(pool).await;
+    let app = spawn(pool.clone()).await;
     let hook: Value = app
         .send_json(
             Method::POST,
@@ -176,6 +180,10 @@ async fn every_get_answers_what_the_document_says(pool: PgPool) {
         .await
         .unwrap();
     simulate_fleet(&app, 2, 10).await;
+    // an hour of capacity history, so that its answer has items
+    stampbook_server::capacity::snapshot::take(&pool, chrono::Utc::now())
+        .await
+        .unwrap();
     // a report for a stamp nobody declared, so that the quarantine has something to show
     let stray = json!({
         "schema": "stampbook.report/v1", "report_id": uuid::Uuid::new_v4(),

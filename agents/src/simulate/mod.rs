@@ -9,6 +9,7 @@
 pub mod certs;
 pub mod faults;
 pub mod fleet;
+pub mod history;
 pub mod inventory;
 pub mod network;
 pub mod placement;

@@ -4,6 +4,8 @@
 //! framework (CI checks that with `cargo tree`). Unknown fields are ignored; a missing optional
 //! section means "not collected", an empty array means "collected, none".
 
+pub mod capacity;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

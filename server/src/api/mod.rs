@@ -7,6 +7,8 @@
 pub mod admin;
 pub mod body;
 pub mod capacity;
+pub mod capacity_forecast;
+pub mod capacity_history;
 pub mod csv;
 pub mod etag;
 pub mod hosts;
@@ -16,6 +18,7 @@ pub mod networks;
 mod objects_only;
 pub mod openapi;
 pub mod pagination;
+pub mod placement;
 pub mod plans;
 pub mod problems;
 pub mod reports;
@@ -227,6 +230,12 @@ pub fn endpoints() -> Vec<Endpoint> {
             .put(plans::put)
             .delete(plans::delete),
         Endpoint::new("/capacity").csv().get(capacity::get),
+        Endpoint::new("/capacity/history")
+            .csv()
+            .get(capacity_history::get)
+            .post(capacity_history::post),
+        Endpoint::new("/capacity/forecast").get(capacity_forecast::get),
+        Endpoint::new("/placement").get(placement::get),
         Endpoint::new("/reports").post(reports::post),
         Endpoint::new("/quarantine").get(reports::list_quarantine),
         Endpoint::new("/quarantine/{id}/replay").post(reports::replay),

@@ -22,7 +22,10 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use super::{admin, capacity, hosts, networks, plans, problems, reports, stamps, system, webhooks};
+use super::{
+    admin, capacity, capacity_forecast, capacity_history, hosts, networks, placement, plans,
+    problems, reports, stamps, system, webhooks,
+};
 use crate::webhooks::outbox::Event;
 
 /// The error shape of every 4xx and 5xx answer.
@@ -98,7 +101,8 @@ Teams Adaptive Card message), signed the Standard Webhooks way and \
         networks::list_scale_units, networks::create_scale_unit, networks::put_scale_unit,
         networks::delete_scale_unit,
         plans::list, plans::create, plans::get, plans::put, plans::delete,
-        capacity::get,
+        capacity::get, capacity_history::get, capacity_history::post, capacity_forecast::get,
+        placement::get,
         reports::post, reports::list_quarantine, reports::replay,
         hosts::list, hosts::get, hosts::history, hosts::certificates,
         problems::list, problems::get, problems::acknowledge,
@@ -113,7 +117,7 @@ Teams Adaptive Card message), signed the Standard Webhooks way and \
         (name = "system", description = "Liveness, readiness, metrics and this document; no authentication"),
         (name = "stamps", description = "Stamps, their networks and scale units, their health"),
         (name = "plans", description = "WAP plans, each with its stamp's health and Remote Console readiness"),
-        (name = "capacity", description = "Physical, used and allocated capacity, stamps side by side"),
+        (name = "capacity", description = "Physical, used and allocated capacity, stamps side by side; its history, forecast, and where a new plan fits"),
         (name = "reports", description = "Collector reports and the quarantine of refused ones"),
         (name = "hosts", description = "Hosts, their facts and history, certificates fleet-wide"),
         (name = "problems", description = "What the rules found; acknowledging it"),

@@ -239,6 +239,14 @@ pub async fn patch(
                 t.memory_overcommit
                     .unwrap_or(d.thresholds.memory_overcommit),
             ),
+            exhaustion_warning_days: Some(
+                t.exhaustion_warning_days
+                    .unwrap_or(d.thresholds.exhaustion_warning_days),
+            ),
+            exhaustion_critical_days: Some(
+                t.exhaustion_critical_days
+                    .unwrap_or(d.thresholds.exhaustion_critical_days),
+            ),
         }),
         target_versions: Some(
             p.target_versions

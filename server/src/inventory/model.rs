@@ -18,14 +18,24 @@ pub struct ThresholdsSpec {
     pub cpu_overcommit: Option<f64>,
     #[schema(exclusive_minimum = 0, maximum = 100)]
     pub memory_overcommit: Option<f64>,
+    /// `capacity.exhaustion_soon` warns when a resource's forecast crosses its limit within
+    /// this many days (default 90).
+    #[schema(minimum = 0, maximum = 3650)]
+    pub exhaustion_warning_days: Option<i32>,
+    /// ... and is critical within this many (default 30; at most `exhaustion_warning_days`).
+    #[schema(minimum = 0, maximum = 3650)]
+    pub exhaustion_critical_days: Option<i32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
 pub struct Thresholds {
     pub cert_warning_days: i32,
     pub cert_critical_days: i32,
     pub cpu_overcommit: f64,
     pub memory_overcommit: f64,
+    pub exhaustion_warning_days: i32,
+    pub exhaustion_critical_days: i32,
 }
 
 impl Default for Thresholds {
@@ -35,6 +45,8 @@ impl Default for Thresholds {
             cert_critical_days: 7,
             cpu_overcommit: 4.0,
             memory_overcommit: 1.0,
+            exhaustion_warning_days: 90,
+            exhaustion_critical_days: 30,
         }
     }
 }

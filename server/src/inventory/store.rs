@@ -69,6 +69,8 @@ macro_rules! stamp_row {
                     cert_critical_days: r.cert_critical_days,
                     cpu_overcommit: r.cpu_overcommit,
                     memory_overcommit: r.memory_overcommit,
+                    exhaustion_warning_days: r.exhaustion_warning_days,
+                    exhaustion_critical_days: r.exhaustion_critical_days,
                 },
                 target_versions: versions(r.target_versions),
             },
@@ -86,7 +88,8 @@ pub async fn fetch_stamp(
     let row = sqlx::query!(
         r#"select id, name, display_name, region, location, purpose, vmm_server, spf_endpoint,
                   rd_gateway_fqdn, report_interval_s, cert_warning_days, cert_critical_days,
-                  cpu_overcommit, memory_overcommit, target_versions, created_at, updated_at, retired_at
+                  cpu_overcommit, memory_overcommit, exhaustion_warning_days, exhaustion_critical_days,
+                  target_versions, created_at, updated_at, retired_at
            from stamps where name = $1"#,
         name
     )
@@ -109,7 +112,8 @@ pub async fn list_stamps(
     let rows = sqlx::query!(
         r#"select id, name, display_name, region, location, purpose, vmm_server, spf_endpoint,
                   rd_gateway_fqdn, report_interval_s, cert_warning_days, cert_critical_days,
-                  cpu_overcommit, memory_overcommit, target_versions, created_at, updated_at, retired_at
+                  cpu_overcommit, memory_overcommit, exhaustion_warning_days, exhaustion_critical_days,
+                  target_versions, created_at, updated_at, retired_at
            from stamps
            where ($1::text is null or region = $1)
              and ($2 or retired_at is null)
@@ -188,11 +192,13 @@ pub async fn put_stamp(
                 r#"update stamps set display_name = $2, region = $3, location = $4, purpose = $5,
                        vmm_server = $6, spf_endpoint = $7, rd_gateway_fqdn = $8, report_interval_s = $9,
                        cert_warning_days = $10, cert_critical_days = $11, cpu_overcommit = $12,
-                       memory_overcommit = $13, target_versions = $14
+                       memory_overcommit = $13, target_versions = $14,
+                       exhaustion_warning_days = $15, exhaustion_critical_days = $16
                    where id = $1"#,
                 row.id, d.display_name, d.region, d.location, d.purpose, d.vmm_server, d.spf_endpoint,
                 d.rd_gateway_fqdn, d.report_interval_s, t.cert_warning_days, t.cert_critical_days,
-                t.cpu_overcommit, t.memory_overcommit, tv
+                t.cpu_overcommit, t.memory_overcommit, tv, t.exhaustion_warning_days,
+                t.exhaustion_critical_days
             )
             .execute(&mut *conn)
             .await?;
@@ -216,8 +222,9 @@ pub async fn put_stamp(
             let id = sqlx::query_scalar!(
                 r#"insert into stamps (name, display_name, region, location, purpose, vmm_server,
                        spf_endpoint, rd_gateway_fqdn, report_interval_s, cert_warning_days,
-                       cert_critical_days, cpu_overcommit, memory_overcommit, target_versions)
-                   values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                       cert_critical_days, cpu_overcommit, memory_overcommit, target_versions,
+                       exhaustion_warning_days, exhaustion_critical_days)
+                   values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
                    returning id"#,
                 d.name.as_str(),
                 d.display_name,
@@ -232,7 +239,9 @@ pub async fn put_stamp(
                 t.cert_critical_days,
                 t.cpu_overcommit,
                 t.memory_overcommit,
-                tv
+                tv,
+                t.exhaustion_warning_days,
+                t.exhaustion_critical_days
             )
             .fetch_one(&mut *conn)
             .await?;

@@ -137,6 +137,12 @@ pub fn thresholds(spec: Option<&ThresholdsSpec>, at: &str) -> Result<Thresholds,
         cert_critical_days: s.cert_critical_days.unwrap_or(d.cert_critical_days),
         cpu_overcommit: s.cpu_overcommit.unwrap_or(d.cpu_overcommit),
         memory_overcommit: s.memory_overcommit.unwrap_or(d.memory_overcommit),
+        exhaustion_warning_days: s
+            .exhaustion_warning_days
+            .unwrap_or(d.exhaustion_warning_days),
+        exhaustion_critical_days: s
+            .exhaustion_critical_days
+            .unwrap_or(d.exhaustion_critical_days),
     };
     let at = path(at, "thresholds");
     if !(0..=3650).contains(&t.cert_warning_days) {
@@ -145,6 +151,22 @@ pub fn thresholds(spec: Option<&ThresholdsSpec>, at: &str) -> Result<Thresholds,
             "cert_warning_days must be 0 to 3650".into(),
             &at,
             "cert_warning_days",
+        ));
+    }
+    if !(0..=3650).contains(&t.exhaustion_warning_days) {
+        return Err(bad(
+            "invalid_value",
+            "exhaustion_warning_days must be 0 to 3650".into(),
+            &at,
+            "exhaustion_warning_days",
+        ));
+    }
+    if !(0..=t.exhaustion_warning_days).contains(&t.exhaustion_critical_days) {
+        return Err(bad(
+            "invalid_value",
+            "exhaustion_critical_days must be between 0 and exhaustion_warning_days".into(),
+            &at,
+            "exhaustion_critical_days",
         ));
     }
     if !(0..=t.cert_warning_days).contains(&t.cert_critical_days) {

@@ -161,7 +161,16 @@ async fn evaluate_linked(
     if stamp_rules {
         let components = load::components(&mut tx, stamp_id).await?;
         let capacity = load::capacity(&mut tx, stamp_id).await?;
-        findings.extend(evaluate_stamp(&ctx, &rc, &components, &capacity, now));
+        let days = crate::capacity::history::days(&mut tx, stamp_id, now).await?;
+        let forecasts = super::forecast::stamp_forecasts(&days);
+        findings.extend(evaluate_stamp(
+            &ctx,
+            &rc,
+            &components,
+            &capacity,
+            &forecasts,
+            now,
+        ));
     }
 
     // every open problem of the stamp (plan rules need them), with words and evidence only for

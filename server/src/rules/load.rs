@@ -142,7 +142,8 @@ pub async fn stamp_context(
 ) -> Result<Option<StampContext>, sqlx::Error> {
     let Some(s) = sqlx::query!(
         r#"select name, retired_at is not null as "retired!", rd_gateway_fqdn, report_interval_s, cert_warning_days,
-                  cert_critical_days, cpu_overcommit, memory_overcommit, target_versions
+                  cert_critical_days, cpu_overcommit, memory_overcommit, target_versions,
+                  exhaustion_warning_days, exhaustion_critical_days
            from stamps where id = $1"#,
         stamp_id
     )
@@ -179,6 +180,8 @@ pub async fn stamp_context(
             cert_critical_days: s.cert_critical_days,
             cpu_overcommit: s.cpu_overcommit,
             memory_overcommit: s.memory_overcommit,
+            exhaustion_warning_days: s.exhaustion_warning_days,
+            exhaustion_critical_days: s.exhaustion_critical_days,
         },
         target_versions: serde_json::from_value(s.target_versions).unwrap_or_default(),
         networks,

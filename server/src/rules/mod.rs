@@ -12,6 +12,8 @@
 //! - [`versions`] — `stamp.version_drift`, with the update-rollup tables;
 //! - [`capacity`] — `capacity.overcommit`, and the [`capacity::CapacitySummary`] the capacity
 //!   API and dashboard show;
+//! - [`exhaustion`] — `capacity.exhaustion_soon`, from the [`forecast`] of the stamp's
+//!   capacity history;
 //! - [`plans`] — `plan.*`: plans on sale on a retired or broken stamp.
 //!
 //! The engine calls [`evaluate_host`] for each host that changed, [`evaluate_stamp`] for the
@@ -23,6 +25,8 @@ pub mod certificates;
 pub mod collection;
 mod describe;
 pub mod engine;
+pub mod exhaustion;
+pub mod forecast;
 pub mod load;
 pub mod model;
 pub mod plans;
@@ -131,6 +135,8 @@ pub const RULES: &[RuleInfo] = &[
         "Hosts of the stamp report different versions of a component, or a version below the stamp's target."),
     rule(capacity::OVERCOMMIT, Warning, "capacity", Stamp,
         "Plan quotas exceed physical cores × cpu_overcommit or physical memory × memory_overcommit."),
+    rule(exhaustion::EXHAUSTION_SOON, Warning, "capacity", Stamp,
+        "A resource's forecast use crosses the stamp's limit within exhaustion_warning_days (critical within exhaustion_critical_days)."),
     rule(plans::STAMP_UNHEALTHY, Critical, "plans", Plan,
         "The plan's stamp has an open unacknowledged critical problem (with Remote Console: any open remote_console problem)."),
     rule(plans::STAMP_MISSING, Critical, "plans", Plan,
@@ -159,18 +165,21 @@ pub fn evaluate_host(
 }
 
 /// Every stamp-scoped rule: the VMConnect certificates, version drift over
-/// `(host_id, fqdn, component, version)` rows, and capacity. None of them depends on the time
-/// today; `_now` keeps the engine's call uniform with [`evaluate_host`] for rules that will.
+/// `(host_id, fqdn, component, version)` rows, capacity and its forecasts. None of them
+/// depends on the time today; `_now` keeps the engine's call uniform with [`evaluate_host`]
+/// for rules that will.
 pub fn evaluate_stamp(
     ctx: &StampContext,
     rc: &RemoteConsoleContext,
     components: &[(i64, String, String, String)],
     capacity: &CapacityInputs,
+    forecasts: &[forecast::ResourceForecast],
     _now: DateTime<Utc>,
 ) -> Vec<Finding> {
     let mut findings = remote_console::evaluate_stamp(rc);
     findings.extend(versions::evaluate(ctx, components));
     findings.extend(capacity::evaluate(ctx, capacity));
+    findings.extend(exhaustion::evaluate(ctx, forecasts));
     findings
 }
 
@@ -245,7 +254,7 @@ mod tests {
                 storage_gb: None,
             }],
         };
-        let stamp_findings = evaluate_stamp(&ctx, &rc, &components, &capacity, now);
+        let stamp_findings = evaluate_stamp(&ctx, &rc, &components, &capacity, &[], now);
         let stamp_rules: Vec<&str> = stamp_findings.iter().map(|f| f.rule).collect();
         assert_eq!(stamp_rules, [versions::VERSION_DRIFT, capacity::OVERCOMMIT]);
 
@@ -283,7 +292,7 @@ mod tests {
     fn every_rule_of_the_spec_is_listed_once_with_its_family_prefix() {
         let ids: BTreeSet<&str> = RULES.iter().map(|r| r.id).collect();
         assert_eq!(ids.len(), RULES.len());
-        assert_eq!(RULES.len(), 24);
+        assert_eq!(RULES.len(), 25);
         for r in RULES {
             let prefix = r.id.split('.').next().unwrap();
             assert!(!r.description.is_empty());

@@ -3,7 +3,7 @@
 //! `/capacity.csv`, the same table for spreadsheets. Reads `stamp_status` and plans only.
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -11,7 +11,8 @@ use super::access::Ctx;
 use super::error::WebError;
 use super::format;
 use super::page::{self, Chrome, Crumb};
-use super::svg::{self, Triple};
+use super::svg::{self, TrendChart, Triple};
+use super::trends::{self, Compared, MAX_COMPARED};
 use crate::startup::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -19,6 +20,43 @@ pub struct CapacityQuery {
     pub sort: Option<String>,
     pub dir: Option<String>,
     pub wallboard: Option<String>,
+    /// The resource the comparison chart shows (`vcpus`, `memory_gb`, `storage_gb`).
+    pub resource: Option<String>,
+}
+
+/// The stamps named by `stamp=` (repeated) in a query string, in order, without repeats.
+pub fn chosen_stamps(query: &str) -> Vec<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    let mut out: Vec<String> = Vec::new();
+    for (k, v) in pairs {
+        let v = v.trim().to_owned();
+        if k == "stamp" && !v.is_empty() && !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// A stamp the compare form offers.
+pub struct Choice {
+    pub name: String,
+    pub display_name: String,
+    pub checked: bool,
+}
+
+/// The comparison of chosen stamps over time.
+pub struct Comparison {
+    pub resource: &'static str,
+    pub title: &'static str,
+    pub chart: Option<TrendChart>,
+    pub stamps: Vec<Compared>,
+    pub choices: Vec<Choice>,
+    pub resources: Vec<(&'static str, &'static str, bool)>,
+    /// Names that are no stamp, or beyond the most a chart shows.
+    pub unknown: Vec<String>,
+    pub dropped: Vec<String>,
+    pub sort: String,
+    pub dir: String,
 }
 
 /// One stamp's figures; memory in GiB.
@@ -145,6 +183,7 @@ pub struct CapacityPage {
     pub rows: Vec<Row>,
     pub columns: Vec<Column>,
     pub csv_href: String,
+    pub compare: Comparison,
 }
 
 const SORTS: &[(&str, &str)] = &[
@@ -159,9 +198,85 @@ const SORTS: &[(&str, &str)] = &[
     ("vms", "VMs"),
 ];
 
+/// The comparison: the stamps `chosen` (those with an open `capacity.exhaustion_soon` first,
+/// then by name, when none is), at most [`MAX_COMPARED`].
+async fn comparison(
+    state: &AppState,
+    caps: &[Cap],
+    chosen: Vec<String>,
+    resource: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Comparison, WebError> {
+    let (resource, title, _) = trends::RESOURCES
+        .iter()
+        .find(|(r, _, _)| Some(*r) == resource)
+        .copied()
+        .unwrap_or(trends::RESOURCES[0]);
+    let explicit = !chosen.is_empty();
+    let chosen = if explicit {
+        chosen
+    } else {
+        sqlx::query_scalar!(
+            r#"select s.name as "name!" from stamps s
+               left join problems p on p.stamp_id = s.id and p.resolved_at is null
+                    and p.rule = 'capacity.exhaustion_soon'
+               where s.retired_at is null
+               group by s.id, s.name
+               order by max(case p.severity when 'critical' then 2 when 'warning' then 1 else 0 end) desc,
+                        s.name
+               limit 4"#
+        )
+        .fetch_all(&state.pool)
+        .await?
+    };
+    let mut unknown = Vec::new();
+    let mut dropped = Vec::new();
+    let mut stamps = Vec::new();
+    for name in chosen {
+        let id = sqlx::query_scalar!("select id from stamps where name = $1", name)
+            .fetch_optional(&state.pool)
+            .await?;
+        match id {
+            None => unknown.push(name),
+            Some(_) if stamps.len() >= MAX_COMPARED => dropped.push(name),
+            Some(id) => stamps.push((name, trends::rows(&state.pool, id, now).await?)),
+        }
+    }
+    let (chart, compared) = if stamps.is_empty() {
+        (None, Vec::new())
+    } else {
+        let (chart, compared) = trends::compare_chart(resource, &stamps, now);
+        (Some(chart), compared)
+    };
+    let names: Vec<&str> = stamps.iter().map(|(n, _)| n.as_str()).collect();
+    Ok(Comparison {
+        resource,
+        title,
+        chart,
+        stamps: compared,
+        choices: caps
+            .iter()
+            .map(|c| Choice {
+                name: c.name.clone(),
+                display_name: c.display_name.clone(),
+                checked: names.contains(&c.name.as_str()),
+            })
+            .collect(),
+        resources: trends::RESOURCES
+            .iter()
+            .map(|(r, t, _)| (*r, *t, *r == resource))
+            .collect(),
+        unknown,
+        dropped,
+        sort: String::new(),
+        dir: String::new(),
+    })
+}
+
 pub async fn show(
     state: web::Data<AppState>,
     ctx: Ctx,
+    req: HttpRequest,
     q: web::Query<CapacityQuery>,
 ) -> Result<HttpResponse, WebError> {
     let sort = q
@@ -175,6 +290,16 @@ pub async fn show(
         _ => sort == "name",
     };
     let mut caps = fetch(&state).await?;
+    let mut compare = comparison(
+        &state,
+        &caps,
+        chosen_stamps(req.query_string()),
+        q.resource.as_deref(),
+        ctx.now,
+    )
+    .await?;
+    compare.sort = sort.to_owned();
+    compare.dir = if ascending { "asc" } else { "desc" }.to_owned();
     if sort == "name" {
         caps.sort_by(|a, b| a.name.cmp(&b.name));
     } else {
@@ -254,6 +379,7 @@ pub async fn show(
         rows,
         columns,
         csv_href: "/capacity.csv".to_owned(),
+        compare,
     })
 }
 

@@ -20,6 +20,7 @@ pub mod session;
 pub mod stamp_limit;
 pub mod stamps;
 pub mod svg;
+pub mod trends;
 
 use actix_web::web;
 

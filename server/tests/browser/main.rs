@@ -38,7 +38,22 @@ async fn the_dashboard_works_in_a_real_browser(pool: PgPool) {
         })
         .unwrap_or((4, 12));
     let app = dashboard::spawn(pool.clone()).await;
-    dashboard::load_fleet(&app, stamps, hosts, 21).await;
+    let fleet = dashboard::load_fleet(&app, stamps, hosts, 21).await;
+    // 180 days of capacity history, as the demo backfills it, through the import API
+    let (imports, filling) =
+        stampbook_agent::simulate::history::imports(&fleet, 180, fleet.options.now);
+    for import in &imports {
+        let r = app
+            .send_json(
+                reqwest::Method::POST,
+                "/api/v1/capacity/history",
+                &app.admin,
+                &serde_json::to_value(import).unwrap(),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    }
+    let filling = filling.expect("a stamp fills within 30 days");
     dashboard::evaluate(&pool).await;
     let operator = app.token("noc-operator", "operator", None).await;
     let (stamp, display): (String, String) = sqlx::query_as(
@@ -134,6 +149,153 @@ async fn the_dashboard_works_in_a_real_browser(pool: PgPool) {
         .await;
     tab.visit("/capacity", "capacity", &["vCPU allocated", "Download CSV"])
         .await;
+
+    // capacity over time: the stamp's trend charts and the comparison, drawn (not just sent)
+    tab.visit(
+        &format!("/stamps/{filling}#capacity-trends"),
+        "stamp-capacity-trends",
+        &["Capacity over time", "CRITICAL"],
+    )
+    .await;
+    let charts = tab
+        .client
+        .find_all(Locator::Css("#capacity-trends svg.chart.trend"))
+        .await
+        .unwrap();
+    assert_eq!(charts.len(), 3, "one chart per resource");
+    for chart in &charts {
+        let rect = chart.rectangle().await.unwrap();
+        assert!(
+            rect.2 > 300.0 && rect.3 > 90.0,
+            "drawn at a readable size: {rect:?}"
+        );
+        let labels: Vec<String> = {
+            let mut out = Vec::new();
+            for t in chart
+                .find_all(Locator::Css("text.axis-label"))
+                .await
+                .unwrap()
+            {
+                out.push(t.text().await.unwrap());
+            }
+            out
+        };
+        assert_eq!(labels.len(), 2, "{labels:?}");
+        assert_eq!(labels[0], "date (UTC)");
+        assert!(
+            [
+                "vCPUs in use",
+                "memory in use (GB)",
+                "storage allocated to plans (GB)"
+            ]
+            .contains(&labels[1].as_str()),
+            "{labels:?}"
+        );
+        assert!(
+            chart.find(Locator::Css("polyline.limit")).await.is_ok(),
+            "the limit line"
+        );
+        assert!(chart.find(Locator::Css("text.today")).await.is_ok());
+    }
+    let crossing = tab
+        .client
+        .find(Locator::Css("#capacity-trends text.note"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        crossing.starts_with("crosses") || crossing.starts_with("may cross"),
+        "{crossing}"
+    );
+    assert!(
+        tab.client
+            .find(Locator::Css("#capacity-trends polygon.cone"))
+            .await
+            .is_ok(),
+        "the forecast cone"
+    );
+    // the comparison: pick the stamps with the form
+    tab.open("/capacity").await;
+    for b in tab
+        .client
+        .find_all(Locator::Css(".compare-form input[name=stamp]:checked"))
+        .await
+        .unwrap()
+    {
+        b.click().await.unwrap();
+    }
+    let other = fleet
+        .stamps
+        .iter()
+        .find(|s| s.name != filling && !fleet.faults.retired.contains(&s.name))
+        .unwrap()
+        .name
+        .clone();
+    for name in [&filling, &other] {
+        tab.client
+            .find(Locator::Css(&format!(
+                ".compare-form input[value='{name}']"
+            )))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+    tab.client
+        .find(Locator::Css(".compare-form option[value='memory_gb']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    tab.client
+        .find(Locator::Css(".compare-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    tab.client
+        .wait()
+        .for_element(Locator::Css(
+            ".compare-form option[value='memory_gb'][selected]",
+        ))
+        .await
+        .unwrap();
+    let url = tab.client.current_url().await.unwrap();
+    let query = url.query().unwrap_or_default().to_owned();
+    assert!(
+        query.contains(&format!("stamp={filling}")) && query.contains(&format!("stamp={other}")),
+        "{query}"
+    );
+    let compared = tab
+        .visit(
+            &format!("/capacity?{query}#compare"),
+            "capacity-compare",
+            &["Over time: Memory", "% of limit"],
+        )
+        .await;
+    assert!(compared.contains(&format!("<title>{other}</title>")));
+    let lines = tab
+        .client
+        .find_all(Locator::Css("#compare svg.chart.trend polyline.line"))
+        .await
+        .unwrap();
+    assert_eq!(lines.len(), 2, "one line per chosen stamp");
+    let y_label = tab
+        .client
+        .find_all(Locator::Css("#compare text.axis-label"))
+        .await
+        .unwrap()
+        .pop()
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(y_label, "memory in use (GB), % of limit");
     tab.visit("/certificates", "certificates", &["Timeline", "Days left"])
         .await;
     tab.visit("/quarantine", "quarantine", &["Quarantine"])
@@ -258,6 +420,12 @@ async fn the_dashboard_works_in_a_real_browser(pool: PgPool) {
         &format!("/stamps/{stamp}?wallboard=1"),
         "stamp-wallboard",
         &[&display],
+    )
+    .await;
+    tab.visit(
+        &format!("/capacity?wallboard=1&stamp={filling}#compare"),
+        "capacity-wallboard",
+        &["Over time: vCPUs", "<svg class=\"chart trend\""],
     )
     .await;
     tab.client.set_window_size(1440, 960).await.unwrap();

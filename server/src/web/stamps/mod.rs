@@ -16,6 +16,7 @@ use super::overview::{CertSoon, console_detail, expiry_class};
 use super::page::{self, Chrome, Crumb};
 use super::problems::view::{self as problem_view, ProblemView};
 use super::svg::Columns;
+use super::trends::{self, ResourceChart};
 use crate::facts::blind::{self, FailedHost};
 use crate::health::{self, ChainLink};
 use crate::inventory::store;
@@ -133,6 +134,8 @@ pub struct StampPage {
     pub networks: Vec<NetworkRow>,
     pub scale_units: Vec<crate::inventory::model::ScaleUnit>,
     pub plans: Vec<PlanLine>,
+    /// Capacity over time, one chart per resource.
+    pub trends: Vec<ResourceChart>,
     pub origin: String,
     pub acked: Option<i64>,
 }
@@ -170,12 +173,13 @@ pub async fn show(
     let search = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let page_no = q.page.unwrap_or(1).max(1);
     // independent reads, each on its own pooled connection, at the same time
-    let ((hosts_total, hosts), problems, weeks, versions, failed) = tokio::try_join!(
+    let ((hosts_total, hosts), problems, weeks, versions, failed, history) = tokio::try_join!(
         read::hosts(&state.pool, stamp.id, d.report_interval_s, search, page_no),
         problem_view::open_for(&state.pool, Some(stamp.id), None, PROBLEMS_SHOWN),
         read::expiry_weeks(&state.pool, stamp.id),
         read::versions(&state.pool, stamp.id),
         blind::failed_hosts(&state.pool, stamp.id, FAILED_HOSTS_SHOWN),
+        trends::rows(&state.pool, stamp.id, now),
     )?;
     let pages = ((hosts_total + HOSTS_PER_PAGE - 1) / HOSTS_PER_PAGE).max(1);
     let open_total = h.open.critical + h.open.warning + h.open.info + h.acknowledged;
@@ -374,6 +378,13 @@ pub async fn show(
                 }
             })
             .collect(),
+        trends: trends::stamp_charts(
+            d.name.as_str(),
+            &history,
+            now,
+            t.exhaustion_warning_days,
+            t.exhaustion_critical_days,
+        ),
         origin: ctx.origin.clone(),
         acked: q.acked,
     };
