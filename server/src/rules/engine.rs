@@ -120,6 +120,7 @@ pub async fn evaluate_at(
         load::hosts(&mut tx, stamp_id, only, &roots, certs).await?
     };
     let plans = load::plans(&mut tx, stamp_id).await?;
+    let wap = load::wap(&mut tx, stamp_id).await?;
     if !hosts.is_empty() {
         ctx.outages = crate::heartbeat::outages(&mut tx, now).await?;
     }
@@ -200,6 +201,7 @@ pub async fn evaluate_at(
         acknowledged: existing.get(&identity(f)).is_some_and(|e| e.acknowledged),
     }));
     findings.extend(evaluate_plans(&ctx, &plans, &open));
+    findings.extend(super::wap_plans::evaluate(&ctx, &wap));
 
     let whole = matches!(run, Run::Whole);
     let outcome = reconcile(&mut tx, stamp_id, &findings, existing, whole).await?;
