@@ -20,3 +20,11 @@ create index host_wap_plans_plan_key_idx on host_wap_plans (plan_key);
 
 -- when the host's WAP plans were last collected (null: never): "last seen" of its plans
 alter table hosts add column wap_collected_at timestamptz;
+
+-- a WAP plan's changes are history of its WAP server like any other fact
+alter table fact_changes drop constraint fact_changes_kind_check;
+alter table fact_changes add constraint fact_changes_kind_check
+    check (kind in ('host', 'vitals', 'certificate', 'route', 'interface', 'service', 'setting', 'component', 'report', 'wap_plan'))
+    not valid;
+-- checked without holding off writers (the history is the largest table)
+alter table fact_changes validate constraint fact_changes_kind_check;

@@ -15,6 +15,7 @@ pub mod negotiate;
 pub mod networks;
 pub mod openapi;
 pub mod pagination;
+pub mod plan_wap;
 pub mod plans;
 pub mod problems;
 pub mod reports;

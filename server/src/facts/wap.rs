@@ -197,3 +197,15 @@ pub async fn subscriptions(
     .await?;
     Ok(rows.into_iter().map(|r| (r.plan_key, r.count)).collect())
 }
+
+/// The stamps whose WAP servers report the plan `id` (ignoring case): declaring or deleting it
+/// changes what their `plan.undeclared` says.
+pub async fn reporting_stamps(conn: &mut PgConnection, id: &str) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select distinct h.stamp_id as "stamp_id!" from host_wap_plans w join hosts h on h.id = w.host_id
+           where w.plan_key = lower($1) order by 1"#,
+        id
+    )
+    .fetch_all(conn)
+    .await
+}

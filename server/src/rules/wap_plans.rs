@@ -180,7 +180,7 @@ fn setting<'a>(plan: &'a WapPlanFact, key: &str) -> Vec<&'a str> {
 
 /// A quota WAP holds as a number (summed over its VM Clouds quotas); `None` when it holds none
 /// or a value that is no count (`-1`, empty, text): unlimited or unknown is not compared.
-fn wap_number(plan: &WapPlanFact, key: &str) -> Option<i64> {
+pub fn wap_number(plan: &WapPlanFact, key: &str) -> Option<i64> {
     let values: Vec<i64> = setting(plan, key)
         .into_iter()
         .filter_map(|v| v.trim().parse::<i64>().ok())
