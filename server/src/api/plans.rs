@@ -118,7 +118,6 @@ pub async fn list(
 fn csv(items: &[PlanItem]) -> Csv {
     let mut out = Csv::new(&[
         "wap_plan_id",
-        "source",
         "name",
         "public",
         "stamp",
@@ -143,6 +142,7 @@ fn csv(items: &[PlanItem]) -> Csv {
         "wap_subscription_count",
         "wap_last_seen_at",
         "disagreements",
+        "source",
     ]);
     for item in items {
         match item {
@@ -152,7 +152,6 @@ fn csv(items: &[PlanItem]) -> Csv {
                 let w = v.wap.as_ref();
                 out.row(&[
                     &p.wap_plan_id,
-                    &v.source,
                     &p.name,
                     &p.public,
                     &p.stamp,
@@ -177,13 +176,13 @@ fn csv(items: &[PlanItem]) -> Csv {
                     &w.and_then(|w| w.subscription_count),
                     &w.map(|w| w.last_seen_at),
                     &v.disagreements.len(),
+                    &v.source,
                 ]);
             }
             PlanItem::Wap(v) => {
                 let none: Option<&str> = None;
                 out.row(&[
                     &v.wap_plan_id,
-                    &v.source,
                     &v.wap.display_name,
                     &none,
                     &none,
@@ -208,6 +207,7 @@ fn csv(items: &[PlanItem]) -> Csv {
                     &v.wap.subscription_count,
                     &v.wap.last_seen_at,
                     &0,
+                    &v.source,
                 ]);
             }
         }
