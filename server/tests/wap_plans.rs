@@ -1,13 +1,17 @@
-//! Plans as WAP knows them, end to end: a `wap_server` pushes `wap`, the plans API carries WAP's
-//! view beside the declared one, each `plan.*` WAP rule opens and resolves, and hostile `wap`
-//! bodies are refused with the field (never a 500).
+//! Plans as WAP knows them, end to end: a `wap_server` pushes `wap`, the plans API and the
+//! dashboard's plans pages carry WAP's view beside the declared one, each `plan.*` WAP rule opens
+//! and resolves, an admin adopts a plan only WAP knows from its page (others are refused), the
+//! simulated demo fleet shows one of each disagreement, and hostile `wap` bodies are refused with
+//! the field (never a 500).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod dashboard;
 
 use chrono::Utc;
 use common::{TestApp, assert_error, spawn, spec_document};
-use reqwest::Method;
+use dashboard::{Browser, load_fleet};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use stampbook_server::rules::engine;
@@ -363,4 +367,205 @@ async fn hostile_wap_sections_are_refused_with_the_field(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(stored, 0);
+}
+
+/// The page of a plan only WAP knows, and the `/plans` page, for a reader; adoption refused to
+/// anyone but an admin's own session with its CSRF token, then done by one.
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn the_plans_pages_show_what_wap_says_and_an_admin_adopts_a_plan_only_wap_knows(
+    pool: PgPool,
+) {
+    let app = spawn(pool).await;
+    fleet(&app).await;
+    let clouds = r#"<Clouds><Cloud Id="c1" Name="Frankfurt Cloud" StampId="9f2e" /></Clouds>"#;
+    let mut bronze = plan(
+        "Bronze9x",
+        "public",
+        7,
+        json!({"VmCount": "10", "CoreCount": "20", "RamInMB": "40960", "StorageInGB": "-1",
+               "Clouds": "<Clouds><Cloud Id=\"b1\" Name=\"Gold Cloud\" /></Clouds>",
+               "Note": "<script>alert(1)</script>"}),
+    );
+    bronze["display_name"] = json!("Bronze <b>IaaS</b>");
+    push(
+        &app,
+        &wap_report(json!({"plans": [
+            plan("GOLD-AMS", "public", 42, gold_settings("1800", clouds)),
+            bronze.clone(),
+        ]})),
+    )
+    .await;
+    // WAP changes gold's subscriptions: the change is history of the plan
+    push(
+        &app,
+        &wap_report(json!({"plans": [
+            plan("GOLD-AMS", "public", 43, gold_settings("1800", clouds)),
+            bronze,
+        ]})),
+    )
+    .await;
+
+    let reader = app.token("noc-reader", "read", None).await;
+    let mut r = Browser::new(&app.base);
+    let reader_csrf = r.logged_in(&reader).await;
+    let plans = r.get("/plans").await;
+    assert_eq!(plans.status, StatusCode::OK);
+    plans.assert_contains(&[
+        "In WAP",
+        "DIFFERS",
+        "vcpus: declared 2000, WAP 1800 (CoreCount=1800)",
+        "WAP sells it on cloud Frankfurt Cloud of fra-01, not ams-01",
+        "NOT IN WAP",
+        "WAP: 43",
+        "differ from WAP",
+        "In WAP, not declared",
+        "href=\"/plans/wap/Bronze9x\"",
+        "href=\"/plans/wap/gold-ams\"",
+        "Bronze &#60;b&#62;IaaS&#60;/b&#62;",
+    ]);
+    assert!(!plans.body.contains("<b>IaaS"), "escaped");
+
+    let page = r.get("/plans/wap/bronze9x").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page.assert_contains(&[
+        "NOT DECLARED",
+        "Bronze9x",
+        "Gold Cloud",
+        "CoreCount",
+        "&#60;script&#62;alert(1)&#60;/script&#62;",
+        "quota: {vms: 10, vcpus: 20, memory_gb: 40, storage_gb: 0}",
+        "An admin can adopt this plan",
+        "plan.undeclared",
+    ]);
+    assert!(!page.body.contains("<script>alert"), "escaped");
+    assert!(
+        !page.body.contains("/adopt\""),
+        "no adoption form for a reader"
+    );
+
+    // refused: no session, a reader, an operator, an admin without or with a foreign token
+    let adopt = "/plans/wap/Bronze9x/adopt";
+    let fields = |csrf: &str| {
+        vec![
+            ("csrf", csrf.to_owned()),
+            ("stamp", "ams-01".to_owned()),
+            ("cloud", "Gold Cloud".to_owned()),
+        ]
+    };
+    let mut nobody = Browser::new(&app.base);
+    let refused = nobody.post(adopt, &pairs(&fields("x"))).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let refused = r.post(adopt, &pairs(&fields(&reader_csrf))).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "a reader");
+    let operator = app.token("noc-operator", "operator", None).await;
+    let mut o = Browser::new(&app.base);
+    let operator_csrf = o.logged_in(&operator).await;
+    let refused = o.post(adopt, &pairs(&fields(&operator_csrf))).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "an operator");
+    let admin = app.token("plans-admin", "admin", None).await;
+    let mut a = Browser::new(&app.base);
+    let admin_csrf = a.logged_in(&admin).await;
+    for bad in ["", "00", reader_csrf.as_str()] {
+        let refused = a.post(adopt, &pairs(&fields(bad))).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "csrf {bad:?}");
+    }
+    assert!(
+        app.get_json("/api/v1/plans/Bronze9x").await["source"] == "wap",
+        "nothing was declared"
+    );
+
+    // the admin sees the form; a stamp that does not exist is refused on the page, with the field
+    let page = a.get("/plans/wap/Bronze9x").await;
+    page.assert_contains(&[
+        "action=\"/plans/wap/Bronze9x/adopt\"",
+        "name=\"remote_console\"",
+    ]);
+    let mut wrong = fields(&admin_csrf);
+    wrong[1].1 = "nowhere-01".to_owned();
+    let refused = a.post(adopt, &pairs(&wrong)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    refused.assert_contains(&["Not adopted", "nowhere-01", "(stamp)"]);
+    let mut long = fields(&admin_csrf);
+    long[2].1 = "c".repeat(201);
+    let refused = a.post(adopt, &pairs(&long)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    refused.assert_contains(&["Not adopted", "(cloud)"]);
+
+    // adopted: declared with WAP's name, state and quotas, audited, back to its page with the YAML
+    let mut ok = fields(&admin_csrf);
+    ok.push(("remote_console", "1".to_owned()));
+    let done = a.post(adopt, &pairs(&ok)).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.location(), "/plans/wap/Bronze9x?adopted=1");
+    let page = a.get(&done.location()).await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_contains(&[
+        "Adopted",
+        "AGREES WITH WAP",
+        "Its entry in the inventory document",
+        "stamp: &#34;ams-01&#34;",
+        "remote_console: true",
+        "quota: {vms: 10, vcpus: 20, memory_gb: 40, storage_gb: 0}",
+    ]);
+    let declared = app.get_json("/api/v1/plans/Bronze9x").await;
+    assert_eq!(declared["source"], "declared");
+    assert_eq!(declared["name"], "Bronze <b>IaaS</b>");
+    assert_eq!(declared["public"], true);
+    assert_eq!(declared["cloud"], "Gold Cloud");
+    assert_eq!(declared["quota"]["vcpus"], 20);
+    assert_eq!(declared["wap_status"], "matched");
+    let actor: String = sqlx::query_scalar(
+        "select actor from audit_log where entity = 'plan' and entity_key = 'Bronze9x' and action = 'create'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(actor, "plans-admin");
+    engine::evaluate_queued(&app.pool).await.unwrap();
+    assert!(open(&app, "plan.undeclared").await.is_empty());
+    let again = a.post(adopt, &pairs(&fields(&admin_csrf))).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+
+    // a declared plan's page: both sides, the disagreements, WAP's changes
+    let gold = r.get("/plans/wap/gold-ams").await;
+    assert_eq!(gold.status, StatusCode::OK);
+    gold.assert_contains(&[
+        "DIFFERS FROM WAP",
+        "What the inventory declares",
+        "vcpus: declared 2000, WAP 1800",
+        "subscription_count: 42 → 43",
+        WAP,
+        "plan.cloud_mismatch",
+    ]);
+    let missing = r.get("/plans/wap/no-such-plan").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+fn pairs<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// The demo fleet (`simulate --faults`): its WAP servers report their stamps' plans, and WAP and
+/// the inventory disagree in one place of each kind.
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn the_simulated_fleet_shows_one_of_each_wap_disagreement(pool: PgPool) {
+    let app = dashboard::spawn(pool.clone()).await;
+    load_fleet(&app, 4, 10, 11).await;
+    dashboard::evaluate(&pool).await;
+    for rule in [
+        "plan.undeclared",
+        "plan.not_in_wap",
+        "plan.quota_mismatch",
+        "plan.cloud_mismatch",
+    ] {
+        assert_eq!(open(&app, rule).await.len(), 1, "{rule}");
+    }
+    let all = app.get_json("/api/v1/plans?source=all&limit=1000").await;
+    let items = all["items"].as_array().unwrap();
+    let status = |s: &str| items.iter().filter(|p| p["wap_status"] == s).count();
+    assert_eq!(status("wap_only"), 1);
+    assert_eq!(status("not_in_wap"), 1);
+    assert_eq!(status("disagrees"), 2);
+    assert_eq!(status("unknown"), 0, "every stamp's WAP reported");
+    assert!(status("matched") >= 4, "the rest agree: {all}");
 }

@@ -224,6 +224,13 @@ impl Reconciler {
             .collect()
     }
 
+    /// The declared plan id that WAP's `id` names (ignoring case, as WAP compares ids).
+    pub fn declared_id(&self, id: &str) -> Option<&str> {
+        self.declared
+            .get(&wap::key(id))
+            .map(|(_, d)| d.wap_plan_id.as_str())
+    }
+
     /// The WAP-only plan with this id (ignoring case).
     pub fn wap_only_one(&self, id: &str) -> Option<WapOnlyPlan> {
         let key = wap::key(id);
