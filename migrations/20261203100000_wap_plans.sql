@@ -28,3 +28,7 @@ alter table fact_changes add constraint fact_changes_kind_check
     not valid;
 -- checked without holding off writers (the history is the largest table)
 alter table fact_changes validate constraint fact_changes_kind_check;
+
+-- "the hosts that reported WAP plans" (every plans page and list, a WAP plan's history) without
+-- reading every host of the fleet
+create index hosts_wap_collected_idx on hosts (stamp_id) where wap_collected_at is not null;

@@ -279,7 +279,7 @@ async fn render(
     let history = sqlx::query!(
         r#"select c.at, h.fqdn::text as "host!", c.change, c.before, c.after
            from fact_changes c join hosts h on h.id = c.host_id
-           where c.host_id = any(select id from hosts where 'wap_server' = any(roles))
+           where c.host_id in (select id from hosts where wap_collected_at is not null)
              and c.kind = 'wap_plan' and c.key = $1
            order by c.at desc, c.id desc limit $2"#,
         key,
