@@ -97,7 +97,7 @@ pub struct WapOnlyPlan {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum PlanItem {
-    Declared(PlanView),
+    Declared(Box<PlanView>),
     Wap(WapOnlyPlan),
 }
 

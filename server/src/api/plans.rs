@@ -96,7 +96,11 @@ pub async fn list(
         let rows =
             store::list_plans(&mut conn, q.stamp.as_deref(), after.as_deref(), limit + 1).await?;
         let plans = to_api(&mut conn, rows).await?;
-        items.extend(plans.into_iter().map(|p| PlanItem::Declared(wap.view(p))));
+        items.extend(
+            plans
+                .into_iter()
+                .map(|p| PlanItem::Declared(Box::new(wap.view(p)))),
+        );
     }
     if source != Source::Declared {
         items.extend(
@@ -249,7 +253,7 @@ pub async fn item(conn: &mut sqlx::PgConnection, id: &str) -> ApiResult<PlanItem
                 .await?
                 .pop()
                 .ok_or_else(|| ApiError::not_found(format!("plan '{id}'")))?;
-            Ok(PlanItem::Declared(wap.view(plan)))
+            Ok(PlanItem::Declared(Box::new(wap.view(plan))))
         }
         None => wap
             .wap_only_one(id)
