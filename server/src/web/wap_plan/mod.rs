@@ -6,12 +6,16 @@
 //! gives the `plans:` entry to commit to the inventory document, so that the next
 //! `stampbook-server apply` keeps it.
 
+pub mod adoption;
+pub mod history;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
-use serde_json::Value;
 
+use self::adoption::{adoption, plan_yaml};
+use self::history::HistoryRow;
 use super::access::Ctx;
 use super::error::WebError;
 use super::format::{self, When};
@@ -20,13 +24,10 @@ use super::plans::describe;
 use crate::api::plan_wap::{self, PlanWap, Reconciler};
 use crate::api::plans::to_api;
 use crate::facts::wap;
-use crate::inventory::model::{ApplySummary, PlanSpec, QuotaSpec};
+use crate::inventory::model::ApplySummary;
 use crate::inventory::store;
-use crate::inventory::validate::{self, PlanDecl};
+use crate::inventory::validate;
 use crate::startup::AppState;
-
-/// Changes of a plan shown on its page (newest first).
-const HISTORY_ROWS: i64 = 100;
 
 /// What the inventory declares for the plan.
 pub struct Declared {
@@ -38,15 +39,6 @@ pub struct Declared {
     pub quota: String,
     pub wap_status: &'static str,
     pub disagreements: Vec<String>,
-}
-
-/// One change WAP made to the plan, as a WAP server reported it.
-pub struct HistoryRow {
-    pub at: When,
-    pub host: String,
-    pub change: String,
-    /// What changed, in words (`subscription_count 40 → 42`, ...).
-    pub what: Vec<String>,
 }
 
 /// An open problem about the plan.
@@ -84,119 +76,6 @@ pub struct WapPlanPage {
     pub adopted: bool,
     /// Why the admin's adoption was refused.
     pub error: String,
-}
-
-/// A YAML double-quoted scalar: JSON's string syntax is YAML's, escapes included.
-fn quoted(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
-}
-
-/// The inventory document's `plans:` entry (SPEC §3's plan shape) for a declaration.
-pub fn plan_yaml(d: &PlanDecl) -> String {
-    let q = &d.quota;
-    let mut out = format!(
-        "plans:\n  - wap_plan_id: {}\n    name: {}\n    public: {}\n    stamp: {}\n    cloud: {}\n    remote_console: {}\n    quota: {{vms: {}, vcpus: {}, memory_gb: {}, storage_gb: {}}}\n",
-        quoted(&d.wap_plan_id),
-        quoted(&d.name),
-        d.public,
-        quoted(d.stamp.as_str()),
-        quoted(&d.cloud),
-        d.remote_console,
-        q.vms,
-        q.vcpus,
-        q.memory_gb,
-        q.storage_gb,
-    );
-    if d.subscriptions != 0 {
-        out.push_str(&format!("    subscriptions: {}\n", d.subscriptions));
-    }
-    out
-}
-
-/// The declaration adopting `plan` makes: WAP's id, name (its id when WAP gives none) and state,
-/// its VM Clouds quota in the inventory's units (a limit WAP leaves unlimited declares 0, which
-/// the quota comparison does not judge), on the chosen stamp and cloud.
-pub fn adoption(plan: &PlanWap, stamp: &str, cloud: &str, remote_console: bool) -> PlanSpec {
-    let q = plan_wap::declared_quota(plan);
-    PlanSpec {
-        wap_plan_id: Some(plan.id.clone()),
-        name: if plan.display_name.trim().is_empty() {
-            plan.id.clone()
-        } else {
-            plan.display_name.clone()
-        },
-        public: Some(plan.state == "public"),
-        stamp: stamp.to_owned(),
-        cloud: Some(cloud.to_owned()),
-        remote_console: Some(remote_console),
-        quota: Some(QuotaSpec {
-            vms: q.vms,
-            vcpus: q.vcpus,
-            memory_gb: q.memory_gb,
-            storage_gb: q.storage_gb,
-        }),
-        subscriptions: None,
-    }
-}
-
-/// Values of a plan's history entry by field, quota settings flattened to `service/Key`.
-fn fields(v: &Value) -> std::collections::BTreeMap<String, String> {
-    let mut out = std::collections::BTreeMap::new();
-    for key in ["display_name", "state", "subscription_count"] {
-        if let Some(x) = v.get(key) {
-            let shown = match x {
-                Value::String(s) => s.clone(),
-                Value::Null => "not said".to_owned(),
-                other => other.to_string(),
-            };
-            out.insert(key.to_owned(), shown);
-        }
-    }
-    for q in v
-        .get("quotas")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let service = q.get("service_name").and_then(Value::as_str).unwrap_or("?");
-        for (k, x) in q
-            .get("settings")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
-            out.insert(
-                format!("{service}/{k}"),
-                x.as_str().map_or_else(|| x.to_string(), str::to_owned),
-            );
-        }
-    }
-    out
-}
-
-/// What a change did, in words: each field that differs, `before → after`.
-pub fn changed_fields(before: Option<&Value>, after: Option<&Value>) -> Vec<String> {
-    let (b, a) = (
-        before.map(fields).unwrap_or_default(),
-        after.map(fields).unwrap_or_default(),
-    );
-    let cut = |s: &str| {
-        if s.chars().count() > 120 {
-            format!("{}…", s.chars().take(120).collect::<String>())
-        } else {
-            s.to_owned()
-        }
-    };
-    let keys: std::collections::BTreeSet<&String> = b.keys().chain(a.keys()).collect();
-    keys.into_iter()
-        .filter_map(|k| match (b.get(k), a.get(k)) {
-            (Some(x), Some(y)) if x == y => None,
-            (Some(x), Some(y)) => Some(format!("{k}: {} → {}", cut(x), cut(y))),
-            (None, Some(y)) => Some(format!("{k}: {}", cut(y))),
-            (Some(x), None) => Some(format!("{k}: {} (gone)", cut(x))),
-            (None, None) => None,
-        })
-        .collect()
 }
 
 /// The query of the page after an adoption.
@@ -276,25 +155,7 @@ async fn render(
             (Some(only.wap), None, None)
         }
     };
-    let history = sqlx::query!(
-        r#"select c.at, h.fqdn::text as "host!", c.change, c.before, c.after
-           from fact_changes c join hosts h on h.id = c.host_id
-           where c.host_id in (select id from hosts where wap_collected_at is not null)
-             and c.kind = 'wap_plan' and c.key = $1
-           order by c.at desc, c.id desc limit $2"#,
-        key,
-        HISTORY_ROWS
-    )
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .map(|c| HistoryRow {
-        at: When::at(c.at, ctx.now),
-        host: c.host,
-        what: changed_fields(c.before.as_ref(), c.after.as_ref()),
-        change: c.change,
-    })
-    .collect();
+    let history = history::load(&mut conn, &key, ctx.now).await?;
     let problems = sqlx::query!(
         r#"select rule, severity, message from problems
            where resolved_at is null and rule like 'plan.%' and lower(subject) = $1
@@ -450,84 +311,4 @@ pub async fn adopt(
         "/plans/wap/{}?adopted=1",
         format::encode(&decl.wap_plan_id)
     )))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::Utc;
-    use serde_json::json;
-    use stampbook_wire::WapQuota;
-
-    fn bronze() -> PlanWap {
-        PlanWap {
-            id: "Bronze9x".into(),
-            display_name: "Bronze \"Basic\" #1: été".into(),
-            state: "public".into(),
-            subscription_count: Some(7),
-            quotas: vec![WapQuota {
-                service_name: "systemcenter".into(),
-                instance_id: None,
-                settings: [
-                    ("VmCount", "10"),
-                    ("CoreCount", "20"),
-                    ("RamInMB", "40960"),
-                    ("StorageInGB", "-1"),
-                ]
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect(),
-            }],
-            last_seen_at: Utc::now(),
-            reported_by: vec![],
-        }
-    }
-
-    #[test]
-    fn the_adoption_yaml_is_an_inventory_document_that_declares_the_same_plan() {
-        let spec = adoption(&bronze(), "ams-01", "Gold: Cloud\n", true);
-        let decl = validate::plan(&spec, None, "").unwrap();
-        let yaml = plan_yaml(&decl);
-        assert!(
-            yaml.contains("quota: {vms: 10, vcpus: 20, memory_gb: 40, storage_gb: 0}"),
-            "{yaml}"
-        );
-        // the inventory's own YAML reader takes it back to the same declaration
-        let doc = crate::inventory::apply::parse_document(yaml.as_bytes(), true).unwrap();
-        assert_eq!(doc.plans.len(), 1);
-        assert_eq!(
-            validate::plan(&doc.plans[0], None, "plans[0]").unwrap(),
-            decl
-        );
-        assert_eq!(decl.name, "Bronze \"Basic\" #1: été");
-        assert!(decl.public && decl.remote_console);
-    }
-
-    #[test]
-    fn a_private_plan_without_a_name_is_adopted_private_under_its_id() {
-        let mut p = bronze();
-        p.display_name = " ".into();
-        p.state = "private".into();
-        let decl = validate::plan(&adoption(&p, "fra-01", "", false), None, "").unwrap();
-        assert_eq!(decl.name, "Bronze9x");
-        assert!(!decl.public && !decl.remote_console);
-    }
-
-    #[test]
-    fn a_history_entry_names_each_field_and_quota_setting_that_changed() {
-        let before = json!({"id": "Gold", "display_name": "Gold", "state": "public", "subscription_count": 40,
-                            "quotas": [{"service_name": "systemcenter", "settings": {"CoreCount": "100", "VmCount": "5"}}]});
-        let after = json!({"id": "Gold", "display_name": "Gold", "state": "private", "subscription_count": 42,
-                           "quotas": [{"service_name": "systemcenter", "settings": {"CoreCount": "120", "VmCount": "5"}}]});
-        assert_eq!(
-            changed_fields(Some(&before), Some(&after)),
-            [
-                "state: public → private",
-                "subscription_count: 40 → 42",
-                "systemcenter/CoreCount: 100 → 120"
-            ]
-        );
-        assert!(changed_fields(None, Some(&after)).contains(&"state: private".to_owned()));
-        assert!(changed_fields(Some(&before), None).contains(&"state: public (gone)".to_owned()));
-    }
 }
