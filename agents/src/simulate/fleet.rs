@@ -100,7 +100,8 @@ pub struct PlanModel {
     pub wap_plan_id: String,
     pub name: &'static str,
     pub public: bool,
-    pub cloud: &'static str,
+    /// The stamp's own VMM cloud (`Gold Cloud ams-01`): a cloud belongs to one VMM server.
+    pub cloud: String,
     pub remote_console: bool,
     pub quota: Quota,
     pub subscriptions: u64,

@@ -18,6 +18,7 @@ pub mod report;
 pub mod runner;
 pub mod topology;
 pub mod versions;
+pub mod wap;
 
 use chrono::{DateTime, Utc};
 use rand::SeedableRng;
@@ -98,10 +99,17 @@ impl Fleet {
             certs: &certs,
             fleet: fleet_certs,
         };
+        let wap = wap::section(&self.stamps, index, self.options.faults);
         Ok(stamp
             .hosts
             .iter()
-            .map(|host| host_report(&ctx, host, self.options.now))
+            .map(|host| {
+                let mut report = host_report(&ctx, host, self.options.now);
+                if host.role == stampbook_wire::Role::WapServer {
+                    report.wap.clone_from(&wap);
+                }
+                report
+            })
             .collect())
     }
 }

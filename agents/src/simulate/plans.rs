@@ -94,7 +94,7 @@ pub fn size_plans(stamp: &mut StampModel, rng: &mut StdRng) {
                 wap_plan_id: format!("{}-{}", offer.id, stamp.name),
                 name: offer.name,
                 public: offer.public,
-                cloud: offer.cloud,
+                cloud: format!("{} {}", offer.cloud, stamp.name),
                 remote_console: offer.remote_console,
                 quota: Quota {
                     vms,

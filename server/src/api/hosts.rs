@@ -138,7 +138,7 @@ pub async fn get(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
-    /// Only changes of this kind (host, vitals, certificate, route, interface, service, setting, component, report).
+    /// Only changes of this kind (host, vitals, certificate, route, interface, service, setting, component, wap_plan, report).
     pub kind: Option<String>,
     /// Items per page, 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]

@@ -19,6 +19,7 @@ mod objects_only;
 pub mod openapi;
 pub mod pagination;
 pub mod placement;
+pub mod plan_wap;
 pub mod plans;
 pub mod problems;
 pub mod reports;

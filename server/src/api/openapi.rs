@@ -60,7 +60,7 @@ macro_rules! page {
 page!(StampPage, stamps::StampListItem);
 page!(NetworkPage, crate::inventory::model::Network);
 page!(ScaleUnitPage, crate::inventory::model::ScaleUnit);
-page!(PlanPage, crate::inventory::model::Plan);
+page!(PlanPage, super::plan_wap::PlanItem);
 page!(CapacityPage, capacity::StampCapacity);
 page!(QuarantinePage, crate::ingest::quarantine::QuarantinedReport);
 page!(HostPage, crate::facts::read::HostSummary);
@@ -116,7 +116,7 @@ Teams Adaptive Card message), signed the Standard Webhooks way and \
     tags(
         (name = "system", description = "Liveness, readiness, metrics and this document; no authentication"),
         (name = "stamps", description = "Stamps, their networks and scale units, their health"),
-        (name = "plans", description = "WAP plans, each with its stamp's health and Remote Console readiness"),
+        (name = "plans", description = "WAP plans, each with its stamp's health and Remote Console readiness, and what WAP reports for it beside what is declared"),
         (name = "capacity", description = "Physical, used and allocated capacity, stamps side by side; its history, forecast, and where a new plan fits"),
         (name = "reports", description = "Collector reports and the quarantine of refused ones"),
         (name = "hosts", description = "Hosts, their facts and history, certificates fleet-wide"),

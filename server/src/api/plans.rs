@@ -8,6 +8,7 @@ use super::body::Json;
 use super::csv::Csv;
 use super::negotiate::Format;
 use super::pagination::{self, PageParams};
+use super::plan_wap::{PlanItem, Reconciler};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::health;
@@ -16,11 +17,23 @@ use crate::inventory::store::{self, PlanRow};
 use crate::inventory::validate;
 use crate::startup::AppState;
 
+/// Which plans a list holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Declared,
+    Wap,
+    All,
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// Only plans on this stamp.
+    /// Only plans on this stamp (for plans only WAP knows: reported by this stamp's WAP).
     pub stamp: Option<String>,
+    /// `declared` (default): the inventory's plans, each with what WAP says of it; `wap`: the
+    /// plans only WAP knows; `all`: both, by id.
+    pub source: Option<Source>,
     /// Items per page, 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
@@ -75,22 +88,38 @@ pub async fn list(
     };
     let limit = page.limit()?;
     let mut conn = state.pool.acquire().await?;
-    let rows = store::list_plans(
-        &mut conn,
-        q.stamp.as_deref(),
-        page.after()?.as_deref(),
-        limit + 1,
-    )
-    .await?;
-    let plans = to_api(&mut conn, rows).await?;
-    let page = pagination::page(plans, limit, |p| p.wap_plan_id.clone());
+    let source = q.source.unwrap_or(Source::Declared);
+    let after = page.after()?;
+    let wap = Reconciler::load(&mut conn).await?;
+    let mut items: Vec<PlanItem> = Vec::new();
+    if source != Source::Wap {
+        let rows =
+            store::list_plans(&mut conn, q.stamp.as_deref(), after.as_deref(), limit + 1).await?;
+        let plans = to_api(&mut conn, rows).await?;
+        items.extend(
+            plans
+                .into_iter()
+                .map(|p| PlanItem::Declared(Box::new(wap.view(p)))),
+        );
+    }
+    if source != Source::Declared {
+        items.extend(
+            wap.wap_only(q.stamp.as_deref())
+                .into_iter()
+                .filter(|p| after.as_deref().is_none_or(|a| p.wap_plan_id.as_str() > a))
+                .map(PlanItem::Wap),
+        );
+        items.sort_by(|a, b| a.wap_plan_id().cmp(b.wap_plan_id()));
+        items.truncate(usize::try_from(limit + 1).unwrap_or(usize::MAX));
+    }
+    let page = pagination::page(items, limit, |p| p.wap_plan_id().to_owned());
     Ok(match format {
         Format::Json => HttpResponse::Ok().json(page),
         Format::Csv => csv(&page.items).respond(&req, page.next_cursor.as_deref()),
     })
 }
 
-fn csv(plans: &[Plan]) -> Csv {
+fn csv(items: &[PlanItem]) -> Csv {
     let mut out = Csv::new(&[
         "wap_plan_id",
         "name",
@@ -112,31 +141,80 @@ fn csv(plans: &[Plan]) -> Csv {
         "remote_console_broken_link",
         "created_at",
         "updated_at",
+        "wap_status",
+        "wap_state",
+        "wap_subscription_count",
+        "wap_last_seen_at",
+        "disagreements",
+        "source",
     ]);
-    for p in plans {
-        let h = &p.stamp_health;
-        out.row(&[
-            &p.wap_plan_id,
-            &p.name,
-            &p.public,
-            &p.stamp,
-            &p.cloud,
-            &p.remote_console,
-            &p.quota.vms,
-            &p.quota.vcpus,
-            &p.quota.memory_gb,
-            &p.quota.storage_gb,
-            &p.subscriptions,
-            &h.health.as_str(),
-            &h.retired,
-            &h.open.critical,
-            &h.open.warning,
-            &h.remote_console.ready,
-            &h.remote_console.state.as_str(),
-            &h.remote_console.broken_link.map(|l| l.as_str()),
-            &p.created_at,
-            &p.updated_at,
-        ]);
+    for item in items {
+        match item {
+            PlanItem::Declared(v) => {
+                let p = &v.plan;
+                let h = &p.stamp_health;
+                let w = v.wap.as_ref();
+                out.row(&[
+                    &p.wap_plan_id,
+                    &p.name,
+                    &p.public,
+                    &p.stamp,
+                    &p.cloud,
+                    &p.remote_console,
+                    &p.quota.vms,
+                    &p.quota.vcpus,
+                    &p.quota.memory_gb,
+                    &p.quota.storage_gb,
+                    &p.subscriptions,
+                    &h.health.as_str(),
+                    &h.retired,
+                    &h.open.critical,
+                    &h.open.warning,
+                    &h.remote_console.ready,
+                    &h.remote_console.state.as_str(),
+                    &h.remote_console.broken_link.map(|l| l.as_str()),
+                    &p.created_at,
+                    &p.updated_at,
+                    &v.wap_status.as_str(),
+                    &w.map(|w| w.state.clone()),
+                    &w.and_then(|w| w.subscription_count),
+                    &w.map(|w| w.last_seen_at),
+                    &v.disagreements.len(),
+                    &v.source,
+                ]);
+            }
+            PlanItem::Wap(v) => {
+                let none: Option<&str> = None;
+                out.row(&[
+                    &v.wap_plan_id,
+                    &v.wap.display_name,
+                    &none,
+                    &none,
+                    &none,
+                    &none,
+                    &none,
+                    &none,
+                    &none,
+                    &none,
+                    &none,
+                    &none,
+                    &none,
+                    &none,
+                    &none,
+                    &none,
+                    &none,
+                    &none,
+                    &none,
+                    &none,
+                    &v.wap_status.as_str(),
+                    &v.wap.state,
+                    &v.wap.subscription_count,
+                    &v.wap.last_seen_at,
+                    &0,
+                    &v.source,
+                ]);
+            }
+        }
     }
     out
 }
@@ -152,8 +230,9 @@ async fn one(conn: &mut sqlx::PgConnection, id: &str) -> ApiResult<Plan> {
 }
 
 #[utoipa::path(get, path = "/api/v1/plans/{wap_plan_id}", tag = "plans",
-    params(("wap_plan_id" = String, Path, description = "The plan's id in WAP")),
-    responses((status = 200, description = "The plan with its stamp's health and Remote Console readiness", body = Plan)),
+    params(("wap_plan_id" = String, Path, description = "The plan's id in WAP (a plan only WAP knows is found ignoring case)")),
+    responses((status = 200, description = "A declared plan with its stamp's health, Remote Console readiness and what WAP says of it (`source` `declared`), or a plan only WAP knows (`source` `wap`)", body = PlanItem),
+              (status = 404, description = "Neither declared nor reported by WAP", body = super::openapi::ErrorBody)),
     extensions(("x-required-scope" = json!("read"))))]
 pub async fn get(
     state: web::Data<AppState>,
@@ -162,7 +241,25 @@ pub async fn get(
 ) -> ApiResult<HttpResponse> {
     who.require_read()?;
     let mut conn = state.pool.acquire().await?;
-    Ok(HttpResponse::Ok().json(one(&mut conn, &id).await?))
+    Ok(HttpResponse::Ok().json(item(&mut conn, &id).await?))
+}
+
+/// The plan `id` as the API answers it: declared (with WAP's view), or only in WAP.
+pub async fn item(conn: &mut sqlx::PgConnection, id: &str) -> ApiResult<PlanItem> {
+    let wap = Reconciler::load(&mut *conn).await?;
+    match store::fetch_plan(&mut *conn, id).await? {
+        Some(row) => {
+            let plan = to_api(conn, vec![row])
+                .await?
+                .pop()
+                .ok_or_else(|| ApiError::not_found(format!("plan '{id}'")))?;
+            Ok(PlanItem::Declared(Box::new(wap.view(plan))))
+        }
+        None => wap
+            .wap_only_one(id)
+            .map(PlanItem::Wap)
+            .ok_or_else(|| ApiError::not_found(format!("plan '{id}'"))),
+    }
 }
 
 async fn write(

@@ -5,4 +5,5 @@ pub mod history;
 pub mod read;
 pub mod store;
 pub mod summary;
+pub mod wap;
 pub mod x509;

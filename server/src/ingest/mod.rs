@@ -53,9 +53,11 @@ pub fn digest(r: &Report) -> Vec<u8> {
         &r.services,
         &r.settings,
     );
-    let bytes = match &r.collection_errors {
-        None => serde_json::to_vec(&facts),
-        Some(errors) => serde_json::to_vec(&(facts, errors)),
+    // the WAP plans likewise, only when sent
+    let bytes = match (&r.collection_errors, &r.wap) {
+        (None, None) => serde_json::to_vec(&facts),
+        (Some(errors), None) => serde_json::to_vec(&(facts, errors)),
+        (errors, Some(wap)) => serde_json::to_vec(&(facts, errors, wap)),
     }
     .unwrap_or_default();
     Sha256::digest(&bytes).to_vec()
@@ -241,7 +243,9 @@ async fn ingest_report(
             sqlx::query!(
                 r#"update hosts set last_report_at = $2, last_collected_at = $3, last_report_id = $4,
                        agent_name = $5, agent_version = $6, agent_spool_dropped = $7,
-                       agent_spool_rejected = $8 where id = $1"#,
+                       agent_spool_rejected = $8,
+                       wap_collected_at = case when $9 then $3 else wap_collected_at end
+                   where id = $1"#,
                 c.id,
                 received,
                 collected,
@@ -250,6 +254,7 @@ async fn ingest_report(
                 report.agent.as_ref().map(|a| a.version.clone()),
                 spool_dropped(report),
                 spool_rejected(report),
+                report.wap.is_some(),
             )
             .execute(&mut *tx)
             .await?;
@@ -371,7 +376,8 @@ async fn unchanged(
            touched as (
                update hosts set last_report_at = $6, last_collected_at = $4, last_report_id = $5,
                       agent_name = $7, agent_version = $8, agent_spool_dropped = $9,
-                      agent_spool_rejected = $10
+                      agent_spool_rejected = $10,
+                      wap_collected_at = case when $11 then $4 else hosts.wap_collected_at end
                from current where hosts.id = current.id
                returning hosts.id, hosts.stamp_id),
            recorded as (
@@ -394,6 +400,7 @@ async fn unchanged(
         report.agent.as_ref().map(|a| a.version.clone()),
         spool_dropped(report),
         spool_rejected(report),
+        report.wap.is_some(),
     )
     .fetch_one(&state.pool)
     .await?;
@@ -606,6 +613,9 @@ async fn store(
         // sent as null: the host has none of them any more
         Part::Cleared => changes.extend(facts::sync_components(tx, host_id, &[], fresh).await?),
         Part::Collected(c) => changes.extend(facts::sync_components(tx, host_id, c, fresh).await?),
+    }
+    if let Some(plans) = &p.wap {
+        changes.extend(crate::facts::wap::sync(tx, host_id, plans, collected, fresh).await?);
     }
     // after the host row holds this report's roles and sections
     blind::record(

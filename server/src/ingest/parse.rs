@@ -14,6 +14,7 @@ use stampbook_wire::{
 
 use crate::domain::{Fqdn, StampName};
 use crate::error::ApiError;
+use crate::facts::wap::WapPlanFact;
 use crate::facts::x509::{self, ParsedCertificate};
 use crate::rules::model::{InterfaceFact, RouteFact, ServiceFact, VitalsFact};
 
@@ -61,6 +62,8 @@ pub struct ParsedReport {
     pub routes: Option<Vec<RouteFact>>,
     pub services: Option<Vec<ServiceFact>>,
     pub settings: SettingsIn,
+    /// The WAP plans a `wap_server` collected (`None`: not collected; empty: WAP has none).
+    pub wap: Option<Vec<WapPlanFact>>,
 }
 
 impl ParsedReport {
@@ -81,6 +84,7 @@ impl ParsedReport {
             ("services", self.services.is_some()),
             ("vitals", self.host.vitals.is_some()),
             ("vmm", !s.vmm.is_absent()),
+            ("wap", self.wap.is_some()),
         ]
         .into_iter()
         .filter(|(_, collected)| *collected)
@@ -340,6 +344,7 @@ pub fn parse(report: &Report, host: HostIn) -> Result<ParsedReport, ApiError> {
             }
         }
     };
+    let wap = report.wap.as_ref().map(wap_plans).transpose()?;
     Ok(ParsedReport {
         host,
         certificates,
@@ -347,5 +352,85 @@ pub fn parse(report: &Report, host: HostIn) -> Result<ParsedReport, ApiError> {
         routes,
         services,
         settings,
+        wap,
     })
+}
+
+/// Settings one WAP quota may carry (WAP's VM Clouds quota has about a dozen).
+const MAX_QUOTA_SETTINGS: usize = 64;
+/// A setting's value: WAP keeps lists (`Clouds`, `Networks`, ...) as XML text in one value.
+const MAX_SETTING_VALUE: usize = 16_384;
+
+/// `report.wap`: ids as the inventory takes them, each once (case-insensitively, as WAP compares
+/// them), text within the columns' reach, states WAP knows.
+fn wap_plans(wap: &stampbook_wire::WapSection) -> Result<Vec<WapPlanFact>, ApiError> {
+    let mut out: Vec<WapPlanFact> = Vec::with_capacity(wap.plans.len());
+    let mut keys = BTreeSet::new();
+    for (i, p) in wap.plans.iter().enumerate() {
+        let field = format!("wap.plans[{i}]");
+        let id = crate::domain::parse_plan_id(p.id.trim())
+            .map_err(|m| bad("invalid_plan_id", m, format!("{field}.id")))?;
+        if !keys.insert(id.to_lowercase()) {
+            return Err(bad(
+                "duplicate_plan",
+                format!("plan '{id}' is listed twice (WAP compares plan ids ignoring case)"),
+                format!("{field}.id"),
+            ));
+        }
+        let display_name = match p.display_name.trim() {
+            "" => String::new(),
+            n => short(n, 256, &format!("{field}.display_name"))?,
+        };
+        let state = p.state.trim().to_ascii_lowercase();
+        if !matches!(state.as_str(), "" | "private" | "public" | "decommissioned") {
+            return Err(bad(
+                "invalid_value",
+                "must be private, public or decommissioned",
+                format!("{field}.state"),
+            ));
+        }
+        let mut quotas = Vec::with_capacity(p.quotas.len());
+        for (j, q) in p.quotas.iter().enumerate() {
+            let qf = format!("{field}.quotas[{j}]");
+            let service_name = short(&q.service_name, 128, &format!("{qf}.service_name"))?;
+            let instance_id = match q.instance_id.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(s) => Some(short(s, 128, &format!("{qf}.instance_id"))?),
+            };
+            if q.settings.len() > MAX_QUOTA_SETTINGS {
+                return Err(bad(
+                    "too_many",
+                    format!(
+                        "{qf}.settings has {} items; a quota may carry at most {MAX_QUOTA_SETTINGS} (server limit)",
+                        q.settings.len()
+                    ),
+                    format!("{qf}.settings"),
+                ));
+            }
+            for (k, v) in &q.settings {
+                let at = format!("{qf}.settings.{}", k.chars().take(64).collect::<String>());
+                short(k, 128, &at)?;
+                if v.chars().count() > MAX_SETTING_VALUE {
+                    return Err(bad(
+                        "invalid_value",
+                        format!("must be at most {MAX_SETTING_VALUE} characters"),
+                        at,
+                    ));
+                }
+            }
+            quotas.push(stampbook_wire::WapQuota {
+                service_name,
+                instance_id,
+                settings: q.settings.clone(),
+            });
+        }
+        out.push(WapPlanFact {
+            id,
+            display_name,
+            state,
+            subscription_count: p.subscription_count.and_then(|c| i64::try_from(c).ok()),
+            quotas,
+        });
+    }
+    Ok(out)
 }

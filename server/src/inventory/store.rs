@@ -578,8 +578,8 @@ pub async fn list_plans(
                   p.remote_console, p.quota_vms, p.quota_vcpus, p.quota_memory_gb, p.quota_storage_gb,
                   p.subscriptions, p.created_at, p.updated_at
            from plans p join stamps s on s.id = p.stamp_id
-           where ($1::text is null or s.name = $1) and ($2::text is null or p.wap_plan_id > $2)
-           order by p.wap_plan_id
+           where ($1::text is null or s.name = $1) and ($2::text is null or p.wap_plan_id > $2 collate "C")
+           order by p.wap_plan_id collate "C"
            limit $3"#,
         stamp,
         after,
@@ -635,6 +635,7 @@ pub async fn put_plan(
             .await?;
             queue::request_stamp(conn, row.stamp_id).await?;
             queue::request_stamp(conn, stamp_id).await?;
+            queue_wap_reporters(conn, &d.wap_plan_id).await?;
             summary.updated.push(key);
             Ok(row.id)
         }
@@ -670,6 +671,7 @@ pub async fn put_plan(
             )
             .await?;
             queue::request_stamp(conn, stamp_id).await?;
+            queue_wap_reporters(conn, &d.wap_plan_id).await?;
             summary.created.push(key);
             Ok(id)
         }
@@ -720,5 +722,18 @@ pub async fn delete_plan(
     )
     .await?;
     queue::request_stamp(conn, row.stamp_id).await?;
+    queue_wap_reporters(conn, &row.decl.wap_plan_id).await?;
+    Ok(())
+}
+
+/// Asks for the evaluation of the stamps whose WAP servers report a plan id: declaring it
+/// resolves their `plan.undeclared`, deleting it may open it again.
+async fn queue_wap_reporters(
+    conn: &mut PgConnection,
+    wap_plan_id: &str,
+) -> Result<(), sqlx::Error> {
+    for stamp_id in crate::facts::wap::reporting_stamps(conn, wap_plan_id).await? {
+        queue::request_stamp(conn, stamp_id).await?;
+    }
     Ok(())
 }

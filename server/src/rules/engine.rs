@@ -150,6 +150,7 @@ async fn evaluate_linked(
         span.record("host", span_hosts(&fqdns).as_str());
     }
     let plans = load::plans(&mut tx, stamp_id).await?;
+    let wap = load::wap(&mut tx, stamp_id).await?;
     if !hosts.is_empty() {
         ctx.outages = crate::heartbeat::outages(&mut tx, now).await?;
     }
@@ -239,6 +240,7 @@ async fn evaluate_linked(
         acknowledged: existing.get(&identity(f)).is_some_and(|e| e.acknowledged),
     }));
     findings.extend(evaluate_plans(&ctx, &plans, &open));
+    findings.extend(super::wap_plans::evaluate(&ctx, &wap));
 
     let whole = matches!(run, Run::Whole);
     let outcome = reconcile(&mut tx, stamp_id, &findings, existing, whole).await?;

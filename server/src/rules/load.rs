@@ -2,7 +2,7 @@
 //! stamp (never one per host), and only the facts rules read: certificates of `My`/`VMM` and the
 //! VMConnect roots in `Root`, default and gateway routes, services, settings, components.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -16,6 +16,8 @@ use super::model::{
     SettingsFacts, StampContext, VitalsFact,
 };
 use super::remote_console::{self, RemoteConsoleContext, RemoteConsoleInputs};
+use super::wap_plans::{DeclaredPlan, WapInputs};
+use crate::facts::wap as wap_facts;
 use crate::facts::x509::{KeyAlgorithm, KeyUsageFlag, ParsedCertificate, SignatureHash};
 use crate::inventory::model::Thresholds;
 
@@ -545,5 +547,81 @@ pub async fn capacity(
     Ok(CapacityInputs {
         hyperv_hosts,
         plans,
+    })
+}
+
+/// Every declared plan of the inventory as the WAP comparison reads it, with its stamp's id.
+pub async fn declared_plans(
+    conn: &mut PgConnection,
+) -> Result<Vec<(i64, DeclaredPlan)>, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"select p.id, p.wap_plan_id, p.name, p.stamp_id, s.name as stamp, p.cloud, p.public,
+                  p.quota_vms, p.quota_vcpus, p.quota_memory_gb, p.quota_storage_gb
+           from plans p join stamps s on s.id = p.stamp_id order by p.wap_plan_id"#
+    )
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(|r| {
+        (
+            r.stamp_id,
+            DeclaredPlan {
+                plan_id: r.id,
+                wap_plan_id: r.wap_plan_id,
+                name: r.name,
+                stamp: r.stamp,
+                cloud: r.cloud,
+                public: r.public,
+                vms: r.quota_vms,
+                vcpus: r.quota_vcpus,
+                memory_gb: r.quota_memory_gb,
+                storage_gb: r.quota_storage_gb,
+            },
+        )
+    })
+    .collect())
+}
+
+/// Cloud (lower-cased) → the stamps whose declared plans name it: how the inventory places a
+/// VMM cloud on a stamp.
+pub fn cloud_stamps(declared: &[(i64, DeclaredPlan)]) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (_, d) in declared {
+        let cloud = d.cloud.trim();
+        if !cloud.is_empty() {
+            out.entry(cloud.to_lowercase())
+                .or_default()
+                .insert(d.stamp.clone());
+        }
+    }
+    out
+}
+
+/// What the WAP plan rules of one stamp read: its WAP servers' plans, whether they ever
+/// reported, and the inventory's plans (this stamp's, every id, every cloud's stamps).
+pub async fn wap(conn: &mut PgConnection, stamp_id: i64) -> Result<WapInputs, sqlx::Error> {
+    let stamps = [stamp_id];
+    let collected = !wap_facts::collected_stamps(&mut *conn, Some(&stamps))
+        .await?
+        .is_empty();
+    let reported = wap_facts::reported(&mut *conn, Some(&stamps), None)
+        .await?
+        .into_iter()
+        .map(|r| (r.host, r.plan))
+        .collect();
+    let all = declared_plans(conn).await?;
+    Ok(WapInputs {
+        collected,
+        reported,
+        declared_ids: all
+            .iter()
+            .map(|(_, d)| d.wap_plan_id.to_lowercase())
+            .collect(),
+        cloud_stamps: cloud_stamps(&all),
+        declared: all
+            .into_iter()
+            .filter(|(s, _)| *s == stamp_id)
+            .map(|(_, d)| d)
+            .collect(),
     })
 }

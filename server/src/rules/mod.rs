@@ -14,7 +14,8 @@
 //!   API and dashboard show;
 //! - [`exhaustion`] — `capacity.exhaustion_soon`, from the [`forecast`] of the stamp's
 //!   capacity history;
-//! - [`plans`] — `plan.*`: plans on sale on a retired or broken stamp.
+//! - [`plans`] — `plan.*`: plans on sale on a retired or broken stamp;
+//! - [`wap_plans`] — `plan.*`: plans as WAP knows them against the inventory.
 //!
 //! The engine calls [`evaluate_host`] for each host that changed, [`evaluate_stamp`] for the
 //! stamp-wide rules, then [`evaluate_plans`] with every open problem (this run's included).
@@ -37,6 +38,7 @@ pub mod staleness;
 #[cfg(test)]
 mod testkit;
 pub mod versions;
+pub mod wap_plans;
 pub mod worker;
 
 use chrono::{DateTime, Utc};
@@ -141,6 +143,14 @@ pub const RULES: &[RuleInfo] = &[
         "The plan's stamp has an open unacknowledged critical problem (with Remote Console: any open remote_console problem)."),
     rule(plans::STAMP_MISSING, Critical, "plans", Plan,
         "The plan's stamp does not exist or is retired."),
+    rule(wap_plans::UNDECLARED, Warning, "wap_plans", Plan,
+        "WAP reports a public plan that the inventory does not declare."),
+    rule(wap_plans::NOT_IN_WAP, Warning, "wap_plans", Plan,
+        "A declared plan is absent from the plans its stamp's WAP server reports."),
+    rule(wap_plans::QUOTA_MISMATCH, Warning, "wap_plans", Plan,
+        "A declared plan's quotas differ from WAP's (both values in the evidence)."),
+    rule(wap_plans::CLOUD_MISMATCH, Critical, "wap_plans", Plan,
+        "WAP sells the plan on a VMM cloud that the inventory places on another stamp than the plan's."),
 ];
 
 /// The rule with this id.
@@ -292,7 +302,7 @@ mod tests {
     fn every_rule_of_the_spec_is_listed_once_with_its_family_prefix() {
         let ids: BTreeSet<&str> = RULES.iter().map(|r| r.id).collect();
         assert_eq!(ids.len(), RULES.len());
-        assert_eq!(RULES.len(), 25);
+        assert_eq!(RULES.len(), 29);
         for r in RULES {
             let prefix = r.id.split('.').next().unwrap();
             assert!(!r.description.is_empty());

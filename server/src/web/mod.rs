@@ -21,6 +21,7 @@ pub mod stamp_limit;
 pub mod stamps;
 pub mod svg;
 pub mod trends;
+pub mod wap_plan;
 
 use actix_web::web;
 
@@ -59,6 +60,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/stamps/{name}", web::get().to(stamps::show))
         .route("/hosts/{fqdn}", web::get().to(hosts::show))
         .route("/plans", web::get().to(plans::list))
+        .route("/plans/wap/{id}", web::get().to(wap_plan::show))
+        .route("/plans/wap/{id}/adopt", web::post().to(wap_plan::adopt))
         .route("/capacity", web::get().to(capacity::show))
         .route("/capacity.csv", web::get().to(capacity::csv))
         .route("/certificates", web::get().to(certificates::show))

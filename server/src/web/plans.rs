@@ -9,8 +9,11 @@ use super::error::WebError;
 use super::format::{self, Badge};
 use super::overview::console_detail;
 use super::page::{self, Chrome, Crumb};
+use crate::api::plan_wap::{Reconciler, WapStatus};
 use crate::health::{self, Health, Readiness};
+use crate::inventory::model::Plan;
 use crate::inventory::store;
+use crate::rules::wap_plans::Disagreement;
 use crate::startup::AppState;
 
 pub struct PlanRow {
@@ -31,6 +34,53 @@ pub struct PlanRow {
     /// Whether the plan can be sold now, and why not.
     pub sellable: bool,
     pub verdict: String,
+    /// What WAP says: `matched`, `disagrees`, `not_in_wap`, `unknown`.
+    pub wap_status: &'static str,
+    pub wap_state: String,
+    pub wap_subscriptions: Option<i64>,
+    /// Where declared and WAP disagree, in words.
+    pub disagreements: Vec<String>,
+}
+
+/// A plan only WAP knows.
+pub struct WapOnlyRow {
+    pub wap_plan_id: String,
+    pub display_name: String,
+    pub state: String,
+    pub subscriptions: Option<i64>,
+    pub stamps: String,
+}
+
+/// A disagreement between the inventory and WAP, in words.
+pub fn describe(d: &Disagreement) -> String {
+    match d {
+        Disagreement::Quota {
+            quota,
+            declared,
+            wap,
+            wap_setting,
+        } => format!("{quota}: declared {declared}, WAP {wap} ({wap_setting})"),
+        Disagreement::Cloud {
+            wap_cloud,
+            wap_cloud_stamps,
+            declared_stamp,
+            ..
+        } => format!(
+            "WAP sells it on cloud {wap_cloud} of {}, not {declared_stamp}",
+            wap_cloud_stamps.join(", ")
+        ),
+        Disagreement::State {
+            declared_public,
+            wap,
+        } => format!(
+            "declared {}, WAP says {wap}",
+            if *declared_public {
+                "public"
+            } else {
+                "private"
+            }
+        ),
+    }
 }
 
 #[derive(Template)]
@@ -39,6 +89,8 @@ pub struct PlansPage {
     pub chrome: Chrome,
     pub plans: Vec<PlanRow>,
     pub on_hold: usize,
+    pub wap_only: Vec<WapOnlyRow>,
+    pub disagreeing: usize,
 }
 
 /// SPEC §5's `plan.stamp_unhealthy` and `plan.stamp_missing`, in words. Readiness that is only
@@ -86,10 +138,24 @@ pub async fn list(state: web::Data<AppState>, ctx: Ctx) -> Result<HttpResponse, 
     .into_iter()
     .map(|r| (r.id, r.display_name))
     .collect();
+    let wap = Reconciler::load(&mut conn).await?;
     let mut plans: Vec<PlanRow> = rows
         .into_iter()
         .filter_map(|r| {
             let h = healths.get(&r.stamp_id)?;
+            let view = wap.view(Plan {
+                wap_plan_id: r.decl.wap_plan_id.clone(),
+                name: r.decl.name.clone(),
+                public: r.decl.public,
+                stamp: r.decl.stamp.to_string(),
+                cloud: r.decl.cloud.clone(),
+                remote_console: r.decl.remote_console,
+                quota: r.decl.quota.clone(),
+                subscriptions: r.decl.subscriptions,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+                stamp_health: h.clone(),
+            });
             let d = r.decl;
             let (sellable, verdict) = verdict(
                 h.retired,
@@ -120,6 +186,14 @@ pub async fn list(state: web::Data<AppState>, ctx: Ctx) -> Result<HttpResponse, 
                 console_detail: console_detail(h),
                 sellable,
                 verdict,
+                wap_status: view.wap_status.as_str(),
+                wap_state: view
+                    .wap
+                    .as_ref()
+                    .map(|w| w.state.clone())
+                    .unwrap_or_default(),
+                wap_subscriptions: view.wap.as_ref().and_then(|w| w.subscription_count),
+                disagreements: view.disagreements.iter().map(describe).collect(),
             })
         })
         .collect();
@@ -132,11 +206,33 @@ pub async fn list(state: web::Data<AppState>, ctx: Ctx) -> Result<HttpResponse, 
             .then(a.name.cmp(&b.name))
     });
     let on_hold = plans.iter().filter(|p| !p.sellable).count();
+    let disagreeing = plans
+        .iter()
+        .filter(|p| p.wap_status != WapStatus::Matched.as_str() && p.wap_status != "unknown")
+        .count();
+    let wap_only = wap
+        .wap_only(None)
+        .into_iter()
+        .map(|p| {
+            let mut stamps: Vec<String> =
+                p.wap.reported_by.iter().map(|r| r.stamp.clone()).collect();
+            stamps.dedup();
+            WapOnlyRow {
+                wap_plan_id: p.wap_plan_id,
+                display_name: p.wap.display_name,
+                state: p.wap.state,
+                subscriptions: p.wap.subscription_count,
+                stamps: stamps.join(", "),
+            }
+        })
+        .collect();
     page::render(&PlansPage {
         chrome: Chrome::new(&ctx, "Plans", "plans")
             .crumbs(vec![Crumb::link("Overview", "/"), Crumb::here("Plans")]),
         plans,
         on_hold,
+        wap_only,
+        disagreeing,
     })
 }
 

@@ -145,8 +145,41 @@ async fn the_dashboard_works_in_a_real_browser(pool: PgPool) {
     .await;
     tab.visit("/problems", "problems", &["Acknowledge", "CRITICAL"])
         .await;
-    tab.visit("/plans", "plans", &["Sell?", "Stamp health"])
-        .await;
+    // the demo fleet's WAP servers disagree with the inventory once in each way
+    tab.visit(
+        "/plans",
+        "plans",
+        &[
+            "Sell?",
+            "Stamp health",
+            "In WAP",
+            "AGREES",
+            "DIFFERS",
+            "NOT IN WAP",
+            "In WAP, not declared",
+        ],
+    )
+    .await;
+    let wap_only: String = sqlx::query_scalar(
+        "select wap_id from host_wap_plans
+         where plan_key not in (select lower(wap_plan_id) from plans) order by 1 limit 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    tab.visit(
+        &format!("/plans/wap/{wap_only}"),
+        "wap-plan",
+        &[
+            &wap_only,
+            "NOT DECLARED",
+            "Service quotas as WAP holds them",
+            "CoreCount",
+            "Adopt into the inventory",
+            "plan.undeclared",
+        ],
+    )
+    .await;
     tab.visit("/capacity", "capacity", &["vCPU allocated", "Download CSV"])
         .await;
 

@@ -1,0 +1,279 @@
+//! What WAP says of each plan beside what is declared (SPEC §6 "Plans carry what WAP reports for
+//! them"): the read model that the plans API and the `/plans` pages share. A declared plan is
+//! compared with what its stamp's WAP servers report (the rules' own comparison,
+//! [`wap_plans::compare`]); a plan only WAP knows is listed with the stamps whose WAP reports it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgConnection;
+use stampbook_wire::WapQuota;
+
+use crate::facts::wap::{self, Reported};
+use crate::inventory::model::{Plan, QuotaSpec};
+use crate::rules::load;
+use crate::rules::wap_plans::{self, DeclaredPlan, Disagreement};
+
+/// A plan as WAP holds it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PlanWap {
+    /// The id as WAP spells it (WAP compares ids ignoring case).
+    pub id: String,
+    pub display_name: String,
+    /// `private`, `public` or `decommissioned`.
+    pub state: String,
+    pub subscription_count: Option<i64>,
+    /// WAP's service quotas, setting keys and values as WAP holds them.
+    pub quotas: Vec<WapQuota>,
+    /// When the reporting WAP server last collected its plans.
+    pub last_seen_at: DateTime<Utc>,
+    /// The WAP servers (`stamp`, `host`) that report it.
+    pub reported_by: Vec<Reporter>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Reporter {
+    pub stamp: String,
+    pub host: String,
+}
+
+/// How a plan stands between the inventory and WAP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WapStatus {
+    /// Declared, and WAP agrees.
+    Matched,
+    /// Declared, WAP has it, and they differ (see `disagreements`).
+    Disagrees,
+    /// Declared, and the stamp's WAP reports plans without this one.
+    NotInWap,
+    /// Declared, and the stamp's WAP never reported plans: nothing is known.
+    Unknown,
+    /// Only WAP knows it.
+    WapOnly,
+}
+
+impl WapStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WapStatus::Matched => "matched",
+            WapStatus::Disagrees => "disagrees",
+            WapStatus::NotInWap => "not_in_wap",
+            WapStatus::Unknown => "unknown",
+            WapStatus::WapOnly => "wap_only",
+        }
+    }
+}
+
+/// A declared plan with what WAP says of it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PlanView {
+    #[serde(flatten)]
+    pub plan: Plan,
+    /// Always `declared`.
+    #[schema(pattern = "^declared$")]
+    pub source: &'static str,
+    /// What the stamp's WAP servers report for it; null when they do not.
+    pub wap: Option<PlanWap>,
+    pub wap_status: WapStatus,
+    /// Where declared and WAP disagree (quotas with both values, the cloud's stamp, the state).
+    pub disagreements: Vec<Disagreement>,
+}
+
+/// A plan WAP reports and the inventory does not declare.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct WapOnlyPlan {
+    /// WAP's id.
+    pub wap_plan_id: String,
+    /// Always `wap`.
+    #[schema(pattern = "^wap$")]
+    pub source: &'static str,
+    pub wap_status: WapStatus,
+    pub wap: PlanWap,
+}
+
+/// One item of the plans list: a declared plan, or one only WAP knows (`source` tells).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum PlanItem {
+    Declared(Box<PlanView>),
+    Wap(WapOnlyPlan),
+}
+
+impl PlanItem {
+    pub fn wap_plan_id(&self) -> &str {
+        match self {
+            PlanItem::Declared(p) => &p.plan.wap_plan_id,
+            PlanItem::Wap(p) => &p.wap_plan_id,
+        }
+    }
+}
+
+/// Everything the fleet's WAP servers report, and the inventory's side, read once per request.
+pub struct Reconciler {
+    reported: BTreeMap<String, Vec<Reported>>,
+    collected: BTreeSet<i64>,
+    declared: BTreeMap<String, (i64, DeclaredPlan)>,
+    cloud_stamps: BTreeMap<String, BTreeSet<String>>,
+}
+
+fn plan_wap(seen: &[&Reported]) -> Option<PlanWap> {
+    let first = seen.first()?;
+    Some(PlanWap {
+        id: first.plan.id.clone(),
+        display_name: first.plan.display_name.clone(),
+        state: first.plan.state.clone(),
+        subscription_count: first.plan.subscription_count,
+        quotas: first.plan.quotas.clone(),
+        last_seen_at: seen.iter().map(|r| r.last_seen_at).max()?,
+        reported_by: seen
+            .iter()
+            .map(|r| Reporter {
+                stamp: r.stamp.clone(),
+                host: r.host.clone(),
+            })
+            .collect(),
+    })
+}
+
+impl Reconciler {
+    pub async fn load(conn: &mut PgConnection) -> Result<Self, sqlx::Error> {
+        let mut reported: BTreeMap<String, Vec<Reported>> = BTreeMap::new();
+        for r in wap::reported(&mut *conn, None, None).await? {
+            reported.entry(r.plan.key()).or_default().push(r);
+        }
+        let collected = wap::collected_stamps(&mut *conn, None)
+            .await?
+            .into_iter()
+            .collect();
+        let all = load::declared_plans(conn).await?;
+        let cloud_stamps = load::cloud_stamps(&all);
+        let declared = all
+            .into_iter()
+            .map(|(s, d)| (wap::key(&d.wap_plan_id), (s, d)))
+            .collect();
+        Ok(Reconciler {
+            reported,
+            collected,
+            declared,
+            cloud_stamps,
+        })
+    }
+
+    /// A declared plan with what its stamp's WAP says.
+    pub fn view(&self, plan: Plan) -> PlanView {
+        let key = wap::key(&plan.wap_plan_id);
+        let Some((stamp_id, decl)) = self.declared.get(&key) else {
+            return PlanView {
+                plan,
+                source: "declared",
+                wap: None,
+                wap_status: WapStatus::Unknown,
+                disagreements: Vec::new(),
+            };
+        };
+        let seen: Vec<&Reported> = self
+            .reported
+            .get(&key)
+            .into_iter()
+            .flatten()
+            .filter(|r| r.stamp_id == *stamp_id)
+            .collect();
+        let (wap, status, disagreements) = match seen.first() {
+            None if self.collected.contains(stamp_id) => (None, WapStatus::NotInWap, vec![]),
+            None => (None, WapStatus::Unknown, vec![]),
+            Some(first) => {
+                let d = wap_plans::compare(decl, &first.plan, &self.cloud_stamps);
+                let status = if d.is_empty() {
+                    WapStatus::Matched
+                } else {
+                    WapStatus::Disagrees
+                };
+                (plan_wap(&seen), status, d)
+            }
+        };
+        PlanView {
+            plan,
+            source: "declared",
+            wap,
+            wap_status: status,
+            disagreements,
+        }
+    }
+
+    /// Plans WAP reports that the inventory does not declare (on `stamp` only when given),
+    /// by id.
+    pub fn wap_only(&self, stamp: Option<&str>) -> Vec<WapOnlyPlan> {
+        self.reported
+            .iter()
+            .filter(|(key, _)| !self.declared.contains_key(*key))
+            .filter_map(|(_, seen)| {
+                let seen: Vec<&Reported> = seen
+                    .iter()
+                    .filter(|r| stamp.is_none_or(|s| r.stamp == s))
+                    .collect();
+                let wap = plan_wap(&seen)?;
+                Some(WapOnlyPlan {
+                    wap_plan_id: wap.id.clone(),
+                    source: "wap",
+                    wap_status: WapStatus::WapOnly,
+                    wap,
+                })
+            })
+            .collect()
+    }
+
+    /// The declared plan id that WAP's `id` names (ignoring case, as WAP compares ids).
+    pub fn declared_id(&self, id: &str) -> Option<&str> {
+        self.declared
+            .get(&wap::key(id))
+            .map(|(_, d)| d.wap_plan_id.as_str())
+    }
+
+    /// The WAP-only plan with this id (ignoring case).
+    pub fn wap_only_one(&self, id: &str) -> Option<WapOnlyPlan> {
+        let key = wap::key(id);
+        if self.declared.contains_key(&key) {
+            return None;
+        }
+        let seen: Vec<&Reported> = self.reported.get(&key)?.iter().collect();
+        let wap = plan_wap(&seen)?;
+        Some(WapOnlyPlan {
+            wap_plan_id: wap.id.clone(),
+            source: "wap",
+            wap_status: WapStatus::WapOnly,
+            wap,
+        })
+    }
+}
+
+/// WAP's VM Clouds quota in the inventory's terms (what adopting the plan declares).
+pub fn declared_quota(plan: &PlanWap) -> QuotaSpec {
+    let fact = crate::facts::wap::WapPlanFact {
+        id: plan.id.clone(),
+        display_name: plan.display_name.clone(),
+        state: plan.state.clone(),
+        subscription_count: plan.subscription_count,
+        quotas: plan.quotas.clone(),
+    };
+    let n = |key: &str, unit: i64| wap_plans::wap_number(&fact, key).map(|v| v / unit);
+    QuotaSpec {
+        vms: n("VmCount", 1),
+        vcpus: n("CoreCount", 1),
+        memory_gb: n("RamInMB", 1024),
+        storage_gb: n("StorageInGB", 1),
+    }
+}
+
+/// The cloud names of a WAP plan's `Clouds` settings (names where WAP gives them, else ids).
+pub fn clouds(plan: &PlanWap) -> Vec<String> {
+    plan.quotas
+        .iter()
+        .filter(|q| q.service_name.eq_ignore_ascii_case("systemcenter"))
+        .flat_map(|q| q.settings.iter())
+        .filter(|(k, _)| k.eq_ignore_ascii_case("Clouds"))
+        .flat_map(|(_, v)| wap_plans::cloud_refs(v))
+        .filter_map(|c| c.name.or(c.id))
+        .collect()
+}
