@@ -47,24 +47,34 @@ pub struct AuditRow {
     pub after: Option<Value>,
 }
 
-/// Newest first, before `before_id` when given.
+/// The audit list's statements (exposed for the plan checks): the log, and one entity's.
+pub const PAGE: &str = include_str!("sql/audit_page.sql");
+pub const OF_ENTITY_PAGE: &str = include_str!("sql/audit_of_entity_page.sql");
+
+/// Newest first, before `before_id` when given: down the primary key, or the (entity, id)
+/// index for one entity.
 pub async fn list(
     pool: &sqlx::PgPool,
     entity: Option<&str>,
     before_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AuditRow>, sqlx::Error> {
-    sqlx::query_as!(
-        AuditRow,
-        r#"select id, at, actor, action, entity, entity_key, before, after
-           from audit_log
-           where ($1::text is null or entity = $1) and ($2::bigint is null or id < $2)
-           order by id desc
-           limit $3"#,
-        entity,
-        before_id,
-        limit
-    )
-    .fetch_all(pool)
-    .await
+    match entity {
+        Some(entity) => {
+            sqlx::query_file_as!(
+                AuditRow,
+                "src/sql/audit_of_entity_page.sql",
+                entity,
+                before_id,
+                limit
+            )
+            .fetch_all(pool)
+            .await
+        }
+        None => {
+            sqlx::query_file_as!(AuditRow, "src/sql/audit_page.sql", before_id, limit)
+                .fetch_all(pool)
+                .await
+        }
+    }
 }

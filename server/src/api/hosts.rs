@@ -62,7 +62,6 @@ pub async fn list(
         stale: q.stale,
         q: q.q.clone(),
         after: page.after()?,
-        exact: None,
     };
     let rows: Vec<HostSummary> = read::list_hosts(&state.pool, &filter, limit + 1).await?;
     let page = pagination::page(rows, limit, |h| h.fqdn.clone());
@@ -185,18 +184,32 @@ pub async fn history(
     .fetch_optional(&state.pool)
     .await?
     .ok_or_else(|| ApiError::not_found(format!("host '{fqdn}'")))?;
-    let rows = sqlx::query_as!(
-        HistoryEntry,
-        r#"select id, at, report_id, kind, key, change, before, after from fact_changes
-           where host_id = $1 and ($2::text is null or kind = $2) and ($3::bigint is null or id < $3)
-           order by id desc limit $4"#,
-        host_id,
-        q.kind,
-        before,
-        limit + 1
-    )
-    .fetch_all(&state.pool)
-    .await?;
+    // one statement per index: the host's changes, or those of one kind
+    let rows = match &q.kind {
+        Some(kind) => {
+            sqlx::query_file_as!(
+                HistoryEntry,
+                "src/facts/sql/history_of_kind_page.sql",
+                host_id,
+                kind,
+                before,
+                limit + 1
+            )
+            .fetch_all(&state.pool)
+            .await?
+        }
+        None => {
+            sqlx::query_file_as!(
+                HistoryEntry,
+                "src/facts/sql/history_page.sql",
+                host_id,
+                before,
+                limit + 1
+            )
+            .fetch_all(&state.pool)
+            .await?
+        }
+    };
     Ok(HttpResponse::Ok().json(pagination::page(rows, limit, |r| r.id.to_string())))
 }
 

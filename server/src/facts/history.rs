@@ -9,6 +9,11 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+/// A host's history page, newest first (the API's statement, exposed for the plan checks).
+pub const PAGE: &str = include_str!("sql/history_page.sql");
+/// A host's history page of one kind of change.
+pub const OF_KIND_PAGE: &str = include_str!("sql/history_of_kind_page.sql");
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
     pub kind: &'static str,

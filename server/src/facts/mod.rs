@@ -2,6 +2,7 @@
 
 pub mod blind;
 pub mod history;
+pub mod list;
 pub mod read;
 pub mod store;
 pub mod summary;

@@ -16,8 +16,6 @@ pub struct HostFilter {
     pub q: Option<String>,
     /// fqdn after which the page starts.
     pub after: Option<String>,
-    /// Exactly this host.
-    pub exact: Option<String>,
 }
 
 /// A host's stored vitals (`HostVitals` in the OpenAPI document: the report's own `Vitals`
@@ -53,70 +51,7 @@ pub struct HostSummary {
     pub open_problems: i64,
 }
 
-fn like(q: &str) -> String {
-    let escaped = q
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
-pub async fn list_hosts(
-    pool: &PgPool,
-    f: &HostFilter,
-    limit: i64,
-) -> Result<Vec<HostSummary>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"select h.fqdn::text as "fqdn!", s.name as stamp, h.scale_unit, h.roles, h.os_name, h.os_version,
-                  h.cpu_cores, h.memory_mb, h.storage_gb, h.vm_count, h.vm_vcpus, h.vm_memory_mb, h.agent_version,
-                  h.first_seen_at, h.last_report_at, h.last_collected_at,
-                  h.last_collected_at < now() - make_interval(secs => 3 * s.report_interval_s) as "stale!",
-                  (select count(*) from problems p where p.host_id = h.id and p.resolved_at is null) as "open_problems!"
-           from hosts h join stamps s on s.id = h.stamp_id
-           where ($1::text is null or s.name = $1)
-             and ($2::text is null or $2 = any(h.roles))
-             and ($3::bool is null or (h.last_collected_at < now() - make_interval(secs => 3 * s.report_interval_s)) = $3)
-             and ($4::text is null or h.fqdn::text ilike $4)
-             and ($5::text is null or h.fqdn > $5::text::citext)
-             and ($7::text is null or h.fqdn = $7::text::citext)
-           order by h.fqdn
-           limit $6"#,
-        f.stamp,
-        f.role,
-        f.stale,
-        f.q.as_deref().map(like),
-        f.after,
-        limit,
-        f.exact
-    )
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| HostSummary {
-            fqdn: r.fqdn,
-            stamp: r.stamp,
-            scale_unit: r.scale_unit,
-            roles: r.roles,
-            os_name: r.os_name,
-            os_version: r.os_version,
-            vitals: Vitals {
-                cpu_cores: r.cpu_cores,
-                memory_mb: r.memory_mb,
-                storage_gb: r.storage_gb,
-                vm_count: r.vm_count,
-                vm_vcpus: r.vm_vcpus,
-                vm_memory_mb: r.vm_memory_mb,
-            },
-            agent_version: r.agent_version,
-            first_seen_at: r.first_seen_at,
-            last_report_at: r.last_report_at,
-            last_collected_at: r.last_collected_at,
-            stale: r.stale,
-            open_problems: r.open_problems,
-        })
-        .collect())
-}
+pub use super::list::{host_summary, like, list_certificates, list_hosts};
 
 /// A certificate in one store of one host, with its parsed fields.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -279,11 +214,7 @@ pub async fn host_detail_window(
     else {
         return Ok(None);
     };
-    let exact = HostFilter {
-        exact: Some(fqdn.to_owned()),
-        ..Default::default()
-    };
-    let Some(host) = list_hosts(pool, &exact, 1).await?.pop() else {
+    let Some(host) = host_summary(pool, fqdn).await? else {
         return Ok(None);
     };
     let now = Utc::now();
@@ -437,7 +368,7 @@ pub async fn host_detail_window(
     Ok(Some((detail, totals)))
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct CertFilter {
     pub stamp: Option<String>,
     pub within_days: Option<i32>,
@@ -516,70 +447,4 @@ impl CertificateRow {
             store: self.store.clone(),
         }
     }
-}
-
-pub async fn list_certificates(
-    pool: &PgPool,
-    f: &CertFilter,
-    limit: i64,
-) -> Result<Vec<CertificateRow>, sqlx::Error> {
-    let now = Utc::now();
-    let (c_na, c_t, c_h, c_s) = match &f.after {
-        Some(c) => (
-            Some(c.not_after),
-            Some(c.thumbprint.clone()),
-            Some(c.host.clone()),
-            Some(c.store.clone()),
-        ),
-        None => (None, None, None, None),
-    };
-    let rows = sqlx::query!(
-        r#"select c.thumbprint, c.subject, c.subject_cn, c.issuer, c.not_after, c.signature_algorithm, c.key_algorithm,
-                  c.key_bits, c.self_signed, hc.store, hc.has_private_key, h.fqdn::text as "host!", s.name as stamp
-           from host_certificates hc
-           join certificates c using (thumbprint)
-           join hosts h on h.id = hc.host_id
-           join stamps s on s.id = h.stamp_id
-           where ($1::text is null or s.name = $1)
-             and ($2::int is null or c.not_after <= now() + make_interval(days => $2))
-             and ($3::text is null or hc.store = $3)
-             and ($4::bool is null or hc.has_private_key = $4)
-             and ($5::text is null or h.fqdn = $5::text::citext)
-             and ($6::text is null or c.thumbprint = $6)
-             and ($7::timestamptz is null or (c.not_after, c.thumbprint, h.fqdn::text, hc.store) > ($7, $8::text, $9::text, $10::text))
-           order by c.not_after, c.thumbprint, h.fqdn::text, hc.store
-           limit $11"#,
-        f.stamp,
-        f.within_days,
-        f.store,
-        f.has_private_key,
-        f.host,
-        f.thumbprint,
-        c_na,
-        c_t,
-        c_h,
-        c_s,
-        limit
-    )
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| CertificateRow {
-            days_left: days_left(r.not_after, now),
-            thumbprint: r.thumbprint,
-            subject: r.subject,
-            subject_cn: r.subject_cn,
-            issuer: r.issuer,
-            not_after: r.not_after,
-            signature_algorithm: r.signature_algorithm,
-            key_algorithm: r.key_algorithm,
-            key_bits: r.key_bits,
-            self_signed: r.self_signed,
-            store: r.store,
-            has_private_key: r.has_private_key,
-            host: r.host,
-            stamp: r.stamp,
-        })
-        .collect())
 }

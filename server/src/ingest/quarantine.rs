@@ -102,7 +102,13 @@ pub struct QuarantinedReport {
     pub replay_outcome: Option<String>,
 }
 
-/// Newest first; `pending` only those not replayed yet.
+/// The quarantine list's statements (exposed for the plan checks).
+pub const PENDING_PAGE: &str = include_str!("sql/quarantine_pending_page.sql");
+pub const PAGE: &str = include_str!("sql/quarantine_page.sql");
+pub const OF_STAMP_PAGE: &str = include_str!("sql/quarantine_of_stamp_page.sql");
+
+/// Newest first; `pending` only those not replayed yet. Each case walks its own index down from
+/// the cursor: pending reports', the primary key, or the (stamp, id) index.
 pub async fn list(
     pool: &PgPool,
     pending: bool,
@@ -110,19 +116,40 @@ pub async fn list(
     before_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<QuarantinedReport>, sqlx::Error> {
-    sqlx::query_as!(
-        QuarantinedReport,
-        r#"select id, report_id, received_at, stamp, host, code, reason, token_name, replayed_at, replayed_by, replay_outcome
-           from quarantined_reports
-           where (not $1 or replayed_at is null) and ($2::text is null or stamp = $2) and ($3::bigint is null or id < $3)
-           order by id desc limit $4"#,
-        pending,
-        stamp,
-        before_id,
-        limit
-    )
-    .fetch_all(pool)
-    .await
+    match (stamp, pending) {
+        (Some(stamp), _) => {
+            sqlx::query_file_as!(
+                QuarantinedReport,
+                "src/ingest/sql/quarantine_of_stamp_page.sql",
+                stamp,
+                pending,
+                before_id,
+                limit
+            )
+            .fetch_all(pool)
+            .await
+        }
+        (None, true) => {
+            sqlx::query_file_as!(
+                QuarantinedReport,
+                "src/ingest/sql/quarantine_pending_page.sql",
+                before_id,
+                limit
+            )
+            .fetch_all(pool)
+            .await
+        }
+        (None, false) => {
+            sqlx::query_file_as!(
+                QuarantinedReport,
+                "src/ingest/sql/quarantine_page.sql",
+                before_id,
+                limit
+            )
+            .fetch_all(pool)
+            .await
+        }
+    }
 }
 
 pub async fn count_pending(pool: &PgPool) -> Result<i64, sqlx::Error> {

@@ -573,26 +573,37 @@ pub async fn list_plans(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<PlanRow>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"select p.id, p.stamp_id, p.wap_plan_id, p.name, p.public, s.name as stamp, p.cloud,
-                  p.remote_console, p.quota_vms, p.quota_vcpus, p.quota_memory_gb, p.quota_storage_gb,
-                  p.subscriptions, p.created_at, p.updated_at
-           from plans p join stamps s on s.id = p.stamp_id
-           where ($1::text is null or s.name = $1) and ($2::text is null or p.wap_plan_id > $2 collate "C")
-           order by p.wap_plan_id collate "C"
-           limit $3"#,
-        stamp,
-        after,
-        limit
-    )
-    .fetch_all(conn)
-    .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        out.push(plan_row!(r));
+    // one statement per index: the stamp's (stamp_id, wap_plan_id), or the wap_plan_id key
+    let mut out = Vec::new();
+    match stamp {
+        Some(stamp) => {
+            for r in sqlx::query_file!(
+                "src/inventory/sql/plans_of_stamp_page.sql",
+                stamp,
+                after,
+                limit
+            )
+            .fetch_all(conn)
+            .await?
+            {
+                out.push(plan_row!(r));
+            }
+        }
+        None => {
+            for r in sqlx::query_file!("src/inventory/sql/plans_page.sql", after, limit)
+                .fetch_all(conn)
+                .await?
+            {
+                out.push(plan_row!(r));
+            }
+        }
     }
     Ok(out)
 }
+
+/// The plan list's statements (exposed for the plan checks): the fleet's, and one stamp's.
+pub const PLANS_PAGE: &str = include_str!("sql/plans_page.sql");
+pub const PLANS_OF_STAMP_PAGE: &str = include_str!("sql/plans_of_stamp_page.sql");
 
 /// Creates or updates a plan; `stamp_id` is the id of `d.stamp`, already resolved.
 pub async fn put_plan(

@@ -114,46 +114,97 @@ macro_rules! problem {
 }
 pub(crate) use problem;
 
-/// Newest first (by id). Open problems use the partial index; resolved history pages by id.
+/// The problem list statements (in `sql/`, exposed for the plan checks): one per path through
+/// the indexes, all with the same parameters.
+pub mod statements {
+    pub const PAGE: &str = include_str!("sql/problems_page.sql");
+    pub const OPEN_PAGE: &str = include_str!("sql/problems_open_page.sql");
+    pub const OPEN_OF_SEVERITY_PAGE: &str = include_str!("sql/problems_open_of_severity_page.sql");
+    pub const OF_STAMP_PAGE: &str = include_str!("sql/problems_of_stamp_page.sql");
+    pub const OPEN_OF_STAMP_PAGE: &str = include_str!("sql/problems_open_of_stamp_page.sql");
+    pub const OF_HOST_PAGE: &str = include_str!("sql/problems_of_host_page.sql");
+}
+
+/// Runs one of the problem list statements (they share their parameters) and maps its rows.
+macro_rules! problem_page {
+    ($file:literal, $pool:expr, $state:expr, $f:expr, $limit:expr) => {{
+        let f = $f;
+        sqlx::query_file!(
+            $file,
+            $state,
+            f.stamp,
+            f.severity,
+            f.rule,
+            f.host,
+            f.plan,
+            f.acknowledged,
+            f.before_id,
+            $limit
+        )
+        .fetch_all($pool)
+        .await?
+        .into_iter()
+        .map(|r| problem!(r))
+        .collect()
+    }};
+}
+
+/// Newest first (by id), read from the narrowest filter given: one host's problems, one
+/// stamp's (open or all), the fleet's open ones of one severity, else the fleet's (open or
+/// all), each down its index from the cursor.
 pub async fn list(pool: &PgPool, f: &Filter, limit: i64) -> Result<Vec<Problem>, sqlx::Error> {
     let state = match f.state {
         State::Open => "open",
         State::Resolved => "resolved",
         State::All => "all",
     };
-    let rows = sqlx::query!(
-        r#"select p.id, p.rule, p.severity, s.name as stamp, h.fqdn::text as host, pl.wap_plan_id as "plan?",
-                  p.subject, p.message, p.evidence, p.opened_at,
-                  problem_last_seen(p.last_seen_at, p.resolved_at, p.stamp_id) as "last_seen_at!", p.resolved_at,
-                  (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) as "acknowledged!",
-                  p.ack_by, p.ack_note, p.ack_at, p.ack_until
-           from problems p
-           join stamps s on s.id = p.stamp_id
-           left join hosts h on h.id = p.host_id
-           left join plans pl on pl.id = p.plan_id
-           where ($1 = 'all' or ($1 = 'open') = (p.resolved_at is null))
-             and ($2::text is null or s.name = $2)
-             and ($3::text is null or p.severity = $3)
-             and ($4::text is null or p.rule = $4 or p.rule like $4 || '.%')
-             and ($5::text is null or h.fqdn = $5::text::citext)
-             and ($6::text is null or pl.wap_plan_id = $6)
-             and ($7::bool is null or (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) = $7)
-             and ($8::bigint is null or p.id < $8)
-           order by p.id desc
-           limit $9"#,
-        state,
-        f.stamp,
-        f.severity,
-        f.rule,
-        f.host,
-        f.plan,
-        f.acknowledged,
-        f.before_id,
-        limit
-    )
-    .fetch_all(pool)
-    .await?;
-    Ok(rows.into_iter().map(|r| problem!(r)).collect())
+    let open = matches!(f.state, State::Open);
+    Ok(match (&f.host, &f.stamp, open) {
+        (Some(_), _, _) => {
+            problem_page!(
+                "src/problems/sql/problems_of_host_page.sql",
+                pool,
+                state,
+                f,
+                limit
+            )
+        }
+        (None, Some(_), true) => problem_page!(
+            "src/problems/sql/problems_open_of_stamp_page.sql",
+            pool,
+            state,
+            f,
+            limit
+        ),
+        (None, Some(_), false) => {
+            problem_page!(
+                "src/problems/sql/problems_of_stamp_page.sql",
+                pool,
+                state,
+                f,
+                limit
+            )
+        }
+        (None, None, true) if f.severity.is_some() => problem_page!(
+            "src/problems/sql/problems_open_of_severity_page.sql",
+            pool,
+            state,
+            f,
+            limit
+        ),
+        (None, None, true) => {
+            problem_page!(
+                "src/problems/sql/problems_open_page.sql",
+                pool,
+                state,
+                f,
+                limit
+            )
+        }
+        (None, None, false) => {
+            problem_page!("src/problems/sql/problems_page.sql", pool, state, f, limit)
+        }
+    })
 }
 
 pub async fn get(pool: &PgPool, id: i64) -> Result<Option<Problem>, sqlx::Error> {

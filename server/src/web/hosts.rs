@@ -275,7 +275,7 @@ pub async fn show(
     let problems = view::open_for(&state.pool, None, Some(ids.id), 100).await?;
     let changes = sqlx::query!(
         r#"select id, at, kind, key, change, before, after from fact_changes
-           where host_id = $1 and ($2::bigint is null or id < $2)
+           where host_id = $1 and id < coalesce($2::bigint, 9223372036854775807)
            order by id desc limit $3"#,
         ids.id,
         q.before,

@@ -1,0 +1,12 @@
+-- One host's summary by its FQDN (any case).
+select h.fqdn::text as "fqdn!",
+       s.name as "stamp!",
+       h.scale_unit, h.roles, h.os_name, h.os_version,
+       h.cpu_cores, h.memory_mb, h.storage_gb, h.vm_count, h.vm_vcpus, h.vm_memory_mb, h.agent_version,
+       h.first_seen_at, h.last_report_at, h.last_collected_at,
+       h.last_collected_at < now() - make_interval(secs => 3 * s.report_interval_s) as "stale!",
+       (select count(*) from problems p where p.host_id = h.id and p.resolved_at is null) as "open_problems!"
+from hosts h
+-- the host's stamp, per row read (offset 0 keeps it a nested loop in the walk's order)
+cross join lateral (select s.name, s.report_interval_s from stamps s where s.id = h.stamp_id offset 0) s
+where h.fqdn = $1::text::citext

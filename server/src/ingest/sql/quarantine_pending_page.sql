@@ -1,0 +1,7 @@
+-- Quarantined reports not replayed yet, newest first: walks the pending reports' id index down
+-- from the cursor ($1, the id before which the page starts); $2 the limit.
+select id, report_id, received_at, stamp, host, code, reason, token_name, replayed_at, replayed_by, replay_outcome
+from quarantined_reports
+where replayed_at is null and id < coalesce($1::bigint, 9223372036854775807)
+order by id desc
+limit $2

@@ -1,0 +1,10 @@
+-- A page of one stamp's ($1) plans by wap_plan_id: walks the (stamp_id, wap_plan_id) index from
+-- the cursor ($2, none: the start); $3 the limit.
+select p.id, p.stamp_id, p.wap_plan_id, p.name, p.public, $1::text as "stamp!", p.cloud,
+       p.remote_console, p.quota_vms, p.quota_vcpus, p.quota_memory_gb, p.quota_storage_gb,
+       p.subscriptions, p.created_at, p.updated_at
+from plans p
+where p.stamp_id = (select s.id from stamps s where s.name = $1)
+  and p.wap_plan_id collate "C" > coalesce($2::text, '')
+order by p.stamp_id, p.wap_plan_id collate "C"
+limit $3

@@ -1,0 +1,585 @@
+//! Plan checks: on a 100,000-host fleet across 1,000 stamps (deploy/scale/fleet.sql, loaded in
+//! the test database in seconds), every list statement of the API, run with its real parameters
+//! under `EXPLAIN (ANALYZE, FORMAT JSON)`, reads through an index and about the rows it returns
+//! (first pages, cursor pages, filtered pages). Each statement is run as a prepared statement
+//! twice: with the generic plan (`plan_cache_mode = force_generic_plan`: what PostgreSQL may
+//! settle on after five runs of a cached statement, the plan that made the old catch-all lists
+//! walk the whole fleet) and with a custom plan. The statements are the very strings the lists
+//! run (`query_file!` of the same files), so this cannot drift from the code.
+//!
+//! The bound: no scan of any table may read (rows returned + rows removed by its filters, over
+//! all its loops) more than `SLACK` × (`LIMIT` + 1) rows, the page and the row that says there
+//! is a next one. A few walks are bounded by something that does not grow with the fleet, and
+//! say so in their case: a filter that does not pick the walk (a role, staleness: the walk
+//! reads page ÷ share of the hosts that match), one stamp's hosts (a stamp's certificates are
+//! read whole and sorted), one certificate's installations. Sequential scans fail, except of
+//! `stamps` (a row per stamp, hundreds: read whole when that is cheaper than its index).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+use stampbook_server::facts::{history, list};
+use stampbook_server::ingest::quarantine;
+use stampbook_server::inventory::store;
+use stampbook_server::problems::{self, statements as problem_sql};
+use stampbook_server::{audit, facts::read};
+
+const FLEET: &str = include_str!("../../deploy/scale/fleet.sql");
+const HOSTS: i32 = 100_000;
+const STAMPS: i32 = 1_000;
+/// The page size the checks ask for; the lists fetch one more row to know there is a next page.
+const LIMIT: i64 = 50;
+/// Rows a scan may read per row fetched (LIMIT + 1) before the list no longer costs what it returns.
+const SLACK: i64 = 3;
+/// Tables small enough that reading them whole can be the planner's best choice.
+const SMALL_TABLES: &[&str] = &["stamps"];
+
+#[derive(Clone, Debug)]
+enum P {
+    Text(Option<String>),
+    Int(Option<i32>),
+    Big(Option<i64>),
+    Bool(Option<bool>),
+    Time(Option<DateTime<Utc>>),
+}
+
+fn text(s: &str) -> P {
+    P::Text(Some(s.to_owned()))
+}
+
+const NO_TEXT: P = P::Text(None);
+
+struct Case {
+    name: &'static str,
+    sql: &'static str,
+    params: Vec<P>,
+    /// Rows any one scan may read (rows returned, removed by filters, over all its loops).
+    max_read: i64,
+}
+
+/// A case whose walk is bounded by something that does not grow with the fleet (said why).
+fn bounded(case: Case, max_read: i64) -> Case {
+    Case { max_read, ..case }
+}
+
+fn page_case(name: &'static str, sql: &'static str, params: Vec<P>) -> Case {
+    Case {
+        name,
+        sql,
+        params,
+        max_read: SLACK * (LIMIT + 1),
+    }
+}
+
+/// A parameter as a typed SQL literal (the tests' own values).
+fn literal(p: &P) -> String {
+    fn or_null<T>(v: &Option<T>, ty: &str, f: impl Fn(&T) -> String) -> String {
+        match v {
+            Some(v) => format!("{}::{ty}", f(v)),
+            None => format!("null::{ty}"),
+        }
+    }
+    match p {
+        P::Text(v) => or_null(v, "text", |s| format!("'{}'", s.replace('\'', "''"))),
+        P::Int(v) => or_null(v, "int", i32::to_string),
+        P::Big(v) => or_null(v, "bigint", i64::to_string),
+        P::Bool(v) => or_null(v, "bool", bool::to_string),
+        P::Time(v) => or_null(v, "timestamptz", |t| format!("'{}'", t.to_rfc3339())),
+    }
+}
+
+/// The case's statement prepared (as sqlx prepares it) and explained with its parameters, with
+/// the plan `plan_cache_mode` asks for.
+async fn explain(conn: &mut PgConnection, case: &Case, mode: &str) -> Value {
+    // the statement is one of the lists' own constants, the parameters are bound
+    let prepare = format!(
+        "set plan_cache_mode = {mode}; prepare plan_check as {}",
+        case.sql
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(prepare))
+        .execute(&mut *conn)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+    // EXECUTE takes its arguments as SQL literals (a utility statement has no bound parameters)
+    let args = case
+        .params
+        .iter()
+        .map(literal)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!("explain (analyze, format json) execute plan_check({args})");
+    let q = sqlx::query_scalar::<_, Value>(sqlx::AssertSqlSafe(sql)).persistent(false);
+    let explained = q
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+    sqlx::raw_sql("deallocate plan_check")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    explained
+}
+
+/// Every node of a plan, sub-plans and init-plans included.
+fn nodes(plan: &Value, out: &mut Vec<Value>) {
+    out.push(plan.clone());
+    for child in plan["Plans"].as_array().into_iter().flatten() {
+        nodes(child, out);
+    }
+}
+
+fn rows_read(node: &Value) -> i64 {
+    let n = |k: &str| node[k].as_f64().unwrap_or(0.0);
+    ((n("Actual Rows") + n("Rows Removed by Filter") + n("Rows Removed by Index Recheck"))
+        * n("Actual Loops").max(1.0)) as i64
+}
+
+/// The plan's failures against the case's bounds (none: it passes).
+fn judge(case: &Case, mode: &str, explained: &Value) -> Vec<String> {
+    let mut all = Vec::new();
+    nodes(&explained[0]["Plan"], &mut all);
+    let mut failures = Vec::new();
+    let mut indexed = false;
+    for node in &all {
+        let kind = node["Node Type"].as_str().unwrap_or_default();
+        let relation = node["Relation Name"].as_str().unwrap_or_default();
+        if SMALL_TABLES.contains(&relation) {
+            continue;
+        }
+        if kind == "Seq Scan" {
+            failures.push(format!(
+                "{} ({mode}): a sequential scan of {relation}",
+                case.name
+            ));
+        }
+        if kind.contains("Index") {
+            indexed = true;
+        }
+        if kind.contains("Scan") && rows_read(node) > case.max_read {
+            failures.push(format!(
+                "{} ({mode}): {kind} on {} ({}) reads {} rows, more than {}",
+                case.name,
+                node["Relation Name"],
+                node["Index Name"],
+                rows_read(node),
+                case.max_read
+            ));
+        }
+    }
+    if !indexed {
+        failures.push(format!("{} ({mode}): no index in the plan", case.name));
+    }
+    failures
+}
+
+async fn load_fleet(pool: &PgPool) {
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::raw_sql(FLEET).execute(&mut *conn).await.unwrap();
+    sqlx::query("select pg_temp.load_fleet($1, $2)")
+        .bind(HOSTS)
+        .bind(STAMPS)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::raw_sql("vacuum analyze")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+}
+
+fn host_params(after: Option<&str>, stamp: Option<&str>) -> Vec<P> {
+    host_filter_params(after, stamp, None, None)
+}
+
+fn host_filter_params(
+    after: Option<&str>,
+    stamp: Option<&str>,
+    role: Option<&str>,
+    stale: Option<bool>,
+) -> Vec<P> {
+    let after = P::Text(after.map(str::to_owned));
+    let rest = [
+        P::Text(role.map(str::to_owned)),
+        P::Bool(stale),
+        NO_TEXT,
+        P::Big(Some(LIMIT + 1)),
+    ];
+    match stamp {
+        Some(s) => [vec![text(s), after], rest.to_vec()].concat(),
+        None => [vec![after], rest.to_vec()].concat(),
+    }
+}
+
+fn cert_params(f: &read::CertFilter) -> Vec<P> {
+    let c = f.after.clone();
+    vec![
+        P::Text(f.stamp.clone()),
+        P::Int(f.within_days),
+        P::Text(f.store.clone()),
+        P::Bool(f.has_private_key),
+        P::Text(f.host.clone()),
+        P::Text(f.thumbprint.clone()),
+        P::Time(c.as_ref().map(|c| c.not_after)),
+        P::Text(c.as_ref().map(|c| c.thumbprint.clone())),
+        P::Text(c.as_ref().map(|c| c.host.clone())),
+        P::Text(c.as_ref().map(|c| c.store.clone())),
+        P::Big(Some(LIMIT + 1)),
+    ]
+}
+
+fn problem_params(state: &str, f: &problems::Filter) -> Vec<P> {
+    vec![
+        text(state),
+        P::Text(f.stamp.clone()),
+        P::Text(f.severity.clone()),
+        P::Text(f.rule.clone()),
+        P::Text(f.host.clone()),
+        P::Text(f.plan.clone()),
+        P::Bool(f.acknowledged),
+        P::Big(f.before_id),
+        P::Big(Some(LIMIT + 1)),
+    ]
+}
+
+/// The cursor a real first page of the list gives out, read through the list's own code.
+async fn host_cursor(pool: &PgPool, stamp: Option<&str>) -> String {
+    let f = read::HostFilter {
+        stamp: stamp.map(str::to_owned),
+        ..Default::default()
+    };
+    let page = list::list_hosts(pool, &f, LIMIT).await.unwrap();
+    assert_eq!(page.len() as i64, LIMIT, "a full first page of hosts");
+    page.last().unwrap().fqdn.clone()
+}
+
+async fn cert_cursor(pool: &PgPool, f: &read::CertFilter) -> read::CertCursor {
+    let page = list::list_certificates(pool, f, LIMIT).await.unwrap();
+    assert_eq!(
+        page.len() as i64,
+        LIMIT,
+        "a full first page of certificates"
+    );
+    page.last().unwrap().cursor()
+}
+
+async fn problem_cursor(pool: &PgPool, f: &problems::Filter) -> i64 {
+    let page = problems::list(pool, f, LIMIT).await.unwrap();
+    assert_eq!(page.len() as i64, LIMIT, "a full first page of problems");
+    page.last().unwrap().id
+}
+
+async fn cases(pool: &PgPool) -> Vec<Case> {
+    let stamp = "st0500";
+    let stamp_hosts = i64::from(HOSTS / STAMPS);
+    let mut out = Vec::new();
+
+    // hosts: fleet-wide and of one stamp, first and next page
+    let fleet_after = host_cursor(pool, None).await;
+    let stamp_after = host_cursor(pool, Some(stamp)).await;
+    out.push(page_case(
+        "hosts, first page",
+        list::HOSTS_PAGE,
+        host_params(None, None),
+    ));
+    out.push(page_case(
+        "hosts, next page",
+        list::HOSTS_PAGE,
+        host_params(Some(&fleet_after), None),
+    ));
+    out.push(page_case(
+        "hosts of a stamp, first page",
+        list::HOSTS_OF_STAMP_PAGE,
+        host_params(None, Some(stamp)),
+    ));
+    out.push(page_case(
+        "hosts of a stamp, next page",
+        list::HOSTS_OF_STAMP_PAGE,
+        host_params(Some(&stamp_after), Some(stamp)),
+    ));
+    // a role or staleness filters the FQDN walk: it reads the page ÷ the share of hosts that
+    // match (1 in 50 are VMM servers, 1 in 20 stale in the fleet), however large the fleet
+    out.push(bounded(
+        page_case(
+            "VMM servers (1 host in 50)",
+            list::HOSTS_PAGE,
+            host_filter_params(None, None, Some("vmm_server"), None),
+        ),
+        SLACK * (LIMIT + 1) * 50,
+    ));
+    out.push(bounded(
+        page_case(
+            "stale hosts (1 in 20)",
+            list::HOSTS_PAGE,
+            host_filter_params(None, None, None, Some(true)),
+        ),
+        SLACK * (LIMIT + 1) * 20,
+    ));
+    out.push(Case {
+        max_read: 3,
+        ..page_case(
+            "one host",
+            list::HOST_BY_FQDN,
+            vec![text("HOST-0050000.example.net")],
+        )
+    });
+
+    // certificates: fleet-wide by expiry (all, and expiring within 30 days), of a stamp, of a
+    // host, of a thumbprint
+    let fleet = read::CertFilter::default();
+    let fleet_next = read::CertFilter {
+        after: Some(cert_cursor(pool, &fleet).await),
+        ..Default::default()
+    };
+    let expiring = read::CertFilter {
+        within_days: Some(30),
+        ..Default::default()
+    };
+    let of_stamp = read::CertFilter {
+        stamp: Some(stamp.to_owned()),
+        ..Default::default()
+    };
+    let of_stamp_next = read::CertFilter {
+        after: Some(cert_cursor(pool, &of_stamp).await),
+        ..of_stamp.clone()
+    };
+    let of_host = read::CertFilter {
+        host: Some("host-0050000.example.net".to_owned()),
+        ..Default::default()
+    };
+    let ca = sqlx::query_scalar::<_, String>(
+        "select thumbprint from certificates where self_signed order by thumbprint limit 1",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let of_thumbprint = read::CertFilter {
+        thumbprint: Some(ca),
+        ..Default::default()
+    };
+    out.push(page_case(
+        "certificates, first page",
+        list::CERTIFICATES_PAGE,
+        cert_params(&fleet),
+    ));
+    out.push(page_case(
+        "certificates, next page",
+        list::CERTIFICATES_PAGE,
+        cert_params(&fleet_next),
+    ));
+    out.push(page_case(
+        "certificates expiring within 30 days",
+        list::CERTIFICATES_PAGE,
+        cert_params(&expiring),
+    ));
+    // a stamp's installations are read whole and sorted: its 100 hosts' 300 installations
+    // (the cost follows the stamp, not the fleet)
+    let stamp_installations = 3 * stamp_hosts;
+    out.push(Case {
+        max_read: stamp_installations,
+        ..page_case(
+            "certificates of a stamp, first page",
+            list::CERTIFICATES_OF_STAMP_PAGE,
+            cert_params(&of_stamp),
+        )
+    });
+    out.push(Case {
+        max_read: stamp_installations,
+        ..page_case(
+            "certificates of a stamp, next page",
+            list::CERTIFICATES_OF_STAMP_PAGE,
+            cert_params(&of_stamp_next),
+        )
+    });
+    out.push(page_case(
+        "certificates of a host",
+        list::CERTIFICATES_OF_HOST_PAGE,
+        cert_params(&of_host),
+    ));
+    out.push(page_case(
+        "installations of a certificate",
+        list::CERTIFICATES_BY_THUMBPRINT_PAGE,
+        cert_params(&of_thumbprint),
+    ));
+
+    // problems: open fleet-wide, open of a stamp, all of a stamp, of a host, all fleet-wide
+    let open = problems::Filter::default();
+    let open_next = problems::Filter {
+        before_id: Some(problem_cursor(pool, &open).await),
+        ..Default::default()
+    };
+    let all = problems::Filter {
+        state: problems::State::All,
+        ..Default::default()
+    };
+    let all_next = problems::Filter {
+        before_id: Some(problem_cursor(pool, &all).await),
+        ..all.clone()
+    };
+    let stamp_open = problems::Filter {
+        stamp: Some(stamp.to_owned()),
+        ..Default::default()
+    };
+    let stamp_all = problems::Filter {
+        stamp: Some(stamp.to_owned()),
+        state: problems::State::All,
+        ..Default::default()
+    };
+    let host = problems::Filter {
+        host: Some("host-0050000.example.net".to_owned()),
+        state: problems::State::All,
+        ..Default::default()
+    };
+    out.push(page_case(
+        "open problems, first page",
+        problem_sql::OPEN_PAGE,
+        problem_params("open", &open),
+    ));
+    out.push(page_case(
+        "open problems, next page",
+        problem_sql::OPEN_PAGE,
+        problem_params("open", &open_next),
+    ));
+    out.push(page_case(
+        "all problems, first page",
+        problem_sql::PAGE,
+        problem_params("all", &all),
+    ));
+    out.push(page_case(
+        "all problems, next page",
+        problem_sql::PAGE,
+        problem_params("all", &all_next),
+    ));
+    out.push(page_case(
+        "open problems of a stamp",
+        problem_sql::OPEN_OF_STAMP_PAGE,
+        problem_params("open", &stamp_open),
+    ));
+    out.push(page_case(
+        "all problems of a stamp",
+        problem_sql::OF_STAMP_PAGE,
+        problem_params("all", &stamp_all),
+    ));
+    out.push(page_case(
+        "problems of a host",
+        problem_sql::OF_HOST_PAGE,
+        problem_params("all", &host),
+    ));
+
+    let critical = problems::Filter {
+        severity: Some("critical".to_owned()),
+        ..Default::default()
+    };
+    out.push(page_case(
+        "open critical problems",
+        problem_sql::OPEN_OF_SEVERITY_PAGE,
+        problem_params("open", &critical),
+    ));
+
+    // plans: fleet-wide and of one stamp, first and next page
+    let plan_limit = P::Big(Some(LIMIT + 1));
+    out.push(page_case(
+        "plans, first page",
+        store::PLANS_PAGE,
+        vec![NO_TEXT, plan_limit.clone()],
+    ));
+    out.push(page_case(
+        "plans, next page",
+        store::PLANS_PAGE,
+        vec![text("plan-st0400-5"), plan_limit.clone()],
+    ));
+    out.push(page_case(
+        "plans of a stamp",
+        store::PLANS_OF_STAMP_PAGE,
+        vec![text(stamp), NO_TEXT, plan_limit.clone()],
+    ));
+    out.push(page_case(
+        "plans of a stamp, next page",
+        store::PLANS_OF_STAMP_PAGE,
+        vec![text(stamp), text("plan-st0500-3"), plan_limit],
+    ));
+
+    // the audit log, the quarantine, a host's history
+    let limit = P::Big(Some(LIMIT + 1));
+    out.push(page_case(
+        "audit log, first page",
+        audit::PAGE,
+        vec![P::Big(None), limit.clone()],
+    ));
+    out.push(page_case(
+        "audit log, next page",
+        audit::PAGE,
+        vec![P::Big(Some(2500)), limit.clone()],
+    ));
+    // one of the 5 kinds of entity: the planner may walk the primary key and skip the other
+    // kinds (fewer pages than the (entity, id) index's scattered rows): the page × 5 at most,
+    // whatever the size of the log
+    out.push(bounded(
+        page_case(
+            "audit log of one entity (1 in 5)",
+            audit::OF_ENTITY_PAGE,
+            vec![text("plan"), P::Big(Some(2500)), limit.clone()],
+        ),
+        SLACK * (LIMIT + 1) * 5,
+    ));
+    out.push(page_case(
+        "pending quarantined reports",
+        quarantine::PENDING_PAGE,
+        vec![P::Big(Some(1500)), limit.clone()],
+    ));
+    out.push(page_case(
+        "quarantined reports",
+        quarantine::PAGE,
+        vec![P::Big(None), limit.clone()],
+    ));
+    // pending reports of one of the 20 unknown stamp names (2 in 3 pending): the generic plan
+    // may walk the primary key and keep that stamp's pending ones, the page × 30; the
+    // quarantine is not the fleet (reports refused, kept for replay)
+    out.push(bounded(
+        page_case(
+            "pending quarantined reports of a stamp (1 in 30)",
+            quarantine::OF_STAMP_PAGE,
+            vec![
+                text("unknown-7"),
+                P::Bool(Some(true)),
+                P::Big(None),
+                limit.clone(),
+            ],
+        ),
+        (LIMIT + 1) * 30 * 2,
+    ));
+    let host_id: i64 = sqlx::query_scalar("select id from hosts where id % 1000 = 1 limit 1")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    out.push(page_case(
+        "a host's history",
+        history::PAGE,
+        vec![P::Big(Some(host_id)), P::Big(None), limit.clone()],
+    ));
+    out.push(page_case(
+        "a host's history of one kind",
+        history::OF_KIND_PAGE,
+        vec![P::Big(Some(host_id)), text("route"), P::Big(None), limit],
+    ));
+    out
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn every_list_reads_about_the_rows_it_returns_on_a_100000_host_fleet(pool: PgPool) {
+    load_fleet(&pool).await;
+    let cases = cases(&pool).await;
+    let mut conn = pool.acquire().await.unwrap();
+    let mut failures = Vec::new();
+    for mode in ["force_generic_plan", "force_custom_plan"] {
+        for case in &cases {
+            let explained = explain(&mut conn, case, mode).await;
+            failures.extend(judge(case, mode, &explained));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "lists that read more than they return:\n{}",
+        failures.join("\n")
+    );
+}
