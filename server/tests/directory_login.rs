@@ -386,7 +386,9 @@ async fn an_unreachable_directory_is_unavailable_not_a_wrong_password(pool: PgPo
 
 #[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
 async fn the_in_chain_rule_on_a_directory_without_it_still_counts_direct_groups(pool: PgPool) {
-    let Some(ldap) = Slapd::start().await else { return };
+    let Some(ldap) = Slapd::start().await else {
+        return;
+    };
     // OpenLDAP has no LDAP_MATCHING_RULE_IN_CHAIN: configured anyway, direct memberships still
     // grant, and a membership only through nesting grants nothing (never more than it should)
     let args = DirectoryArgs {
@@ -395,7 +397,10 @@ async fn the_in_chain_rule_on_a_directory_without_it_still_counts_direct_groups(
     };
     let app = app_with(pool.clone(), args, 30).await;
     let mut alice = Browser::new(&app.base);
-    assert_eq!(login(&mut alice, ALICE.0, ALICE.1).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        login(&mut alice, ALICE.0, ALICE.1).await.status,
+        StatusCode::SEE_OTHER
+    );
     let mut bob = Browser::new(&app.base);
     let r = login(&mut bob, BOB.0, BOB.1).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
