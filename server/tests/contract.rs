@@ -149,6 +149,9 @@ async fn a_simulated_fleet_with_faults_produces_every_rule_through_the_api(pool:
             "--apply-inventory",
             "--seed",
             "42",
+            // capacity.exhaustion_soon needs history: the demo's backfill, through the import API
+            "--backfill-days",
+            "180",
         ])
         .args(["--concurrency", "8", "--server", &app.base, "--token-file"])
         .arg(token_file(tmp.path(), &app.admin)))
