@@ -212,6 +212,7 @@ async fn simulate(args: SimulateArgs) -> Result<ExitCode> {
     );
     if args.faults {
         print!("{}", fleet.faults.render());
+        print!("{}", elsewhere(&fleet, args.backfill_days));
     }
     let sink = match &args.dry_run_dir {
         Some(dir) => Sink::DryRun(dir.clone()),
@@ -272,4 +273,26 @@ async fn backfill(args: &SimulateArgs, fleet: &Fleet) -> Result<()> {
     .context("while backfilling the capacity history")?;
     println!("{}", done.line());
     Ok(())
+}
+
+/// Where the rules no fault of the plan makes fire come from in this run: the WAP servers'
+/// plans that disagree with the inventory, and the stamp the capacity backfill fills.
+fn elsewhere(fleet: &Fleet, backfill_days: u32) -> String {
+    use stampbook_agent::simulate::{history, wap};
+    let mut out = String::new();
+    for (i, drift) in wap::drifts(&fleet.stamps) {
+        out.push_str(&format!(
+            "  {:<58} {:<8} (WAP server) WAP's plans disagree with the inventory\n",
+            drift.rule(),
+            fleet.stamps[i].name
+        ));
+    }
+    match history::filling_stamp(fleet) {
+        Some((i, resource)) if backfill_days > 0 => out.push_str(&format!(
+            "  {:<58} {:<8} (stamp)    {resource:?} use forecast to fill within 30 days\n",
+            "capacity.exhaustion_soon", fleet.stamps[i].name
+        )),
+        _ => out.push_str("  capacity.exhaustion_soon: no capacity history (--backfill-days 0)\n"),
+    }
+    out
 }

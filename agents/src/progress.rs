@@ -35,10 +35,15 @@ impl Progress {
     /// would repeat the last tenth.
     pub fn render(&mut self, note: &str) -> Option<String> {
         let done = self.done.min(self.total);
+        let note = if note.is_empty() {
+            String::new()
+        } else {
+            format!(" {note}")
+        };
         if self.tty {
             let filled = done * WIDTH / self.total;
             return Some(format!(
-                "\r{} [{}{}] {done}/{} {note}\x1b[K",
+                "\r{} [{}{}] {done}/{}{note}\x1b[K",
                 self.what,
                 "#".repeat(filled as usize),
                 ".".repeat((WIDTH - filled) as usize),
@@ -51,7 +56,7 @@ impl Progress {
         }
         self.last_tenth = tenth;
         Some(format!(
-            "{}: {done}/{} ({}%) {note}\n",
+            "{}: {done}/{} ({}%){note}\n",
             self.what,
             self.total,
             done * 100 / self.total

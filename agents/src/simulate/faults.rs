@@ -4,7 +4,7 @@
 use serde::Serialize;
 use stampbook_wire::Role;
 
-/// Every rule id of SPEC §5.
+/// The rule ids of SPEC §5 the fault plan makes fire.
 pub const RULE_IDS: [&str; 24] = [
     "cert.expired",
     "cert.expiring",
@@ -30,6 +30,19 @@ pub const RULE_IDS: [&str; 24] = [
     "plan.stamp_unhealthy",
     "plan.stamp_missing",
     "capacity.overcommit",
+];
+
+/// The rule ids of SPEC §5 no fault of the plan makes fire, and what does: the WAP servers'
+/// plans (`wap::drifts`, with `--faults`) and the capacity history (`--backfill-days`).
+pub const RULE_IDS_ELSEWHERE: [(&str, &str); 5] = [
+    ("plan.undeclared", "the WAP servers' plans"),
+    ("plan.not_in_wap", "the WAP servers' plans"),
+    ("plan.quota_mismatch", "the WAP servers' plans"),
+    ("plan.cloud_mismatch", "the WAP servers' plans"),
+    (
+        "capacity.exhaustion_soon",
+        "the capacity history (--backfill-days)",
+    ),
 ];
 
 /// One kind of injected fault.

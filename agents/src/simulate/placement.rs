@@ -8,7 +8,7 @@ use rand::rngs::StdRng;
 use rand::seq::{IndexedRandom, SliceRandom};
 use serde::Serialize;
 
-use super::faults::{FaultKind, RULE_IDS, Target};
+use super::faults::{FaultKind, RULE_IDS, RULE_IDS_ELSEWHERE, Target};
 use super::fleet::StampModel;
 use stampbook_wire::Role;
 
@@ -227,8 +227,10 @@ impl FaultPlan {
         }
         if missing.is_empty() {
             out.push_str(&format!(
-                "every rule id is covered ({} rules)\n",
-                RULE_IDS.len()
+                "every rule id is covered ({} rules by these faults, {} by {})\n",
+                RULE_IDS.len(),
+                RULE_IDS_ELSEWHERE.len(),
+                "the WAP servers' plans and the capacity history, below"
             ));
         } else {
             out.push_str(&format!("rules not covered: {}\n", missing.join(", ")));

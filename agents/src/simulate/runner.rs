@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -144,7 +143,8 @@ pub async fn run(
     }
 
     let total = fleet.report_count() as u64;
-    let done = Arc::new(AtomicU64::new(0));
+    // a bar on a terminal, a line per tenth otherwise (deploy/run's log)
+    let mut progress = crate::progress::Progress::new("reports", total);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let builder = fleet.clone();
     let stamps = stream::iter(0..fleet.stamps.len())
@@ -167,20 +167,15 @@ pub async fn run(
     });
     let mut outcomes = reports
         .map(|item| {
-            let (sink, done) = (sink.clone(), done.clone());
+            let sink = sink.clone();
             async move {
-                let outcome = match item {
+                match item {
                     Ok(report) => send(&sink, &report).await,
                     Err(e) => {
                         tracing::error!(error = %e, "a stamp's reports could not be built");
                         Sent::Failed
                     }
-                };
-                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                if n % (total / 10).max(1) == 0 || n == total {
-                    tracing::info!(done = n, total, "simulate progress");
                 }
-                outcome
             }
         })
         .buffer_unordered(concurrency.max(1));
@@ -192,7 +187,14 @@ pub async fn run(
             }
             Sent::Failed => summary.failed += 1,
         }
+        let note = if summary.failed > 0 {
+            format!("{} failed", summary.failed)
+        } else {
+            String::new()
+        };
+        progress.advance(1, &note);
     }
+    progress.finish();
 
     // Retiring is part of declaring the inventory: without --apply-inventory the server's own
     // inventory stands, and retiring one of its stamps would be a surprise.
