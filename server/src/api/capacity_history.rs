@@ -57,8 +57,8 @@ pub struct ResourcePoint {
     pub limit: Option<f64>,
 }
 
-/// Every figure of each row, or one resource's.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+/// Every figure of each row, or one resource's (documented by [`history_items_schema`]).
+#[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum HistoryItems {
     Rows(Vec<CapacityRow>),
@@ -73,7 +73,23 @@ pub struct History {
     pub step: Step,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
+    #[schema(schema_with = history_items_schema)]
     pub items: HistoryItems,
+}
+
+/// `items` in the document: `anyOf`, not the `oneOf` an untagged enum gives, since an empty
+/// list fits both shapes (schemathesis found `[]` refused by `oneOf`).
+fn history_items_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, Ref, Schema};
+    Schema::AnyOf(
+        AnyOfBuilder::new()
+            .item(ArrayBuilder::new().items(Ref::from_schema_name("CapacityRow")))
+            .item(ArrayBuilder::new().items(Ref::from_schema_name("ResourcePoint")))
+            .description(Some(
+                "Every figure of each row, or one resource's points with `resource`.",
+            ))
+            .build(),
+    )
 }
 
 /// The resources history and forecast know.

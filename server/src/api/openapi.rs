@@ -111,7 +111,7 @@ Teams Adaptive Card message), signed the Standard Webhooks way and \
         webhooks::list, webhooks::create, webhooks::update, webhooks::delete,
         webhooks::deliveries,
     ),
-    components(schemas(ErrorBody, Event, crate::webhooks::format::Format)),
+    components(schemas(ErrorBody, Event, crate::webhooks::format::Format, stampbook_wire::capacity::CapacityRow, super::capacity_history::ResourcePoint)),
     modifiers(&Conventions),
     tags(
         (name = "system", description = "Liveness, readiness, metrics and this document; no authentication"),
