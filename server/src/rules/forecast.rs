@@ -291,23 +291,30 @@ pub fn forecast(
         f.high_window_days = Some(w);
         f.crossing_latest = day(d);
     }
-    f.summary = match (f.days_low, f.days_high) {
+    f.summary = summary(resource, &f);
+    f
+}
+
+/// The forecast in a sentence: the range and the trend (window) behind each end of it.
+fn summary(resource: &str, f: &ResourceForecast) -> String {
+    let trend = |w: Option<i64>| w.map_or_else(|| "a".to_owned(), |w| format!("the {w}-day"));
+    match (f.days_low, f.days_high) {
         (None, _) => format!("{resource}: growing slowly; no crossing within 10 years"),
+        (Some(l), Some(h)) if f.low_window_days == f.high_window_days => format!(
+            "{resource}: reaches its limit in {l:.0} to {h:.0} days ({} trend, steepest to gentlest)",
+            trend(f.low_window_days)
+        ),
         (Some(l), Some(h)) => format!(
-            "{resource}: reaches its limit in {:.0} to {:.0} days ({}-day trend to {}-day trend)",
-            l,
-            h,
-            f.low_window_days.unwrap_or(0),
-            f.high_window_days.unwrap_or(0)
+            "{resource}: reaches its limit in {l:.0} days ({} trend) to {h:.0} days ({} trend)",
+            trend(f.low_window_days),
+            trend(f.high_window_days)
         ),
         (Some(l), None) => format!(
-            "{resource}: may reach its limit in {:.0} days ({}-day trend), or never ({}-day trend is flat)",
-            l,
-            f.low_window_days.unwrap_or(0),
-            f.high_window_days.unwrap_or(0)
+            "{resource}: may reach its limit in {l:.0} days ({} trend), or never ({} trend can be flat)",
+            trend(f.low_window_days),
+            trend(f.high_window_days)
         ),
-    };
-    f
+    }
 }
 
 /// One day of a stamp's capacity history, as the forecast reads it.
@@ -409,6 +416,28 @@ mod tests {
         assert!(f.crossing_earliest.unwrap() <= f.crossing_latest.unwrap());
         assert!(f.summary.contains("days"), "{}", f.summary);
         assert!(f.windows.iter().all(|w| w.sufficient));
+    }
+
+    #[test]
+    fn the_summary_names_each_trend_once() {
+        let mut f = forecast("vcpus", &series(120, 0.0, 5.0, 40.0), Some(1000.0));
+        (f.days_low, f.days_high) = (Some(21.0), Some(148.0));
+        (f.low_window_days, f.high_window_days) = (Some(30), Some(30));
+        assert_eq!(
+            summary("vcpus", &f),
+            "vcpus: reaches its limit in 21 to 148 days (the 30-day trend, steepest to gentlest)"
+        );
+        f.high_window_days = Some(90);
+        assert_eq!(
+            summary("vcpus", &f),
+            "vcpus: reaches its limit in 21 days (the 30-day trend) to 148 days (the 90-day trend)"
+        );
+        f.days_high = None;
+        f.high_window_days = None;
+        assert_eq!(
+            summary("vcpus", &f),
+            "vcpus: may reach its limit in 21 days (the 30-day trend), or never (a trend can be flat)"
+        );
     }
 
     #[test]
