@@ -189,3 +189,62 @@ mod tests {
         assert!(!overlaps(&a, &c));
     }
 }
+
+/// What became of a report, one name everywhere: the answer to the collector, the `reports` row
+/// (`reports_outcome_check` allows exactly the [`ReportOutcome::RECORDED`] ones), the
+/// `stampbook_reports_ingested_total{outcome}` counter and the ingest span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportOutcome {
+    /// Facts changed and were stored.
+    Stored,
+    /// The same facts as stored: only the host's "last seen" moved.
+    Unchanged,
+    /// Older than what is stored: kept in history only.
+    Late,
+    /// The report id was seen before: nothing written.
+    Duplicate,
+    /// Its stamp is unknown or retired: set aside for replay (422).
+    Quarantined,
+    /// Not valid or not allowed (4xx): nothing written.
+    Refused,
+    /// The server could not store it (5xx): the collector retries.
+    Failed,
+}
+
+impl ReportOutcome {
+    pub const ALL: [ReportOutcome; 7] = [
+        ReportOutcome::Stored,
+        ReportOutcome::Unchanged,
+        ReportOutcome::Late,
+        ReportOutcome::Duplicate,
+        ReportOutcome::Quarantined,
+        ReportOutcome::Refused,
+        ReportOutcome::Failed,
+    ];
+
+    /// The outcomes a `reports` row records.
+    pub const RECORDED: [ReportOutcome; 3] = [
+        ReportOutcome::Stored,
+        ReportOutcome::Unchanged,
+        ReportOutcome::Late,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportOutcome::Stored => "stored",
+            ReportOutcome::Unchanged => "unchanged",
+            ReportOutcome::Late => "late",
+            ReportOutcome::Duplicate => "duplicate",
+            ReportOutcome::Quarantined => "quarantined",
+            ReportOutcome::Refused => "refused",
+            ReportOutcome::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for ReportOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -370,7 +370,7 @@ pub async fn for_stamp(
 
 /// Counts a stamp's open problems again into `stamp_problem_counts`. Whoever opens, resolves or
 /// changes the severity of a stamp's problems calls this in the same transaction, holding the
-/// stamp's evaluation lock (`crate::rules::engine::lock_stamp`), so that two writers never
+/// stamp's evaluation lock (`crate::rules::queue::lock_stamp`), so that two writers never
 /// count from different snapshots.
 pub async fn refresh_counts(conn: &mut PgConnection, stamp_id: i64) -> Result<(), sqlx::Error> {
     sqlx::query!(

@@ -10,7 +10,9 @@ use std::time::Duration;
 const BUCKETS_S: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
-const OUTCOMES: [&str; 4] = ["stored", "unchanged", "late", "duplicate"];
+use crate::domain::ReportOutcome;
+
+const OUTCOMES: [ReportOutcome; 7] = ReportOutcome::ALL;
 
 #[derive(Default)]
 struct Histogram {
@@ -57,7 +59,8 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn report_ingested(&self, outcome: &str, took: Duration) {
+    /// One report's outcome and how long it took, whatever became of it (refused ones too).
+    pub fn report_ingested(&self, outcome: ReportOutcome, took: Duration) {
         if let Some(i) = OUTCOMES.iter().position(|o| *o == outcome) {
             self.reports[i].fetch_add(1, Ordering::Relaxed);
         }
@@ -108,7 +111,7 @@ impl Metrics {
     pub fn render_counters(&self, out: &mut String) {
         let _ = writeln!(
             out,
-            "# HELP stampbook_reports_ingested_total Reports accepted, by outcome."
+            "# HELP stampbook_reports_ingested_total Reports received, by outcome (stored, unchanged, late, duplicate; quarantined, refused, failed)."
         );
         let _ = writeln!(out, "# TYPE stampbook_reports_ingested_total counter");
         for (i, o) in OUTCOMES.iter().enumerate() {
@@ -196,8 +199,8 @@ mod tests {
     #[test]
     fn histogram_buckets_are_cumulative() {
         let m = Metrics::default();
-        m.report_ingested("stored", Duration::from_millis(3));
-        m.report_ingested("unchanged", Duration::from_millis(30));
+        m.report_ingested(ReportOutcome::Stored, Duration::from_millis(3));
+        m.report_ingested(ReportOutcome::Unchanged, Duration::from_millis(30));
         let mut out = String::new();
         m.render_counters(&mut out);
         assert!(out.contains("stampbook_reports_ingested_total{outcome=\"stored\"} 1"));

@@ -9,68 +9,11 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpMessage, HttpServer, web};
 use anyhow::Context;
-use rand::RngCore;
 use sqlx::PgPool;
 use tracing_actix_web::{RequestId, TracingLogger};
 
-use crate::auth::ratelimit::RateLimiter;
 use crate::config::ServeArgs;
-
-/// What every handler can reach through `web::Data<AppState>`.
-pub struct AppState {
-    pub pool: PgPool,
-    pub settings: ServeArgs,
-    /// Signs session cookies.
-    pub session_key: Vec<u8>,
-    pub limiter: RateLimiter,
-    /// Report bytes being parsed and stored, in KiB permits (`ingest_budget_bytes`).
-    pub ingest_budget: tokio::sync::Semaphore,
-    /// Failed authentications per client address.
-    pub failures: crate::auth::throttle::FailureThrottle,
-    pub evaluator: crate::rules::worker::Evaluator,
-    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
-    /// Directory (LDAP / AD) login, when configured (`Application::build` sets it).
-    pub directory: Option<crate::directory::Directory>,
-    /// Failed directory logins per account name (lower case).
-    pub account_failures: crate::auth::throttle::FailureThrottle<String>,
-}
-
-impl AppState {
-    pub fn new(pool: PgPool, settings: ServeArgs) -> Self {
-        let session_key = match &settings.session_key {
-            Some(k) if k.expose().len() >= 32 => k.expose().as_bytes().to_vec(),
-            Some(_) => {
-                tracing::warn!(
-                    "STAMPBOOK_SESSION_KEY is shorter than 32 characters; using a random key instead"
-                );
-                random_key()
-            }
-            None => random_key(),
-        };
-        AppState {
-            limiter: RateLimiter::new(settings.rate_limit_per_min),
-            failures: crate::auth::throttle::FailureThrottle::new(settings.auth_failures_per_min),
-            ingest_budget: tokio::sync::Semaphore::new(
-                (settings.ingest_budget_bytes / 1024).max(1),
-            ),
-            evaluator: crate::rules::worker::Evaluator::default(),
-            metrics: Default::default(),
-            directory: None,
-            account_failures: crate::auth::throttle::FailureThrottle::new(
-                settings.directory.ldap_failures_per_account_per_min,
-            ),
-            pool,
-            settings,
-            session_key,
-        }
-    }
-}
-
-fn random_key() -> Vec<u8> {
-    let mut k = vec![0u8; 32];
-    rand::rng().fill_bytes(&mut k);
-    k
-}
+use crate::state::AppState;
 
 /// Answers `HEAD` like `GET` (uptime checkers and `curl -I` ask so): the request is routed as a
 /// `GET`; the HTTP/1 codec, which noted the `HEAD` when it read the request, sends the headers
@@ -182,12 +125,23 @@ impl Application {
         // this replica accepts reports from now on, and says so while it does
         let mut workers = vec![tokio::spawn(crate::heartbeat::run(self.state.pool.clone()))];
         if !self.state.settings.no_workers {
-            workers.push(tokio::spawn(crate::rules::worker::run(self.state.clone())));
+            let s = self.state.clone();
+            workers.push(tokio::spawn(crate::rules::worker::run(
+                s.pool.clone(),
+                s.evaluator.clone(),
+                s.settings.evaluation_interval(),
+                s.metrics.clone(),
+            )));
+            workers.push(tokio::spawn(async move {
+                crate::retention::run(&s.pool, &s.settings).await;
+            }));
             workers.push(tokio::spawn(crate::capacity::snapshot::run(
                 self.state.pool.clone(),
             )));
             workers.push(tokio::spawn(crate::webhooks::deliver::run(
-                self.state.clone(),
+                self.state.pool.clone(),
+                self.state.metrics.clone(),
+                crate::webhooks::deliver::Policy::from_settings(&self.state.settings),
             )));
             if let Ok(Some(sink)) =
                 crate::alertmanager::sink::Sink::from_settings(&self.state.settings)

@@ -378,15 +378,7 @@ async fn reports_an_agent_set_aside_are_shown_on_the_host_and_counted_in_metrics
     push(&app, &again).await;
     let host = app.get_json("/api/v1/hosts/hv01.ams-01.example.net").await;
     assert_eq!(host["spool_rejected"], 1);
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     assert!(
         text.contains("stampbook_agent_reports_rejected_total 3"),
         "{text}"

@@ -13,8 +13,8 @@ use dashboard::{Browser, Page, evaluate, load_fleet};
 use directory::{ALICE, BOB, CAROL, DAVE, ERIN, Slapd};
 use reqwest::StatusCode;
 use sqlx::PgPool;
+use stampbook_server::auth::session;
 use stampbook_server::config::{DirectoryArgs, ServeArgs};
-use stampbook_server::web::session;
 
 use crate::common::TestApp;
 

@@ -577,7 +577,7 @@ async fn report_ids_past_the_retention_window_are_forgotten(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(
-        stampbook_server::ingest::prune_reports(&pool, 14)
+        stampbook_server::facts::reports::prune(&pool, 14)
             .await
             .unwrap(),
         1
@@ -670,4 +670,66 @@ async fn a_root_added_time_from_the_registry_is_stored_as_an_upper_bound(pool: P
         vec![(false,), (true,)],
         "only the registry time is a bound"
     );
+}
+
+/// `/metrics` as a map of `stampbook_reports_ingested_total` by outcome.
+async fn outcomes(app: &common::TestApp) -> std::collections::BTreeMap<String, u64> {
+    let text = app.metrics_text().await;
+    text.lines()
+        .filter_map(|l| l.strip_prefix("stampbook_reports_ingested_total{outcome=\""))
+        .filter_map(|l| l.split_once("\"} "))
+        .map(|(o, n)| (o.to_owned(), n.trim().parse().unwrap()))
+        .collect()
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn every_report_is_counted_by_its_outcome_refused_and_quarantined_ones_too(pool: PgPool) {
+    let app = spawn(pool).await;
+    app.put_inventory(&spec_document()).await;
+    let collector = app.token("c", "collector", None).await;
+    let reader = app.token("r", "read", None).await;
+    let (der, _) = cert_b64("gw01.ams-01.example.net", 200);
+    let first = report("gw01.ams-01.example.net", "ams-01", &der);
+    assert_eq!(post(&app, &collector, &first).await.status(), 202);
+    assert_eq!(post(&app, &collector, &first).await.status(), 202);
+    let mut again = first.clone();
+    again["report_id"] = json!(uuid::Uuid::new_v4());
+    again["collected_at"] = json!(Utc::now());
+    assert_eq!(post(&app, &collector, &again).await.status(), 202);
+    let nowhere = report("gw01.nowhere.example.net", "nowhere-01", &der);
+    assert_eq!(post(&app, &collector, &nowhere).await.status(), 422);
+    let mut broken = report("gw02.ams-01.example.net", "ams-01", &der);
+    broken["routes"][0]["destination"] = json!("10.0.0.1/33");
+    assert_eq!(post(&app, &collector, &broken).await.status(), 422);
+    assert_eq!(post(&app, &reader, &first).await.status(), 403);
+
+    let counted = outcomes(&app).await;
+    let n = |o: &str| counted.get(o).copied().unwrap_or_default();
+    assert_eq!(
+        (
+            n("stored"),
+            n("duplicate"),
+            n("unchanged"),
+            n("quarantined"),
+            n("refused")
+        ),
+        (1, 1, 1, 1, 2),
+        "{counted:?}"
+    );
+    assert_eq!(n("failed"), 0);
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn the_outcomes_a_report_row_records_are_the_ones_the_database_allows(pool: PgPool) {
+    use stampbook_server::domain::ReportOutcome;
+    let check: String = sqlx::query_scalar(
+        "select pg_get_constraintdef(oid) from pg_constraint where conname = 'reports_outcome_check'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let allowed: std::collections::BTreeSet<&str> = check.split('\'').skip(1).step_by(2).collect();
+    let recorded: std::collections::BTreeSet<&str> =
+        ReportOutcome::RECORDED.iter().map(|o| o.as_str()).collect();
+    assert_eq!(allowed, recorded, "{check}");
 }

@@ -2,9 +2,8 @@
 //! layer or a lower one, as the layer table of `docs/ARCHITECTURE.md` says. The table is read from
 //! the document itself, so the picture and the check cannot drift apart.
 //!
-//! Imports that break the table today and are still to be moved are listed, module to module, in
-//! `server/tests/layers_baseline.txt`. The check fails on a break that is not listed (a new one,
-//! named with its file and line) and on a listed one that is gone (so the list only shrinks).
+//! A break is named with its file and line. A second check finds import cycles between the
+//! table's modules (on one floor they may use each other, but not in a circle).
 #![expect(
     clippy::expect_used,
     reason = "a test: an unreadable source tree should stop it loudly"
@@ -182,27 +181,23 @@ fn expand_group(group: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn every_module_imports_only_its_own_layer_or_lower_ones() {
+/// The crate's directory, its `src`, the layer table and every source file.
+fn tree() -> (&'static Path, PathBuf, Table, Vec<PathBuf>) {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let src = manifest.join("src");
     let doc = std::fs::read_to_string(manifest.join("../docs/ARCHITECTURE.md"))
         .expect("docs/ARCHITECTURE.md");
     let table = Table::from_architecture(&doc);
-    let baseline_text = std::fs::read_to_string(manifest.join("tests/layers_baseline.txt"))
-        .expect("tests/layers_baseline.txt");
-    let baseline: BTreeSet<String> = baseline_text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
-        .collect();
-
     let mut files = Vec::new();
     rust_files(&src, &mut files);
     files.sort();
+    (manifest, src, table, files)
+}
+
+#[test]
+fn every_module_imports_only_its_own_layer_or_lower_ones() {
+    let (manifest, src, table, files) = tree();
     let mut unplaced = BTreeSet::new();
-    let mut seen = BTreeSet::new();
     let mut report = String::new();
     for file in &files {
         for r in references(&src, file) {
@@ -217,18 +212,14 @@ fn every_module_imports_only_its_own_layer_or_lower_ones() {
             if to_rank <= from_rank {
                 continue;
             }
-            let pair = format!("{from_key} -> {to_key}");
-            seen.insert(pair.clone());
-            if !baseline.contains(&pair) {
-                let _ = writeln!(
-                    report,
-                    "{}:{}: `{}` ({from_name}, layer {from_rank}) uses `crate::{}` ({to_name}, layer {to_rank})",
-                    r.file.strip_prefix(manifest).unwrap_or(&r.file).display(),
-                    r.line,
-                    r.module,
-                    r.target,
-                );
-            }
+            let _ = writeln!(
+                report,
+                "{}:{}: `{}` ({from_name}, layer {from_rank}) uses `crate::{}` ({to_name}, layer {to_rank}); `{from_key}` may not use `{to_key}`",
+                r.file.strip_prefix(manifest).unwrap_or(&r.file).display(),
+                r.line,
+                r.module,
+                r.target,
+            );
         }
     }
     assert!(
@@ -239,17 +230,121 @@ fn every_module_imports_only_its_own_layer_or_lower_ones() {
         report.is_empty(),
         "imports that climb the stairs (move the code down, or the import up):\n{report}"
     );
-    let gone: Vec<&String> = baseline.difference(&seen).collect();
+}
+
+/// The table's modules and who uses whom (`rules::engine` → `webhooks`), each edge with one
+/// place that makes it.
+fn module_graph() -> BTreeMap<String, BTreeMap<String, String>> {
+    let (manifest, src, table, files) = tree();
+    let mut graph: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for file in &files {
+        for r in references(&src, file) {
+            let (Some((_, _, from)), Some((_, _, to))) =
+                (table.layer_of(&r.module), table.layer_of(&r.target))
+            else {
+                continue;
+            };
+            if from != to {
+                let at = format!(
+                    "{}:{}",
+                    r.file.strip_prefix(manifest).unwrap_or(&r.file).display(),
+                    r.line
+                );
+                graph
+                    .entry(from.to_owned())
+                    .or_default()
+                    .entry(to.to_owned())
+                    .or_insert(at);
+            }
+        }
+    }
+    graph
+}
+
+/// A path from `from` to `to` along the graph's edges, if there is one.
+fn path(
+    graph: &BTreeMap<String, BTreeMap<String, String>>,
+    from: &str,
+    to: &str,
+) -> Option<Vec<String>> {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![vec![from.to_owned()]];
+    while let Some(p) = stack.pop() {
+        let last = p.last().cloned().unwrap_or_default();
+        for next in graph.get(&last).into_iter().flat_map(|e| e.keys()) {
+            if next == to {
+                let mut done = p.clone();
+                done.push(next.clone());
+                return Some(done);
+            }
+            if seen.insert(next.clone()) {
+                let mut longer = p.clone();
+                longer.push(next.clone());
+                stack.push(longer);
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn no_two_modules_of_the_table_use_each_other_in_a_circle() {
+    let graph = module_graph();
+    let mut report = String::new();
+    let mut named = BTreeSet::new();
+    for (from, edges) in &graph {
+        for (to, at) in edges {
+            let Some(back) = path(&graph, to, from) else {
+                continue;
+            };
+            let mut circle: Vec<String> = back.clone();
+            circle.sort();
+            if !named.insert(circle) {
+                continue;
+            }
+            let _ = writeln!(report, "{from} -> {} (first at {at})", back.join(" -> "));
+        }
+    }
     assert!(
-        gone.is_empty(),
-        "these listed breaks are fixed: delete them from tests/layers_baseline.txt: {gone:?}"
+        report.is_empty(),
+        "import cycles between modules:\n{report}"
     );
 }
 
 #[test]
 fn grouped_use_items_are_split_at_the_top_level_only() {
     assert_eq!(
-        expand_group("error::ApiError, rules::{model, load::x}, startup::AppState};"),
-        vec!["error::ApiError", "rules", "startup::AppState"]
+        expand_group("error::ApiError, rules::{model, load::x}, state::AppState};"),
+        vec!["error::ApiError", "rules", "state::AppState"]
+    );
+}
+
+#[test]
+fn a_circle_is_found_and_a_line_is_not() {
+    let mut graph: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for (from, to) in [("api", "auth"), ("auth", "state"), ("state", "db")] {
+        graph
+            .entry(from.into())
+            .or_default()
+            .insert(to.into(), "x.rs:1".into());
+    }
+    assert_eq!(path(&graph, "state", "api"), None);
+    graph
+        .entry("state".into())
+        .or_default()
+        .insert("api".into(), "y.rs:2".into());
+    assert_eq!(
+        path(&graph, "auth", "auth"),
+        Some(vec![
+            "auth".into(),
+            "state".into(),
+            "api".into(),
+            "auth".into()
+        ])
+    );
+    assert!(
+        module_graph()
+            .get("api")
+            .is_some_and(|e| e.contains_key("auth"))
     );
 }

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use stampbook_server::api;
 use stampbook_server::config::{ReportLimits, ServeArgs};
-use stampbook_server::startup::AppState;
+use stampbook_server::state::AppState;
 use stampbook_server::webhooks::deliver;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -246,15 +246,7 @@ async fn api6_business_flows_a_flood_of_refused_reports_keeps_a_bounded_quaranti
         .await
         .unwrap();
     assert_eq!(kept, 3);
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     assert!(
         metrics.contains("stampbook_quarantined_reports{state=\"pending\"} 3"),
         "{metrics}"
@@ -309,7 +301,10 @@ async fn api7_ssrf_webhooks_to_internal_addresses_are_refused(pool: PgPool) {
     let state = AppState::new(pool.clone(), ServeArgs::for_tests());
     let policy = deliver::Policy::from_settings(&state.settings);
     let client = deliver::client(&policy).unwrap();
-    assert_eq!(deliver::deliver_due(&state, &client, &policy).await, 1);
+    assert_eq!(
+        deliver::deliver_due(&state.pool, &state.metrics, &client, &policy).await,
+        1
+    );
     let log = app
         .get_json(&format!("/api/v1/webhooks/{id}/deliveries"))
         .await;
@@ -433,7 +428,10 @@ async fn api10_unsafe_consumption_a_receivers_reply_is_neither_trusted_nor_kept(
     let state = AppState::new(pool.clone(), settings);
     let policy = deliver::Policy::from_settings(&state.settings);
     let client = deliver::client(&policy).unwrap();
-    assert_eq!(deliver::deliver_due(&state, &client, &policy).await, 1);
+    assert_eq!(
+        deliver::deliver_due(&state.pool, &state.metrics, &client, &policy).await,
+        1
+    );
     let log = app
         .get_json(&format!("/api/v1/webhooks/{}/deliveries", hook["id"]))
         .await;

@@ -338,16 +338,7 @@ async fn deleting_a_plan_resolves_its_problems_with_events_and_health_follows(po
     let health = app.get_json("/api/v1/stamps/ams-01/health").await;
     assert_eq!(health["health"], "critical");
     assert_counts_match(&pool).await;
-    let metrics = || async {
-        app.http
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
+    let metrics = || async { app.metrics_text().await };
     let gauge = "stampbook_problems_open{stamp=\"ams-01\",severity=\"critical\"} 1";
     assert!(metrics().await.contains(gauge), "{}", metrics().await);
 

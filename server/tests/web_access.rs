@@ -10,9 +10,9 @@ use chrono::Utc;
 use dashboard::{Browser, evaluate, first_stamp, load_fleet, open_problem};
 use reqwest::StatusCode;
 use sqlx::PgPool;
+use stampbook_server::auth::session;
 use stampbook_server::auth::tokens;
 use stampbook_server::config::ServeArgs;
-use stampbook_server::web::session;
 
 #[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
 async fn pages_redirect_to_login_without_a_session_and_come_back_after(pool: PgPool) {

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use stampbook_server::config::ServeArgs;
 use stampbook_server::rules::engine;
-use stampbook_server::startup::AppState;
+use stampbook_server::state::AppState;
 use stampbook_server::webhooks::{deliver, format, signature};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -210,7 +210,10 @@ async fn a_delivery_is_signed_and_retried_until_the_receiver_takes_it(pool: PgPo
     let state = AppState::new(pool.clone(), settings(2, 5));
     let policy = deliver::Policy::from_settings(&state.settings);
     let client = deliver::client(&policy).unwrap();
-    assert_eq!(deliver::deliver_due(&state, &client, &policy).await, 1);
+    assert_eq!(
+        deliver::deliver_due(&state.pool, &state.metrics, &client, &policy).await,
+        1
+    );
     let first = got.recv().await.unwrap();
     assert_eq!(first.header("content-type"), "application/json");
     assert_eq!(first.header("x-stampbook-event"), "problem.opened");
@@ -226,7 +229,10 @@ async fn a_delivery_is_signed_and_retried_until_the_receiver_takes_it(pool: PgPo
     assert_eq!(event["problem"]["plan"], "gold-ams");
 
     // retry base 0: due again at once
-    assert_eq!(deliver::deliver_due(&state, &client, &policy).await, 1);
+    assert_eq!(
+        deliver::deliver_due(&state.pool, &state.metrics, &client, &policy).await,
+        1
+    );
     let second = got.recv().await.unwrap();
     assert_eq!(second.body, first.body, "the same bytes");
     assert_eq!(
@@ -235,7 +241,7 @@ async fn a_delivery_is_signed_and_retried_until_the_receiver_takes_it(pool: PgPo
     );
     assert_eq!(second.header("x-stampbook-attempt"), "2");
     assert_eq!(
-        deliver::deliver_due(&state, &client, &policy).await,
+        deliver::deliver_due(&state.pool, &state.metrics, &client, &policy).await,
         0,
         "delivered"
     );
@@ -270,7 +276,10 @@ async fn a_receiver_that_never_answers_times_out_and_the_delivery_fails(pool: Pg
     let policy = deliver::Policy::from_settings(&state.settings);
     let client = deliver::client(&policy).unwrap();
     let started = std::time::Instant::now();
-    assert_eq!(deliver::deliver_due(&state, &client, &policy).await, 1);
+    assert_eq!(
+        deliver::deliver_due(&state.pool, &state.metrics, &client, &policy).await,
+        1
+    );
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "bounded by the timeout"
@@ -303,7 +312,10 @@ async fn deleting_a_webhook_stops_its_deliveries(pool: PgPool) {
     let state = AppState::new(pool.clone(), settings(2, 5));
     let policy = deliver::Policy::from_settings(&state.settings);
     let client = deliver::client(&policy).unwrap();
-    assert_eq!(deliver::deliver_due(&state, &client, &policy).await, 0);
+    assert_eq!(
+        deliver::deliver_due(&state.pool, &state.metrics, &client, &policy).await,
+        0
+    );
     let log = app.get_json(&format!("{path}/deliveries")).await;
     assert_eq!(log["items"][0]["status"], "failed");
     assert_eq!(log["items"][0]["last_error"], "the webhook was deleted");
@@ -410,9 +422,15 @@ async fn deliveries_verify_with_the_standard_webhooks_library_and_tampering_does
     let state = AppState::new(pool.clone(), settings(2, 5));
     let policy = deliver::Policy::from_settings(&state.settings);
     let client = deliver::client(&policy).unwrap();
-    assert_eq!(deliver::deliver_due(&state, &client, &policy).await, 1);
+    assert_eq!(
+        deliver::deliver_due(&state.pool, &state.metrics, &client, &policy).await,
+        1
+    );
     let first = got.recv().await.unwrap();
-    assert_eq!(deliver::deliver_due(&state, &client, &policy).await, 1);
+    assert_eq!(
+        deliver::deliver_due(&state.pool, &state.metrics, &client, &policy).await,
+        1
+    );
     let retry = got.recv().await.unwrap();
 
     let payload = verify_with_library(secret, &first).expect("the library accepts the delivery");
@@ -619,7 +637,10 @@ async fn chat_formats_reach_real_receivers_shaped_for_slack_and_teams_and_signed
     let state = AppState::new(pool.clone(), chat_settings());
     let policy = deliver::Policy::from_settings(&state.settings);
     let client = deliver::client(&policy).unwrap();
-    assert_eq!(deliver::deliver_due(&state, &client, &policy).await, 3);
+    assert_eq!(
+        deliver::deliver_due(&state.pool, &state.metrics, &client, &policy).await,
+        3
+    );
     let mut bodies = Vec::new();
     for (hook, got) in &mut hooks {
         let received = tokio::time::timeout(Duration::from_secs(10), got.recv())

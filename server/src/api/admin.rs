@@ -10,7 +10,7 @@ use crate::auth::{Principal, tokens};
 use crate::error::{ApiError, ApiResult};
 use crate::inventory::apply;
 use crate::inventory::model::{ApplySummary, InventoryDocument};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The longest an inventory document may take to parse.
 const PARSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);

@@ -10,9 +10,8 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
-use super::objects_only::ObjectsOnly;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The media type of the request without parameters, lower-case ("" when absent).
 pub fn media_type(req: &HttpRequest) -> String {
@@ -68,27 +67,7 @@ pub async fn read(req: &HttpRequest, payload: Payload, limit: usize) -> Result<B
     Ok(buf.freeze())
 }
 
-/// JSON into `T`; a mistake names its field (`routes[2].metric`). A struct is read only from
-/// an object, never from an array of its fields.
-pub fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(ObjectsOnly(&mut *de)).map_err(|e| {
-        let field = e.path().to_string();
-        let inner = e.inner();
-        let message = if inner.is_eof() {
-            "the JSON body ends too early".to_owned()
-        } else if inner.is_syntax() {
-            format!("the body is not valid JSON: {inner}")
-        } else {
-            format!("{inner}")
-        };
-        ApiError::malformed(message).with_field(if field == "." { String::new() } else { field })
-    })?;
-    // one JSON value and nothing after it but whitespace
-    de.end()
-        .map_err(|e| ApiError::malformed(format!("the body has more after its JSON value: {e}")))?;
-    Ok(value)
-}
+pub use crate::json::from_json;
 
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
     req.app_data::<web::Data<AppState>>()

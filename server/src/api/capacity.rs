@@ -14,7 +14,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::inventory::store::{self, StampRow};
 use crate::rules::capacity::CapacitySummary;
 use crate::rules::load;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Stamps one request may name (long query strings meet the server's request-line limit).
 const MAX_NAMED: usize = 50;

@@ -12,7 +12,7 @@ use crate::auth::Principal;
 use crate::capacity::history;
 use crate::error::ApiResult;
 use crate::rules::forecast::{ResourceForecast, stamp_forecasts};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

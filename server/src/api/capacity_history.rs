@@ -16,7 +16,7 @@ use crate::auth::Principal;
 use crate::capacity::{DAILY_RETENTION_DAYS, HOURLY_RETENTION_DAYS, history};
 use crate::error::{ApiError, ApiResult};
 use crate::inventory::store::{self, StampRow};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Rows one answer carries at most (731 days or 15 × 24 hours fit).
 const MAX_ROWS: i64 = 1000;

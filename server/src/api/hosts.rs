@@ -11,7 +11,7 @@ use super::pagination::{self, PageParams};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::facts::read::{self, HostDetail, HostSummary};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use actix_web::{HttpResponse, web};
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Per stamp, the reports dropped as the newest report of each host says (hosts whose newest
 /// report says none are not visited: a partial index holds the others).

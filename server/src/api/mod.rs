@@ -15,7 +15,6 @@ pub mod hosts;
 pub mod metrics;
 pub mod negotiate;
 pub mod networks;
-mod objects_only;
 pub mod openapi;
 pub mod pagination;
 pub mod placement;

@@ -12,7 +12,7 @@ use crate::inventory::model::{ApplySummary, Network, NetworkSpec, ScaleUnit, Sca
 use crate::inventory::store;
 use crate::inventory::validate;
 use crate::rules::queue;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[utoipa::path(get, path = "/api/v1/stamps/{name}/networks", tag = "stamps",
     params(("name" = String, Path, description = "The stamp's name"), super::pagination::PageParams),

@@ -14,7 +14,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::health;
 use crate::inventory::store;
 use crate::rules::forecast::stamp_forecasts;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Stamps one answer ranks at most.
 const MAX_STAMPS: i64 = 1000;

@@ -15,7 +15,7 @@ use crate::health;
 use crate::inventory::model::{ApplySummary, Plan, PlanSpec};
 use crate::inventory::store::{self, PlanRow};
 use crate::inventory::validate;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Which plans a list holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
@@ -351,6 +351,7 @@ pub async fn delete(
     let row = store::fetch_plan(&mut tx, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("plan '{id}'")))?;
+    crate::rules::engine::resolve_plan_problems(&mut tx, row.id).await?;
     store::delete_plan(&mut tx, &row, &who.name).await?;
     tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())

@@ -10,7 +10,7 @@ use super::pagination::{self, PageParams};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::problems::{self, AckRequest, Filter, Problem, State};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -150,7 +150,7 @@ pub async fn acknowledge(
     body: Json<AckRequest>,
 ) -> ApiResult<HttpResponse> {
     who.require_operator()?;
+    // the acknowledgement queues its stamp; the queue's notification wakes the evaluators
     let p = problems::acknowledge(&state.pool, *id, &who.name, &body.0).await?;
-    state.evaluator.wake();
     Ok(HttpResponse::Ok().json(p))
 }

@@ -2,14 +2,13 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use stampbook_wire::Report;
 
 use super::body;
 use super::pagination::{self, PageParams};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::ingest::{self, Accepted, quarantine};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Accepts one report v1 (JSON, optionally gzip); 202 with what became of it.
 #[utoipa::path(post, path = "/api/v1/reports", tag = "reports",
@@ -24,11 +23,25 @@ pub async fn post(
     req: HttpRequest,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    who.require_any_collector()?;
-    if !body::is_json(&body::media_type(&req)) {
-        return Err(ApiError::unsupported_media_type("application/json"));
-    }
-    let bytes = body::read(&req, payload.into_inner(), state.settings.max_report_bytes).await?;
+    let started = std::time::Instant::now();
+    let read = async {
+        who.require_any_collector()?;
+        if !body::is_json(&body::media_type(&req)) {
+            return Err(ApiError::unsupported_media_type("application/json"));
+        }
+        body::read(&req, payload.into_inner(), state.settings.max_report_bytes).await
+    };
+    let bytes = match read.await {
+        Ok(b) => b,
+        Err(e) => {
+            // refused before it could be read: counted like any other refusal
+            let refused = ingest::Refused::from(e);
+            state
+                .metrics
+                .report_ingested(refused.outcome, started.elapsed());
+            return Err(refused.error);
+        }
+    };
     // wait for this report's share of the ingest budget: many large reports in flight take
     // turns instead of holding ten times their bytes each at once
     let total = (state.settings.ingest_budget_bytes / 1024).max(1);
@@ -38,14 +51,7 @@ pub async fn post(
         .acquire_many(share)
         .await
         .map_err(|e| ApiError::internal(e.into()))?;
-    ingest::limits::check(&bytes, &state.settings.limits)?;
-    ingest::nul::check(&bytes)?;
-    let report: Report = body::from_json(&bytes)?;
-    let started = std::time::Instant::now();
-    let accepted = ingest::ingest(&state, &who, &report).await?;
-    state
-        .metrics
-        .report_ingested(accepted.outcome, started.elapsed());
+    let accepted = ingest::receive(state.ingest(), &who, &bytes).await?;
     Ok(HttpResponse::Accepted().json(accepted))
 }
 
@@ -100,6 +106,6 @@ pub async fn replay(
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     who.require_admin()?;
-    let accepted = quarantine::replay(&state, &who, id.into_inner()).await?;
+    let accepted = quarantine::replay(state.ingest(), &who, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(accepted))
 }

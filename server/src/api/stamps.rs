@@ -13,7 +13,7 @@ use crate::inventory::model::{
 };
 use crate::inventory::store::{self, StampRow};
 use crate::inventory::validate;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[utoipa::path(get, path = "/healthz", tag = "system",
     responses((status = 200, description = "The process is up", body = Object, example = json!({"status": "ok", "version": "0.1.0"}))))]

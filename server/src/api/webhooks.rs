@@ -11,7 +11,7 @@ use super::pagination::{self, PageParams};
 use crate::audit::{self, Entry};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::webhooks::store::{self, CreatedWebhook, NewWebhook, Webhook, WebhookChange};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

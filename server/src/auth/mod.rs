@@ -3,6 +3,7 @@
 
 pub mod principal;
 pub mod ratelimit;
+pub mod session;
 pub mod throttle;
 pub mod tokens;
 

@@ -1,17 +1,11 @@
 //! The caller of a request, resolved from its bearer token on every request (no cache, so a
 //! revocation takes effect at once), and the scope checks routes make.
 
-use std::future::Future;
-use std::pin::Pin;
-
-use actix_web::http::header;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use chrono::{DateTime, Utc};
 use sha2::Digest;
 
 use super::tokens::{self, Scope};
 use crate::error::ApiError;
-use crate::startup::AppState;
 
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -116,7 +110,7 @@ impl Principal {
 }
 
 /// Finds the active token with this value, or `None`.
-pub async fn lookup(state: &AppState, token: &str) -> Result<Option<Principal>, ApiError> {
+pub async fn lookup(pool: &sqlx::PgPool, token: &str) -> Result<Option<Principal>, ApiError> {
     if !token.starts_with(tokens::TOKEN_PREFIX) {
         return Ok(None);
     }
@@ -126,10 +120,10 @@ pub async fn lookup(state: &AppState, token: &str) -> Result<Option<Principal>, 
            where t.token_hash = $1 and t.revoked_at is null"#,
         tokens::hash(token)
     )
-    .fetch_optional(&state.pool)
+    .fetch_optional(pool)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    touch_last_used(state, row.id, row.last_used_at);
+    touch_last_used(pool, row.id, row.last_used_at);
     Ok(Some(Principal {
         token_id: row.id,
         name: row.name,
@@ -141,12 +135,12 @@ pub async fn lookup(state: &AppState, token: &str) -> Result<Option<Principal>, 
 }
 
 /// Records use at most once a minute per token, off the request path.
-fn touch_last_used(state: &AppState, id: i64, last: Option<DateTime<Utc>>) {
+fn touch_last_used(pool: &sqlx::PgPool, id: i64, last: Option<DateTime<Utc>>) {
     let fresh = last.is_some_and(|t| Utc::now() - t < chrono::Duration::seconds(60));
     if fresh {
         return;
     }
-    let pool = state.pool.clone();
+    let pool = pool.clone();
     actix_web::rt::spawn(async move {
         if let Err(e) = sqlx::query!("update tokens set last_used_at = now() where id = $1", id)
             .execute(&pool)
@@ -155,67 +149,4 @@ fn touch_last_used(state: &AppState, id: i64, last: Option<DateTime<Utc>>) {
             tracing::warn!(error = %e, "could not record token use");
         }
     });
-}
-
-fn bearer(req: &HttpRequest) -> Option<String> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (kind, token) = value.trim().split_once(' ')?;
-    kind.eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
-}
-
-/// Resolves the caller: a bearer token, else the dashboard session cookie.
-pub async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
-    if let Some(p) = req.extensions().get::<Principal>() {
-        return Ok(p.clone());
-    }
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?
-        .clone();
-    let principal = match bearer(req) {
-        Some(token) => {
-            let client = req.peer_addr().map(|a| a.ip());
-            state.failures.check(client)?;
-            match lookup(&state, &token).await? {
-                Some(p) => p,
-                None => {
-                    state.failures.failed(client);
-                    return Err(ApiError::unauthorized(
-                        "the bearer token is unknown or revoked",
-                    ));
-                }
-            }
-        }
-        None => match crate::web::session::principal_from_cookie(&state, req).await? {
-            // the API has no per-stamp filtering of its reads: a stamp-limited login stays in
-            // the dashboard, whose pages enforce its stamp (web/stamp_limit.rs)
-            Some(p) if p.limited_stamp().is_some() => {
-                return Err(ApiError::forbidden(format!(
-                    "'{}' may see only stamp '{}', in the dashboard; the API needs a token",
-                    p.name,
-                    p.limited_stamp().unwrap_or_default()
-                )));
-            }
-            Some(p) => p,
-            None => {
-                return Err(ApiError::unauthorized(
-                    "send 'Authorization: Bearer <token>' (create one with 'stampbook-server token create')",
-                ));
-            }
-        },
-    };
-    state.limiter.check(principal.limit_key())?;
-    req.extensions_mut().insert(principal.clone());
-    Ok(principal)
-}
-
-impl FromRequest for Principal {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { authenticate(&req).await })
-    }
 }

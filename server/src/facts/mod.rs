@@ -3,7 +3,10 @@
 pub mod blind;
 pub mod history;
 pub mod list;
+pub mod model;
 pub mod read;
+pub mod report;
+pub mod reports;
 pub mod store;
 pub mod summary;
 pub mod wap;

@@ -11,8 +11,7 @@ use sqlx::PgConnection;
 use stampbook_wire::Part;
 
 use super::history::{Change, diff, keyed};
-use crate::ingest::parse::{CertIn, SettingsIn};
-use crate::rules::model::{InterfaceFact, RouteFact, ServiceFact};
+use super::model::{CertIn, InterfaceFact, RouteFact, ServiceFact, SettingsIn};
 
 fn opt_time(t: Option<DateTime<Utc>>) -> String {
     t.map(|t| t.to_rfc3339()).unwrap_or_default()

@@ -6,92 +6,15 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use base64::Engine;
-use chrono::{DateTime, Utc};
 use ipnet::IpNet;
-use stampbook_wire::{
-    Component, HypervTerminalService, ON_LINK, Part, RdGatewaySettings, Report, Role, VmmSettings,
-};
+use stampbook_wire::{Component, ON_LINK, Report, Role};
 
 use crate::domain::{Fqdn, StampName};
 use crate::error::ApiError;
+pub use crate::facts::model::{CertIn, HostIn, ParsedReport, SettingsIn};
+use crate::facts::model::{InterfaceFact, RouteFact, ServiceFact, VitalsFact};
 use crate::facts::wap::WapPlanFact;
-use crate::facts::x509::{self, ParsedCertificate};
-use crate::rules::model::{InterfaceFact, RouteFact, ServiceFact, VitalsFact};
-
-/// A certificate of the report, decoded and parsed.
-#[derive(Debug, Clone)]
-pub struct CertIn {
-    pub store: String,
-    pub der: Vec<u8>,
-    pub parsed: ParsedCertificate,
-    pub has_private_key: bool,
-    pub provider: Option<String>,
-    pub added_at: Option<DateTime<Utc>>,
-    pub added_at_upper_bound: bool,
-}
-
-/// The host section, checked.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HostIn {
-    pub fqdn: Fqdn,
-    pub stamp: StampName,
-    pub scale_unit: Option<String>,
-    pub roles: Vec<Role>,
-    pub os_name: Option<String>,
-    pub os_version: Option<String>,
-    /// `None`: vitals not collected.
-    pub vitals: Option<VitalsFact>,
-}
-
-/// Role settings, each part three-valued as sent: absent (keep the stored one), cleared (the host
-/// does not have it: clear the stored one) or collected.
-#[derive(Debug, Clone, Default)]
-pub struct SettingsIn {
-    pub vmm: Part<VmmSettings>,
-    pub hyperv_terminal_service: Part<HypervTerminalService>,
-    pub rd_gateway: Part<RdGatewaySettings>,
-    pub components: Part<Vec<Component>>,
-}
-
-/// A report whose facts are ready to store. `None` sections were not collected.
-#[derive(Debug, Clone)]
-pub struct ParsedReport {
-    pub host: HostIn,
-    pub certificates: Option<Vec<CertIn>>,
-    pub interfaces: Option<Vec<InterfaceFact>>,
-    pub routes: Option<Vec<RouteFact>>,
-    pub services: Option<Vec<ServiceFact>>,
-    pub settings: SettingsIn,
-    /// The WAP plans a `wap_server` collected (`None`: not collected; empty: WAP has none).
-    pub wap: Option<Vec<WapPlanFact>>,
-}
-
-impl ParsedReport {
-    /// The sections this report collected (names as in `hosts.sections`); a settings part sent
-    /// as `null` was collected (the host does not have it).
-    pub fn sections(&self) -> Vec<String> {
-        let s = &self.settings;
-        [
-            ("certificates", self.certificates.is_some()),
-            ("components", !s.components.is_absent()),
-            (
-                "hyperv_terminal_service",
-                !s.hyperv_terminal_service.is_absent(),
-            ),
-            ("interfaces", self.interfaces.is_some()),
-            ("rd_gateway", !s.rd_gateway.is_absent()),
-            ("routes", self.routes.is_some()),
-            ("services", self.services.is_some()),
-            ("vitals", self.host.vitals.is_some()),
-            ("vmm", !s.vmm.is_absent()),
-            ("wap", self.wap.is_some()),
-        ]
-        .into_iter()
-        .filter(|(_, collected)| *collected)
-        .map(|(name, _)| name.to_owned())
-        .collect()
-    }
-}
+use crate::facts::x509;
 
 fn bad(code: &'static str, message: impl Into<String>, field: impl Into<String>) -> ApiError {
     ApiError::invalid(code, message, field)

@@ -9,7 +9,6 @@ use stampbook_wire::Report;
 use super::Accepted;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::startup::AppState;
 
 /// Keeps the report; a report id already waiting in quarantine is refreshed, not duplicated.
 pub async fn put(
@@ -161,12 +160,16 @@ pub async fn count_pending(pool: &PgPool) -> Result<i64, sqlx::Error> {
 }
 
 /// Feeds a quarantined report through ingest again, as `who`; marks it replayed when it is accepted.
-pub async fn replay(state: &AppState, who: &Principal, id: i64) -> Result<Accepted, ApiError> {
+pub async fn replay(
+    ctx: super::Ingest<'_>,
+    who: &Principal,
+    id: i64,
+) -> Result<Accepted, ApiError> {
     let row = sqlx::query!(
         "select payload, replayed_at, token_name from quarantined_reports where id = $1",
         id
     )
-    .fetch_optional(&state.pool)
+    .fetch_optional(ctx.pool)
     .await?
     .ok_or_else(|| ApiError::not_found(format!("quarantined report {id}")))?;
     if row.replayed_at.is_some() {
@@ -186,7 +189,7 @@ pub async fn replay(state: &AppState, who: &Principal, id: i64) -> Result<Accept
         "select retired_at from stamps where name = $1",
         report.host.stamp
     )
-    .fetch_optional(&state.pool)
+    .fetch_optional(ctx.pool)
     .await?;
     match stamp {
         None => {
@@ -209,20 +212,20 @@ pub async fn replay(state: &AppState, who: &Principal, id: i64) -> Result<Accept
         Some(_) => {}
     }
     super::ownership::check_replay(
-        &state.pool,
+        ctx.pool,
         row.token_name.as_deref(),
         &report.host.fqdn,
         &report.host.stamp,
     )
     .await?;
-    let accepted = super::ingest(state, who, &report).await?;
+    let accepted = super::ingest(ctx, who, &report).await?;
     sqlx::query!(
         "update quarantined_reports set replayed_at = now(), replayed_by = $2, replay_outcome = $3 where id = $1",
         id,
         who.name,
-        accepted.outcome
+        accepted.outcome.as_str()
     )
-    .execute(&state.pool)
+    .execute(ctx.pool)
     .await?;
     Ok(accepted)
 }

@@ -21,7 +21,7 @@ pub fn parse_document(bytes: &[u8], yaml: bool) -> Result<InventoryDocument, Api
     if yaml {
         super::yaml::parse(bytes)
     } else {
-        crate::api::body::from_json(bytes)
+        crate::json::from_json(bytes)
     }
 }
 

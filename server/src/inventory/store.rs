@@ -689,34 +689,13 @@ pub async fn put_plan(
     }
 }
 
-/// Deletes a plan; its open problems resolve now (with their `problem.resolved` events), under
-/// the evaluation lock of each stamp they are on, whose problem counts follow.
+/// Deletes a plan (its open problems are resolved first by the caller, see
+/// `rules::engine::resolve_plan_problems`) and asks for the evaluation of its stamp.
 pub async fn delete_plan(
     conn: &mut PgConnection,
     row: &PlanRow,
     actor: &str,
 ) -> Result<(), sqlx::Error> {
-    let stamps = sqlx::query_scalar!(
-        "select distinct stamp_id from problems where plan_id = $1 and resolved_at is null order by 1",
-        row.id
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    for stamp_id in &stamps {
-        crate::rules::engine::lock_stamp(conn, *stamp_id).await?;
-    }
-    let resolved = sqlx::query_scalar!(
-        r#"update problems set resolved_at = greatest(now(), opened_at),
-                  last_seen_at = problem_last_seen(last_seen_at, null, stamp_id)
-           where plan_id = $1 and resolved_at is null returning id"#,
-        row.id
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    crate::webhooks::outbox::problem_events(conn, &[], &resolved).await?;
-    for stamp_id in &stamps {
-        crate::health::refresh_counts(conn, *stamp_id).await?;
-    }
     sqlx::query!("delete from plans where id = $1", row.id)
         .execute(&mut *conn)
         .await?;

@@ -63,15 +63,36 @@ impl Run<'_> {
     }
 }
 
-/// Takes the stamp's evaluation lock until the end of the transaction: one evaluator per stamp
-/// across replicas, and anything else that changes the stamp's problems waits for it.
-pub async fn lock_stamp(conn: &mut PgConnection, stamp_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "select pg_advisory_xact_lock(hashtext('stampbook.evaluate'), $1::int)",
-        stamp_id as i32
+pub use super::queue::lock_stamp;
+
+/// Resolves the open problems about a plan that is being deleted (with their
+/// `problem.resolved` events), under the evaluation lock of each stamp they are on, whose
+/// problem counts follow; the caller deletes the plan in the same transaction.
+pub async fn resolve_plan_problems(
+    conn: &mut PgConnection,
+    plan_id: i64,
+) -> Result<(), sqlx::Error> {
+    let stamps = sqlx::query_scalar!(
+        "select distinct stamp_id from problems where plan_id = $1 and resolved_at is null order by 1",
+        plan_id
     )
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
+    for stamp_id in &stamps {
+        lock_stamp(conn, *stamp_id).await?;
+    }
+    let resolved = sqlx::query_scalar!(
+        r#"update problems set resolved_at = greatest(now(), opened_at),
+                  last_seen_at = problem_last_seen(last_seen_at, null, stamp_id)
+           where plan_id = $1 and resolved_at is null returning id"#,
+        plan_id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    crate::webhooks::outbox::problem_events(conn, &[], &resolved).await?;
+    for stamp_id in &stamps {
+        crate::health::refresh_counts(conn, *stamp_id).await?;
+    }
     Ok(())
 }
 

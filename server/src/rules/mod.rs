@@ -154,6 +154,10 @@ pub const RULES: &[RuleInfo] = &[
 ];
 
 /// The rule with this id.
+/// The rules whose open problem on a host any report of that host may resolve (it reported
+/// again): ingest queues such a host even when its facts did not change.
+pub const RESOLVED_BY_A_REPORT: &[&str] = &[staleness::STALE];
+
 pub fn rule_info(id: &str) -> Option<&'static RuleInfo> {
     RULES.iter().find(|r| r.id == id)
 }

@@ -13,6 +13,7 @@ use stampbook_wire::{
     CollectionError, HypervTerminalService, RdGatewaySettings, Role, VmmSettings,
 };
 
+pub use crate::facts::model::{InterfaceFact, RouteFact, ServiceFact, VitalsFact};
 use crate::facts::x509::ParsedCertificate;
 use crate::inventory::model::Thresholds;
 
@@ -115,49 +116,12 @@ pub struct HostCert {
     pub cert: Arc<ParsedCertificate>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct InterfaceFact {
-    pub name: String,
-    /// Addresses with their prefix length (`10.0.0.21/24`).
-    pub addresses: Vec<IpNet>,
-    pub gateway: Option<IpAddr>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct RouteFact {
-    pub destination: IpNet,
-    /// `None`: on-link.
-    pub next_hop: Option<IpAddr>,
-    /// The interface: its name, or (from `route print`) its address.
-    pub interface: Option<String>,
-    /// The effective metric.
-    pub metric: u32,
-    pub persistent: bool,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ServiceFact {
-    pub name: String,
-    pub state: String,
-    pub started_at: Option<DateTime<Utc>>,
-}
-
 /// Role settings as reported; `None` where not collected.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SettingsFacts {
     pub vmm: Option<VmmSettings>,
     pub hyperv_terminal_service: Option<HypervTerminalService>,
     pub rd_gateway: Option<RdGatewaySettings>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct VitalsFact {
-    pub cpu_cores: Option<i64>,
-    pub memory_mb: Option<i64>,
-    pub storage_gb: Option<i64>,
-    pub vm_count: Option<i64>,
-    pub vm_vcpus: Option<i64>,
-    pub vm_memory_mb: Option<i64>,
 }
 
 /// One host and what it reported. Lists hold what the loader found relevant for the rules: a

@@ -7,6 +7,9 @@
 //! A request made inside a traced span (a report's ingest, an API change) also keeps that span's
 //! `traceparent` with the row (at most 32 per row), and the evaluation that takes the row links
 //! its span to each: a trace backend leads from an evaluation to what queued it.
+//!
+//! [`lock_stamp`] is the evaluation lock of one stamp: the evaluator holds it while it writes the
+//! stamp's problems, and anything else that changes them takes it first.
 
 use sqlx::PgConnection;
 
@@ -78,4 +81,16 @@ fn traced_by() -> Vec<String> {
     crate::telemetry::current_traceparent()
         .into_iter()
         .collect()
+}
+
+/// Takes the stamp's evaluation lock until the end of the transaction: one evaluator per stamp
+/// across replicas, and anything else that changes the stamp's problems waits for it.
+pub async fn lock_stamp(conn: &mut PgConnection, stamp_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "select pg_advisory_xact_lock(hashtext('stampbook.evaluate'), $1::int)",
+        stamp_id as i32
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

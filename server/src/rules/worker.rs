@@ -1,7 +1,7 @@
 //! The evaluator's doorbell: every evaluation request notifies [`super::queue::CHANNEL`] in its
 //! transaction, and each replica listens on it, so queued stamps are evaluated promptly (on
-//! whichever replica) instead of at the next timer tick. A replica also rings its own bell after
-//! its own commits, which saves the round trip through PostgreSQL.
+//! whichever replica) instead of at the next timer tick. Writers only queue; the notification is
+//! what wakes the evaluators, this replica's included.
 
 use std::sync::Arc;
 
@@ -24,36 +24,29 @@ impl Evaluator {
 }
 
 /// The evaluator loop of one replica: evaluates queued stamps when rung (after a short pause
-/// that gathers a burst of reports into one run) and queues every stamp on the timer.
-pub async fn run(state: actix_web::web::Data<crate::startup::AppState>) {
-    tokio::spawn(listen(state.pool.clone(), state.evaluator.clone()));
+/// that gathers a burst of reports into one run) and queues every stamp every `interval`.
+pub async fn run(
+    pool: sqlx::PgPool,
+    evaluator: Evaluator,
+    interval: std::time::Duration,
+    metrics: Arc<crate::metrics::Metrics>,
+) {
+    tokio::spawn(listen(pool.clone(), evaluator.clone()));
     let mut lanes = super::engine::lanes();
-    let mut ticker = tokio::time::interval(state.settings.evaluation_interval());
-    let mut pruned: Option<std::time::Instant> = None;
+    let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = ticker.tick() => {
-                if let Err(e) = super::engine::request_all(&state.pool).await {
+                if let Err(e) = super::engine::request_all(&pool).await {
                     tracing::warn!(error = %e, "could not queue the periodic evaluation");
                 }
-                if pruned.is_none_or(|t| t.elapsed() > std::time::Duration::from_secs(3600)) {
-                    pruned = Some(std::time::Instant::now());
-                    match crate::ingest::prune_reports(&state.pool, state.settings.report_retention_days).await {
-                        Ok(0) => {}
-                        Ok(n) => tracing::info!(reports = n, "forgot report ids past the retention window"),
-                        Err(e) => tracing::warn!(error = %e, "could not prune old report ids"),
-                    }
-                    crate::retention::run(&state).await;
-                }
             }
-            _ = state.evaluator.rung() => {
+            _ = evaluator.rung() => {
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
         }
-        if let Err(e) =
-            super::engine::drain(&state.pool, &mut lanes, Some(state.metrics.clone())).await
-        {
+        if let Err(e) = super::engine::drain(&pool, &mut lanes, Some(metrics.clone())).await {
             tracing::warn!(error = %e, "rule evaluation stopped; retrying at the next ring or tick");
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }

@@ -12,9 +12,9 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use super::error::WebError;
-use super::session::{self, COOKIE_NAME};
+use crate::auth::session::{self, COOKIE_NAME};
 use crate::auth::{Principal, Scope};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The request as every page handler sees it.
 #[derive(Debug, Clone)]
@@ -144,7 +144,7 @@ async fn resolve(req: HttpRequest) -> Result<Ctx, WebError> {
         _ => req.path().to_owned(),
     };
     let cookie = req.cookie(COOKIE_NAME).map(|c| c.value().to_owned());
-    let principal = session::principal_from_cookie(&state, &req)
+    let principal = session::principal_from_cookie(state.sessions(), &req)
         .await
         .map_err(WebError::from)?
         .filter(|p| p.scope.can_read());

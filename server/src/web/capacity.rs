@@ -13,7 +13,7 @@ use super::format;
 use super::page::{self, Chrome, Crumb};
 use super::svg::{self, TrendChart, Triple};
 use super::trends::{self, Compared, MAX_COMPARED};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct CapacityQuery {

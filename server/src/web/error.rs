@@ -7,7 +7,7 @@ use askama::Template;
 
 use super::assets;
 use super::format;
-use super::session;
+use crate::auth::session;
 use crate::error::ApiError;
 
 #[derive(Debug)]

@@ -15,7 +15,7 @@ use super::overview::expiry_class;
 use super::page::{self, Chrome, Crumb};
 use super::problems::view::{self, ProblemView, compact_json};
 use crate::facts::read::{self as facts, HostCertificate, HostWindows, RouteOut, Window};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const HISTORY_PAGE: i64 = 50;
 /// Rows of each fact table (certificates, routes, interfaces, services, components) a page shows.

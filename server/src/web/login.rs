@@ -15,9 +15,9 @@ use serde::Deserialize;
 use super::access::{self, Ctx, constant_time_eq, csrf_token, safe_next};
 use super::error::WebError;
 use super::page::{self, Chrome};
-use super::session;
 use crate::auth::principal;
-use crate::startup::AppState;
+use crate::auth::session;
+use crate::state::AppState;
 
 const NONCE_COOKIE: &str = "stampbook_login";
 const NONCE_TTL_S: i64 = 3600;
@@ -121,7 +121,7 @@ pub async fn show(
     q: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, WebError> {
     let next = safe_next(q.next.as_deref());
-    if session::principal_from_cookie(&state, &req)
+    if session::principal_from_cookie(state.sessions(), &req)
         .await?
         .is_some_and(|p| p.scope.can_read())
     {
@@ -189,7 +189,7 @@ pub async fn submit(
     let principal = if token.is_empty() {
         None
     } else {
-        principal::lookup(&state, token).await?
+        principal::lookup(&state.pool, token).await?
     };
     let Some(p) = principal else {
         state.failures.failed(client);
@@ -217,7 +217,7 @@ pub async fn submit(
             String::new(),
         );
     }
-    let cookie = session::start(&state, &req, p.token_id).await?;
+    let cookie = session::start(state.sessions(), &req, p.token_id).await?;
     tracing::info!(token = %p.name, scope = p.scope.as_str(), "dashboard login");
     logged_in(&req, cookie, &next)
 }
@@ -264,7 +264,7 @@ pub async fn logout(
     f: web::Form<LogoutForm>,
 ) -> Result<HttpResponse, WebError> {
     if let Some(cookie) = req.cookie(session::COOKIE_NAME)
-        && session::principal_from_cookie(&state, &req)
+        && session::principal_from_cookie(state.sessions(), &req)
             .await?
             .is_some()
     {
@@ -281,7 +281,7 @@ pub async fn logout(
         }
     }
     if let Some(cookie) = req.cookie(session::COOKIE_NAME) {
-        session::end(&state, cookie.value()).await?;
+        session::end(state.sessions(), cookie.value()).await?;
     }
     let mut resp = page::see_other("/login?out=1");
     resp.add_cookie(&session::removal())

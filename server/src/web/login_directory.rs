@@ -11,10 +11,10 @@ use serde_json::json;
 
 use super::error::WebError;
 use super::login::{LoginForm, form_for, logged_in};
-use super::session::{self, DirectorySession};
 use crate::audit;
+use crate::auth::session::{self, DirectorySession};
 use crate::directory::{DirectoryUser, LoginError};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Longest account name written to the audit log (the name is typed by anyone).
 const MAX_LOGGED_NAME: usize = 200;
@@ -211,7 +211,7 @@ async fn start(
     };
     let name = actor(&who.login);
     let cookie = session::start_directory(
-        state,
+        state.sessions(),
         req,
         &DirectorySession {
             name: &name,

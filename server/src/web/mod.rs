@@ -16,7 +16,6 @@ pub mod page;
 pub mod plans;
 pub mod problems;
 pub mod quarantine;
-pub mod session;
 pub mod stamp_limit;
 pub mod stamps;
 pub mod svg;

@@ -13,7 +13,7 @@ use super::error::WebError;
 use super::format::{self, Badge, When};
 use super::page::{self, Chrome, OVERVIEW_REFRESH_S};
 use crate::health::{self, Health, StampHealth};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub struct PlanChip {
     pub wap_plan_id: String,

@@ -14,7 +14,7 @@ use crate::health::{self, Health, Readiness};
 use crate::inventory::model::Plan;
 use crate::inventory::store;
 use crate::rules::wap_plans::Disagreement;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub struct PlanRow {
     pub wap_plan_id: String,

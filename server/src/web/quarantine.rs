@@ -11,7 +11,7 @@ use super::error::WebError;
 use super::format::{self, When};
 use super::page::{self, Chrome, Crumb};
 use crate::ingest::quarantine;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const PAGE_SIZE: i64 = 100;
 
@@ -129,9 +129,9 @@ pub async fn replay(
 ) -> Result<HttpResponse, WebError> {
     let who = ctx.authorize_write(true, f.csrf.as_deref())?;
     let id = id.into_inner();
-    match quarantine::replay(&state, who, id).await {
+    match quarantine::replay(state.ingest(), who, id).await {
         Ok(accepted) => {
-            tracing::info!(quarantined = id, by = %who.name, outcome = accepted.outcome, "quarantined report replayed from the dashboard");
+            tracing::info!(quarantined = id, by = %who.name, outcome = accepted.outcome.as_str(), "quarantined report replayed from the dashboard");
             Ok(page::see_other(&format!("/quarantine?replayed={id}")))
         }
         // the stamp still does not exist, already replayed, ...: say so on the list itself

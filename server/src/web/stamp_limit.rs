@@ -8,7 +8,7 @@ use actix_web::http::Method;
 
 use super::error::WebError;
 use super::format;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 fn refused(stamp: &str) -> WebError {
     WebError::Forbidden(format!(

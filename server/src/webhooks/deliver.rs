@@ -11,7 +11,6 @@
 
 use std::time::{Duration, Instant};
 
-use actix_web::web;
 use rand::Rng;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -23,7 +22,7 @@ use std::sync::Arc;
 use super::format::{self, Format};
 use super::signature;
 use super::target::{CheckedResolver, TargetPolicy};
-use crate::startup::AppState;
+use crate::metrics::Metrics;
 
 /// Deliveries in flight at once per replica.
 const CONCURRENCY: usize = 16;
@@ -251,11 +250,17 @@ async fn record(
     tx.commit().await
 }
 
-async fn deliver(state: &AppState, client: &reqwest::Client, policy: &Policy, d: Due) {
+async fn deliver(
+    pool: &PgPool,
+    metrics: &Metrics,
+    client: &reqwest::Client,
+    policy: &Policy,
+    d: Due,
+) {
     let started = Instant::now();
     let result = post(client, policy, &d).await;
     let took = started.elapsed();
-    state.metrics.webhook_delivery(result.is_ok());
+    metrics.webhook_delivery(result.is_ok());
     match &result {
         Ok(status) => tracing::info!(
             delivery = d.id, event = %d.event, status, duration_ms = took.as_millis() as u64,
@@ -266,7 +271,7 @@ async fn deliver(state: &AppState, client: &reqwest::Client, policy: &Policy, d:
             "webhook delivery failed"
         ),
     }
-    if let Err(e) = record(&state.pool, policy, &d, &result, took).await {
+    if let Err(e) = record(pool, policy, &d, &result, took).await {
         // the lease runs out and the row is tried again: at least once
         tracing::warn!(delivery = d.id, error = %e, "could not record a webhook attempt");
     }
@@ -274,9 +279,14 @@ async fn deliver(state: &AppState, client: &reqwest::Client, policy: &Policy, d:
 
 /// Claims and delivers what is due now, waiting for every delivery; answers how many were
 /// attempted. Tests drive the outbox with this, deterministically.
-pub async fn deliver_due(state: &AppState, client: &reqwest::Client, policy: &Policy) -> usize {
+pub async fn deliver_due(
+    pool: &PgPool,
+    metrics: &Metrics,
+    client: &reqwest::Client,
+    policy: &Policy,
+) -> usize {
     let lease = policy.timeout + Duration::from_secs(30);
-    let batch = match claim(&state.pool, CONCURRENCY, lease).await {
+    let batch = match claim(pool, CONCURRENCY, lease).await {
         Ok(b) => b,
         Err(e) => {
             tracing::warn!(error = %e, "could not claim webhook deliveries");
@@ -284,15 +294,18 @@ pub async fn deliver_due(state: &AppState, client: &reqwest::Client, policy: &Po
         }
     };
     let n = batch.len();
-    futures_util::future::join_all(batch.into_iter().map(|d| deliver(state, client, policy, d)))
-        .await;
+    futures_util::future::join_all(
+        batch
+            .into_iter()
+            .map(|d| deliver(pool, metrics, client, policy, d)),
+    )
+    .await;
     n
 }
 
 /// The worker loop of one replica: keeps up to [`CONCURRENCY`] deliveries in flight, so one
 /// slow receiver never holds up the others, and looks for due rows every second when idle.
-pub async fn run(state: web::Data<AppState>) {
-    let policy = Policy::from_settings(&state.settings);
+pub async fn run(pool: PgPool, metrics: Arc<Metrics>, policy: Policy) {
     let client = match client(&policy) {
         Ok(c) => c,
         Err(e) => {
@@ -306,13 +319,19 @@ pub async fn run(state: web::Data<AppState>) {
         let room = CONCURRENCY.saturating_sub(inflight.len());
         let mut claimed = 0;
         if room > 0 {
-            match claim(&state.pool, room, lease).await {
+            match claim(&pool, room, lease).await {
                 Ok(batch) => {
                     claimed = batch.len();
                     for d in batch {
-                        let (state, client, policy) =
-                            (state.clone(), client.clone(), policy.clone());
-                        inflight.spawn(async move { deliver(&state, &client, &policy, d).await });
+                        let (pool, metrics, client, policy) = (
+                            pool.clone(),
+                            metrics.clone(),
+                            client.clone(),
+                            policy.clone(),
+                        );
+                        inflight.spawn(async move {
+                            deliver(&pool, &metrics, &client, &policy, d).await;
+                        });
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "could not claim webhook deliveries"),

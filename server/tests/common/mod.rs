@@ -64,6 +64,18 @@ impl TestApp {
             .expect("request")
     }
 
+    /// `GET /metrics` (unauthenticated), as text.
+    pub async fn metrics_text(&self) -> String {
+        self.http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("text")
+    }
+
     pub async fn get_json(&self, path: &str) -> Value {
         let r = self.get(path, &self.admin).await;
         assert_eq!(r.status(), StatusCode::OK, "GET {path}");

@@ -14,7 +14,7 @@ use super::overview::expiry_class;
 use super::page::{self, Chrome, Crumb};
 use super::svg::{self, Columns, Slot};
 use crate::facts::read::{CertCursor, CertFilter};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const WINDOW_DAYS: i32 = 90;
 const PAGE_SIZE: i64 = 100;

@@ -14,7 +14,7 @@ use super::error::WebError;
 use super::format;
 use super::page::{self, Chrome, Crumb};
 use crate::problems::{self, AckRequest, Filter, State};
-use crate::startup::AppState;
+use crate::state::AppState;
 use view::ProblemView;
 
 pub const PAGE_SIZE: i64 = 50;

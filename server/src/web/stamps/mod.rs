@@ -20,7 +20,7 @@ use super::trends::{self, ResourceChart};
 use crate::facts::blind::{self, FailedHost};
 use crate::health::{self, ChainLink};
 use crate::inventory::store;
-use crate::startup::AppState;
+use crate::state::AppState;
 use read::HOSTS_PER_PAGE;
 use view::{ComponentRow, components, timeline};
 

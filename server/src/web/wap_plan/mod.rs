@@ -27,7 +27,7 @@ use crate::facts::wap;
 use crate::inventory::model::ApplySummary;
 use crate::inventory::store;
 use crate::inventory::validate;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// What the inventory declares for the plan.
 pub struct Declared {

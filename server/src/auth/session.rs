@@ -10,11 +10,19 @@ use chrono::Utc;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::auth::{Principal, Scope};
+use super::{Principal, Scope};
 use crate::error::ApiError;
-use crate::startup::AppState;
 
 pub const COOKIE_NAME: &str = "stampbook_session";
+
+/// What session handling needs: where sessions live, the key that signs cookies and how long a
+/// session lasts (`STAMPBOOK_SESSION_TTL_S`).
+#[derive(Clone, Copy)]
+pub struct Sessions<'a> {
+    pub pool: &'a sqlx::PgPool,
+    pub key: &'a [u8],
+    pub ttl_s: i64,
+}
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -106,10 +114,10 @@ pub async fn create_directory(
 }
 
 /// Ends the session of this cookie value (logout): every copy of the cookie stops working.
-pub async fn end(state: &AppState, value: &str) -> Result<(), ApiError> {
-    if let Some((_, id)) = verify(&state.session_key, value, i64::MIN) {
+pub async fn end(sessions: Sessions<'_>, value: &str) -> Result<(), ApiError> {
+    if let Some((_, id)) = verify(sessions.key, value, i64::MIN) {
         sqlx::query!("delete from sessions where id = $1", id)
-            .execute(&state.pool)
+            .execute(sessions.pool)
             .await?;
     }
     Ok(())
@@ -128,14 +136,14 @@ pub async fn prune(pool: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
 /// A new session for this token and its cookie: HttpOnly, SameSite=Strict, Secure when the
 /// request came over TLS (directly or through a proxy that says so).
 pub async fn start(
-    state: &AppState,
+    sessions: Sessions<'_>,
     req: &HttpRequest,
     token_id: i64,
 ) -> Result<Cookie<'static>, ApiError> {
-    let ttl = state.settings.session_ttl_s as i64;
+    let ttl = sessions.ttl_s;
     let value = create(
-        &state.pool,
-        &state.session_key,
+        sessions.pool,
+        sessions.key,
         token_id,
         Utc::now().timestamp() + ttl,
     )
@@ -145,14 +153,14 @@ pub async fn start(
 
 /// A new session for a directory login, and its cookie.
 pub async fn start_directory(
-    state: &AppState,
+    sessions: Sessions<'_>,
     req: &HttpRequest,
     who: &DirectorySession<'_>,
 ) -> Result<Cookie<'static>, ApiError> {
-    let ttl = state.settings.session_ttl_s as i64;
+    let ttl = sessions.ttl_s;
     let value = create_directory(
-        &state.pool,
-        &state.session_key,
+        sessions.pool,
+        sessions.key,
         who,
         Utc::now().timestamp() + ttl,
     )
@@ -184,19 +192,18 @@ pub fn removal() -> Cookie<'static> {
 
 /// The principal of the request's session cookie, when it is valid and its token active.
 pub async fn principal_from_cookie(
-    state: &AppState,
+    sessions: Sessions<'_>,
     req: &HttpRequest,
 ) -> Result<Option<Principal>, ApiError> {
     let Some(cookie) = req.cookie(COOKIE_NAME) else {
         return Ok(None);
     };
-    let Some((token_id, session)) =
-        verify(&state.session_key, cookie.value(), Utc::now().timestamp())
+    let Some((token_id, session)) = verify(sessions.key, cookie.value(), Utc::now().timestamp())
     else {
         return Ok(None);
     };
     if token_id == DIRECTORY {
-        return directory_principal(state, &session).await;
+        return directory_principal(sessions.pool, &session).await;
     }
     let row = sqlx::query!(
         r#"select t.id, t.name, t.scope, t.stamp_id, s.name as "stamp_name?"
@@ -206,7 +213,7 @@ pub async fn principal_from_cookie(
         token_id,
         session
     )
-    .fetch_optional(&state.pool)
+    .fetch_optional(sessions.pool)
     .await?;
     Ok(row.map(|r| Principal {
         token_id: r.id,
@@ -219,7 +226,7 @@ pub async fn principal_from_cookie(
 }
 
 async fn directory_principal(
-    state: &AppState,
+    pool: &sqlx::PgPool,
     session: &str,
 ) -> Result<Option<Principal>, ApiError> {
     let row = sqlx::query!(
@@ -228,7 +235,7 @@ async fn directory_principal(
            where x.id = $1 and x.token_id is null and x.expires_at > now()"#,
         session
     )
-    .fetch_optional(&state.pool)
+    .fetch_optional(pool)
     .await?;
     Ok(row.map(|r| Principal {
         token_id: DIRECTORY,

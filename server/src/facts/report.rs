@@ -1,0 +1,536 @@
+//! Writing one report: the host row, the sections it collected and the history of what changed,
+//! decided under the host row's lock in the caller's transaction — a changed report stores the
+//! sections that changed, an identical one only moves the host's "last seen", a late one only
+//! adds history — and the `reports` row that makes its id a duplicate from then on. What this
+//! means for rule evaluation is answered ([`Evaluate`]), not acted on: the caller queues it.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use sqlx::{PgConnection, PgPool};
+use stampbook_wire::{Part, Report};
+use uuid::Uuid;
+
+use super::blind;
+use super::history::{self, Change};
+use super::model::{HostIn, ParsedReport};
+use super::store;
+use crate::domain::ReportOutcome;
+use crate::error::ApiError;
+
+/// What identifies a report's facts: everything but its id, time and agent. The collection errors
+/// count (a section that starts or stops failing is news), but only when sent, so that reports of
+/// agents that never send them keep the digest they had.
+pub fn digest(r: &Report) -> Vec<u8> {
+    let facts = (
+        &r.host,
+        &r.certificates,
+        &r.interfaces,
+        &r.routes,
+        &r.services,
+        &r.settings,
+    );
+    // the WAP plans likewise, only when sent
+    let bytes = match (&r.collection_errors, &r.wap) {
+        (None, None) => serde_json::to_vec(&facts),
+        (Some(errors), None) => serde_json::to_vec(&(facts, errors)),
+        (errors, Some(wap)) => serde_json::to_vec(&(facts, errors, wap)),
+    }
+    .unwrap_or_default();
+    Sha256::digest(&bytes).to_vec()
+}
+
+/// The newest report's `agent.spool_dropped`, as the host row keeps it.
+pub fn spool_dropped(report: &Report) -> Option<i64> {
+    let n = report.agent.as_ref()?.spool_dropped?;
+    Some(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// The newest report's `agent.spool_rejected` (reports its agent moved to `rejected/`).
+pub fn spool_rejected(report: &Report) -> Option<i64> {
+    let n = report.agent.as_ref()?.spool_rejected?;
+    Some(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// What the identical-facts fast path did.
+pub struct Touched {
+    pub host_id: i64,
+    pub stamp_id: i64,
+    /// `false`: a concurrent twin with the same report id won; it wrote the same thing.
+    pub recorded: bool,
+    /// A problem the caller named as "resolved by any report" is open on the host.
+    pub resolvable_open: bool,
+}
+
+/// The identical-facts fast path: one statement touches the host row and records the report id,
+/// only when the host has exactly these facts in this live stamp, nothing newer, and the report id
+/// is new (else `None`: [`write`] decides what the report is). `resolved_by_report` names the
+/// rules whose open problems a report of the host resolves (the caller's, not this layer's).
+pub async fn touch_unchanged(
+    pool: &PgPool,
+    report: &Report,
+    host: &HostIn,
+    digest: &[u8],
+    resolved_by_report: &[&str],
+) -> Result<Option<Touched>, sqlx::Error> {
+    let received = Utc::now();
+    let collected = report.collected_at.min(received);
+    let done = sqlx::query!(
+        r#"with current as (
+               select h.id, h.stamp_id from hosts h join stamps s on s.id = h.stamp_id
+               where h.fqdn = $1::text::citext and s.name = $2 and s.retired_at is null
+                 and h.facts_digest = $3 and h.last_collected_at <= $4
+                 and not exists (select 1 from reports r where r.report_id = $5)),
+           touched as (
+               update hosts set last_report_at = $6, last_collected_at = $4, last_report_id = $5,
+                      agent_name = $7, agent_version = $8, agent_spool_dropped = $9,
+                      agent_spool_rejected = $10,
+                      wap_collected_at = case when $11 then $4 else hosts.wap_collected_at end
+               from current where hosts.id = current.id
+               returning hosts.id, hosts.stamp_id),
+           recorded as (
+               insert into reports (report_id, host_id, collected_at, received_at, outcome, changes)
+               select $5, id, $4, $6, 'unchanged', 0 from touched
+               on conflict (report_id) do nothing
+               returning report_id)
+           select t.id as "host_id?", t.stamp_id as "stamp_id?",
+                  (select count(*) from recorded) as "recorded!",
+                  exists (select 1 from problems p where p.host_id = t.id and p.rule = any($12)
+                          and p.resolved_at is null) as "resolvable_open!"
+           from (select 1) as one left join touched t on true"#,
+        host.fqdn.as_str(),
+        host.stamp.as_str(),
+        digest,
+        collected,
+        report.report_id,
+        received,
+        report.agent.as_ref().map(|a| a.name.clone()),
+        report.agent.as_ref().map(|a| a.version.clone()),
+        spool_dropped(report),
+        spool_rejected(report),
+        report.wap.is_some(),
+        &owned(resolved_by_report),
+    )
+    .fetch_one(pool)
+    .await?;
+    let (Some(host_id), Some(stamp_id)) = (done.host_id, done.stamp_id) else {
+        return Ok(None);
+    };
+    Ok(Some(Touched {
+        host_id,
+        stamp_id,
+        recorded: done.recorded > 0,
+        resolvable_open: done.resolvable_open,
+    }))
+}
+
+/// Rule ids as the statements bind a `text[]`.
+fn owned(ids: &[&str]) -> Vec<String> {
+    ids.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// One report to write, parsed once, with where it goes.
+pub struct Incoming<'a> {
+    pub report: &'a Report,
+    pub parsed: &'a ParsedReport,
+    pub digest: &'a [u8],
+    /// The stamp the report names (live: checked by the caller).
+    pub stamp_id: i64,
+    /// The sender may move a host between stamps (else a host stored under another stamp stays).
+    pub may_move: bool,
+    /// See [`touch_unchanged`].
+    pub resolved_by_report: &'a [&'a str],
+    /// At most this many changes of one kind are kept in detail (`STAMPBOOK_HISTORY_DETAIL_MAX`).
+    pub history_detail_max: usize,
+}
+
+/// What rule evaluation a written report asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evaluate {
+    Nothing,
+    /// This host's rules; `stamp_rules`: the stamp-wide rules too (what they read changed).
+    Host {
+        stamp_rules: bool,
+    },
+    /// Every host of the stamp: the report changed what other hosts' rules depend on.
+    Stamp,
+}
+
+/// What [`write`] did.
+pub enum Written {
+    /// The host is stored under another stamp and the sender may not move it: nothing written.
+    MoveRefused,
+    /// A concurrent twin with the same report id won: roll back, it wrote the same thing.
+    Duplicate,
+    Done {
+        outcome: ReportOutcome,
+        host_id: i64,
+        changes: usize,
+        evaluate: Evaluate,
+        /// The stamp the host was moved from.
+        moved_from: Option<i64>,
+    },
+}
+
+/// Writes one report in the caller's transaction: the host row (locked first), its sections,
+/// history and the `reports` row.
+pub async fn write(tx: &mut PgConnection, r: &Incoming<'_>) -> Result<Written, ApiError> {
+    let received = Utc::now();
+    let collected = r.report.collected_at.min(received);
+    let host = &r.parsed.host;
+    let current = sqlx::query!(
+        r#"select id, stamp_id, last_collected_at, facts_digest,
+                  exists (select 1 from problems p where p.host_id = hosts.id and p.rule = any($2)
+                          and p.resolved_at is null) as "resolvable_open!"
+           from hosts where fqdn = $1::text for update"#,
+        host.fqdn.as_str(),
+        &owned(r.resolved_by_report)
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(c) = &current
+        && c.stamp_id != r.stamp_id
+        && !r.may_move
+    {
+        return Ok(Written::MoveRefused);
+    }
+    let (outcome, host_id, changes, evaluate, moved_from) = match current {
+        Some(c) if collected < c.last_collected_at => {
+            let late = Change {
+                kind: "report",
+                key: r.report.report_id.to_string(),
+                change: "late",
+                before: None,
+                after: Some(
+                    serde_json::json!({"collected_at": r.report.collected_at, "newest_stored": c.last_collected_at}),
+                ),
+            };
+            history::insert(tx, c.id, r.report.report_id, collected, &[late]).await?;
+            (ReportOutcome::Late, c.id, 0, Evaluate::Nothing, None)
+        }
+        Some(c) if c.facts_digest == r.digest && c.stamp_id == r.stamp_id => {
+            touch(tx, c.id, r.report, collected, received).await?;
+            let evaluate = if c.resolvable_open {
+                Evaluate::Host { stamp_rules: false }
+            } else {
+                Evaluate::Nothing
+            };
+            (ReportOutcome::Unchanged, c.id, 0, evaluate, None)
+        }
+        current => {
+            let previous = current.map(|c| (c.id, c.stamp_id));
+            let stored = write_facts(
+                tx,
+                r.parsed,
+                previous,
+                r.stamp_id,
+                r.report,
+                (collected, received),
+                r.digest,
+                r.history_detail_max,
+            )
+            .await?;
+            let evaluate = if stored.whole_stamp {
+                Evaluate::Stamp
+            } else {
+                Evaluate::Host {
+                    stamp_rules: stored.stamp_rules,
+                }
+            };
+            let moved_from = previous
+                .map(|(_, from)| from)
+                .filter(|from| *from != r.stamp_id);
+            (
+                ReportOutcome::Stored,
+                stored.host_id,
+                stored.changes,
+                evaluate,
+                moved_from,
+            )
+        }
+    };
+    // a late report keeps its payload, to be read when its history is looked into
+    let payload = match outcome {
+        ReportOutcome::Late => {
+            Some(serde_json::to_value(r.report).map_err(|e| ApiError::internal(e.into()))?)
+        }
+        _ => None,
+    };
+    let won = record(
+        tx,
+        r.report.report_id,
+        host_id,
+        collected,
+        received,
+        outcome,
+        i32::try_from(changes).unwrap_or(i32::MAX),
+        payload.as_ref(),
+    )
+    .await?;
+    if !won {
+        return Ok(Written::Duplicate);
+    }
+    Ok(Written::Done {
+        outcome,
+        host_id,
+        changes,
+        evaluate,
+        moved_from,
+    })
+}
+
+/// Same facts as stored: the host row says it was seen.
+async fn touch(
+    tx: &mut PgConnection,
+    host_id: i64,
+    report: &Report,
+    collected: DateTime<Utc>,
+    received: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"update hosts set last_report_at = $2, last_collected_at = $3, last_report_id = $4,
+               agent_name = $5, agent_version = $6, agent_spool_dropped = $7,
+               agent_spool_rejected = $8,
+               wap_collected_at = case when $9 then $3 else wap_collected_at end
+           where id = $1"#,
+        host_id,
+        received,
+        collected,
+        report.report_id,
+        report.agent.as_ref().map(|a| a.name.clone()),
+        report.agent.as_ref().map(|a| a.version.clone()),
+        spool_dropped(report),
+        spool_rejected(report),
+        report.wap.is_some(),
+    )
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one column each of the reports row"
+)]
+async fn record(
+    conn: &mut PgConnection,
+    report_id: Uuid,
+    host_id: i64,
+    collected: DateTime<Utc>,
+    received: DateTime<Utc>,
+    outcome: ReportOutcome,
+    changes: i32,
+    payload: Option<&serde_json::Value>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"insert into reports (report_id, host_id, collected_at, received_at, outcome, changes, payload)
+           values ($1, $2, $3, $4, $5, $6, $7) on conflict (report_id) do nothing"#,
+        report_id,
+        host_id,
+        collected,
+        received,
+        outcome.as_str(),
+        changes,
+        payload
+    )
+    .execute(conn)
+    .await?;
+    // 0 rows: a concurrent twin of this report won the race for the id
+    Ok(done.rows_affected() == 1)
+}
+
+fn host_value(h: &HostIn, stamp: &str) -> serde_json::Value {
+    serde_json::json!({"stamp": stamp, "scale_unit": h.scale_unit, "roles": h.roles, "os_name": h.os_name, "os_version": h.os_version})
+}
+
+fn vitals_value(h: &HostIn) -> serde_json::Value {
+    serde_json::to_value(h.vitals.as_ref().map(|v| {
+        serde_json::json!({"cpu_cores": v.cpu_cores, "memory_mb": v.memory_mb, "storage_gb": v.storage_gb,
+                           "vm_count": v.vm_count, "vm_vcpus": v.vm_vcpus, "vm_memory_mb": v.vm_memory_mb})
+    }))
+    .unwrap_or_default()
+}
+
+/// What storing a report did.
+struct Stored {
+    host_id: i64,
+    changes: usize,
+    /// The report changed what other hosts' rules depend on (VMM settings, Root/VMM stores).
+    whole_stamp: bool,
+    /// The report changed what the stamp-wide rules read.
+    stamp_rules: bool,
+}
+
+/// Writes the host row and the collected sections, and the history of what changed.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the report, its parsed facts and where they go"
+)]
+async fn write_facts(
+    tx: &mut PgConnection,
+    p: &ParsedReport,
+    previous: Option<(i64, i64)>,
+    stamp_id: i64,
+    report: &Report,
+    (collected, received): (DateTime<Utc>, DateTime<Utc>),
+    digest: &[u8],
+    history_detail_max: usize,
+) -> Result<Stored, ApiError> {
+    let h = &p.host;
+    let roles: Vec<String> = h.roles.iter().map(|r| r.as_str().to_owned()).collect();
+    let v = h.vitals.clone().unwrap_or_default();
+    let fresh = previous.is_none();
+    let mut changes: Vec<Change> = Vec::new();
+    let agent = report.agent.as_ref();
+    let sections = p.sections();
+    let host_id = match previous {
+        None => sqlx::query_scalar!(
+            r#"insert into hosts (fqdn, stamp_id, scale_unit, roles, os_name, os_version, cpu_cores, memory_mb, storage_gb,
+                   vm_count, vm_vcpus, vm_memory_mb, agent_name, agent_version, first_seen_at, last_report_at,
+                   last_collected_at, last_report_id, facts_digest, sections)
+               values ($1::text, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19)
+               returning id"#,
+            h.fqdn.as_str(), stamp_id, h.scale_unit, &roles, h.os_name, h.os_version,
+            v.cpu_cores.map(|x| x as i32), v.memory_mb, v.storage_gb, v.vm_count.map(|x| x as i32),
+            v.vm_vcpus.map(|x| x as i32), v.vm_memory_mb, agent.map(|a| a.name.clone()), agent.map(|a| a.version.clone()),
+            received, collected, report.report_id, digest, &sections
+        )
+        .fetch_one(&mut *tx)
+        .await?,
+        Some((id, _)) => {
+            let old = sqlx::query!(
+                r#"select s.name as stamp, h.scale_unit, h.roles, h.os_name, h.os_version, h.cpu_cores, h.memory_mb,
+                          h.storage_gb, h.vm_count, h.vm_vcpus, h.vm_memory_mb
+                   from hosts h join stamps s on s.id = h.stamp_id where h.id = $1"#,
+                id
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            let old_host = serde_json::json!({"stamp": old.stamp, "scale_unit": old.scale_unit, "roles": old.roles,
+                                              "os_name": old.os_name, "os_version": old.os_version});
+            let new_host = host_value(h, h.stamp.as_str());
+            if old_host != new_host {
+                changes.push(Change { kind: "host", key: h.fqdn.to_string(), change: "changed", before: Some(old_host), after: Some(new_host) });
+            }
+            if h.vitals.is_some() {
+                let old_v = serde_json::json!({"cpu_cores": old.cpu_cores.map(i64::from), "memory_mb": old.memory_mb,
+                    "storage_gb": old.storage_gb, "vm_count": old.vm_count.map(i64::from),
+                    "vm_vcpus": old.vm_vcpus.map(i64::from), "vm_memory_mb": old.vm_memory_mb});
+                let new_v = vitals_value(h);
+                if old_v != new_v {
+                    changes.push(Change { kind: "vitals", key: "vitals".into(), change: "changed", before: Some(old_v), after: Some(new_v) });
+                }
+            }
+            // vitals not collected keep their stored values
+            sqlx::query!(
+                r#"update hosts set stamp_id = $2, scale_unit = $3, roles = $4, os_name = $5, os_version = $6,
+                       cpu_cores = case when $19 then $7 else cpu_cores end,
+                       memory_mb = case when $19 then $8 else memory_mb end,
+                       storage_gb = case when $19 then $9 else storage_gb end,
+                       vm_count = case when $19 then $10 else vm_count end,
+                       vm_vcpus = case when $19 then $11 else vm_vcpus end,
+                       vm_memory_mb = case when $19 then $12 else vm_memory_mb end,
+                       agent_name = $13, agent_version = $14, last_report_at = $15, last_collected_at = $16,
+                       last_report_id = $17, facts_digest = $18,
+                       sections = array(select distinct x from unnest(sections || $20::text[]) as x order by x)
+                   where id = $1"#,
+                id, stamp_id, h.scale_unit, &roles, h.os_name, h.os_version, v.cpu_cores.map(|x| x as i32),
+                v.memory_mb, v.storage_gb, v.vm_count.map(|x| x as i32), v.vm_vcpus.map(|x| x as i32), v.vm_memory_mb,
+                agent.map(|a| a.name.clone()), agent.map(|a| a.version.clone()), received, collected, report.report_id,
+                digest, h.vitals.is_some(), &sections
+            )
+            .execute(&mut *tx)
+            .await?;
+            id
+        }
+    };
+    let mut whole_stamp = fresh && h.roles.contains(&stampbook_wire::Role::VmmServer);
+    if let Some(certs) = &p.certificates {
+        let c = store::sync_certificates(tx, host_id, certs, collected, fresh).await?;
+        if fresh || !c.is_empty() {
+            let nearest = certs
+                .iter()
+                .filter(|c| c.store == stampbook_wire::MY_STORE && c.has_private_key)
+                .min_by(|a, b| {
+                    (a.parsed.not_after, &a.parsed.thumbprint)
+                        .cmp(&(b.parsed.not_after, &b.parsed.thumbprint))
+                });
+            sqlx::query!(
+                "update hosts set nearest_cert_expiry = $2, nearest_cert_thumbprint = $3 where id = $1",
+                host_id,
+                nearest.map(|c| c.parsed.not_after),
+                nearest.map(|c| c.parsed.thumbprint.clone())
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        // Root and VMM stores feed every host's Remote Console rules
+        whole_stamp |= fresh && certs.iter().any(|c| c.store != stampbook_wire::MY_STORE)
+            || c.iter()
+                .any(|c| !c.key.starts_with(stampbook_wire::MY_STORE));
+        changes.extend(c);
+    }
+    if let Some(r) = &p.routes {
+        changes.extend(store::sync_routes(tx, host_id, r, fresh).await?);
+    }
+    if let Some(i) = &p.interfaces {
+        changes.extend(store::sync_interfaces(tx, host_id, i, fresh).await?);
+    }
+    if let Some(s) = &p.services {
+        changes.extend(store::sync_services(tx, host_id, s, fresh).await?);
+    }
+    let s = store::sync_settings(tx, host_id, &p.settings, fresh).await?;
+    whole_stamp |=
+        s.iter().any(|c| c.key == "vmm") || (fresh && p.settings.vmm.collected().is_some());
+    changes.extend(s);
+    match &p.settings.components {
+        Part::Absent => {}
+        // sent as null: the host has none of them any more
+        Part::Cleared => changes.extend(store::sync_components(tx, host_id, &[], fresh).await?),
+        Part::Collected(c) => changes.extend(store::sync_components(tx, host_id, c, fresh).await?),
+    }
+    if let Some(plans) = &p.wap {
+        changes.extend(super::wap::sync(tx, host_id, plans, collected, fresh).await?);
+    }
+    // after the host row holds this report's roles and sections
+    blind::record(
+        tx,
+        host_id,
+        report.collection_errors.as_deref(),
+        spool_dropped(report),
+        spool_rejected(report),
+    )
+    .await?;
+    if fresh {
+        changes = vec![Change {
+            kind: "host",
+            key: h.fqdn.to_string(),
+            change: "appeared",
+            before: None,
+            after: Some(host_value(h, h.stamp.as_str())),
+        }];
+    }
+    let summarized = super::summary::summarize(&changes, history_detail_max);
+    history::insert(tx, host_id, report.report_id, collected, &summarized).await?;
+    // the stamp-wide rules read components, roles and physical size (version drift, capacity);
+    // what runs on a host (VM count, vCPUs, memory in use) changes with nearly every report and
+    // reaches the capacity figures with the next whole evaluation of the stamp
+    let stamp_rules = changes.iter().any(|c| match c.kind {
+        "component" | "host" => true,
+        "vitals" => physical_size_changed(c),
+        _ => false,
+    });
+    Ok(Stored {
+        host_id,
+        changes: changes.len(),
+        whole_stamp,
+        stamp_rules,
+    })
+}
+
+/// Whether a vitals change touches the physical size of the host (cores, memory, storage).
+fn physical_size_changed(c: &Change) -> bool {
+    ["cpu_cores", "memory_mb", "storage_gb"].iter().any(|k| {
+        let get = |v: &Option<serde_json::Value>| v.as_ref().and_then(|v| v.get(*k)).cloned();
+        get(&c.before) != get(&c.after)
+    })
+}
