@@ -293,3 +293,72 @@ async fn cli_apply_of_a_large_document_shows_progress_lines_and_the_same_summary
     let by_cli: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(by_cli, by_api);
 }
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn the_inventory_route_applies_a_large_document_without_printing_progress(pool: PgPool) {
+    install_crypto();
+    let admin = stampbook_server::auth::tokens::create(&pool, "admin", "admin", None, "test")
+        .await
+        .unwrap()
+        .token;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // the real binary, its output piped as under systemd: whatever the route printed would be here
+    let server = tokio::process::Command::new(env!("CARGO_BIN_EXE_stampbook-server"))
+        .arg("serve")
+        .env("DATABASE_URL", database_url(&pool))
+        .env("STAMPBOOK_LISTEN", format!("127.0.0.1:{port}"))
+        .env("STAMPBOOK_NO_WORKERS", "true")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..100 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "the server did not start");
+    let r = http
+        .put(format!("{base}/api/v1/inventory"))
+        .bearer_auth(&admin)
+        .json(&large_inventory())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let summary: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(summary["created"].as_array().unwrap().len(), 1100);
+
+    let pid = server.id().unwrap();
+    // SIGTERM: a graceful stop flushes what the server wrote
+    assert!(
+        Command::new("kill")
+            .arg(pid.to_string())
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = server.wait_with_output().await.unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for what in ["validating", "writing stamps", "writing plans"] {
+        assert!(
+            progress_lines(&printed, what).is_empty() && !printed.contains(what),
+            "the route printed {what}: {printed}"
+        );
+    }
+}
