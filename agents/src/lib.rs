@@ -9,7 +9,6 @@ pub mod daemon;
 pub mod deliver;
 pub mod duration;
 pub mod parse;
-pub mod progress;
 pub mod push;
 pub mod simulate;
 pub mod source;

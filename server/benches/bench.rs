@@ -1,7 +1,8 @@
 //! Load and timing figures for `deploy/bench-ingest` and `deploy/bench-rules` (run with
 //! `cargo bench -p stampbook-server --bench bench -- <ingest|rules> ...`): a simulated fleet
 //! pushed over real HTTP to a running server, latencies and throughput measured here, and the
-//! rule engine timed in-process against the same database.
+//! rule engine timed in-process against the same database. The long phases show their progress
+//! on stderr (a bar on a terminal, plain lines otherwise); stdout carries the figures.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::time::{Duration, Instant};
@@ -13,6 +14,7 @@ use reqwest::Client;
 use sqlx::PgPool;
 use stampbook_agent::simulate::certs::FleetCerts;
 use stampbook_agent::simulate::{Fleet, FleetOptions};
+use stampbook_progress::{Out, Progress};
 use stampbook_server::rules::engine;
 use stampbook_server::rules::load::CertCache;
 use stampbook_wire::Report;
@@ -69,9 +71,15 @@ fn build(stamps: usize, hosts: usize, faults: bool) -> (Fleet, Vec<Report>) {
         now: Utc::now(),
     });
     let certs = FleetCerts::generate(fleet.options.now).unwrap();
+    let mut progress = Progress::to(Out::Stderr, "building the fleet: stamps", stamps as u64);
     let reports: Vec<Report> = (0..stamps)
-        .flat_map(|i| fleet.stamp_reports(i, &certs).unwrap())
+        .flat_map(|i| {
+            let reports = fleet.stamp_reports(i, &certs).unwrap();
+            progress.advance(1, "");
+            reports
+        })
         .collect();
+    progress.finish();
     (fleet, reports)
 }
 
@@ -97,8 +105,16 @@ impl Run {
     }
 }
 
-async fn push_all(http: &Client, cli: &Cli, bodies: Vec<Vec<u8>>) -> Run {
+/// Pushes `bodies`, `cli.concurrency` at a time; `what` names them in the progress shown (none
+/// when `what` is empty: one report of a loop that shows its own).
+async fn push_all(http: &Client, cli: &Cli, what: &str, bodies: Vec<Vec<u8>>) -> Run {
     let url = format!("{}/api/v1/reports", cli.server);
+    let out = if what.is_empty() {
+        Out::Hidden
+    } else {
+        Out::Stderr
+    };
+    let mut progress = Progress::to(out, what, bodies.len() as u64);
     let started = Instant::now();
     let latencies: Vec<Duration> = futures_util::stream::iter(bodies)
         .map(|body| {
@@ -119,8 +135,10 @@ async fn push_all(http: &Client, cli: &Cli, bodies: Vec<Vec<u8>>) -> Run {
             }
         })
         .buffer_unordered(cli.concurrency)
+        .inspect(|_| progress.advance(1, ""))
         .collect()
         .await;
+    progress.finish();
     Run {
         count: latencies.len(),
         wall: started.elapsed(),
@@ -255,13 +273,13 @@ async fn ingest(cli: &Cli, stamps: usize, hosts: usize, script: &std::path::Path
     apply(&http, cli, &fleet).await;
     std::fs::write(script, pgbench_script(&reports)).unwrap();
     let first: Vec<Vec<u8>> = reports.iter().map(encode).collect();
-    let a = push_all(&http, cli, first).await;
+    let a = push_all(&http, cli, "(a) first-seen reports", first).await;
     print("(a) first-seen", &a);
     let bodies = again(&reports);
     // unchanged reports must not depend on the evaluator's work of phase (a)
     sqlx::query("checkpoint").execute(&pool).await.unwrap();
     let before = wal(&pool).await;
-    let b = push_all(&http, cli, bodies).await;
+    let b = push_all(&http, cli, "(b) unchanged reports", bodies).await;
     let after = wal(&pool).await;
     print("(b) unchanged", &b);
     println!(
@@ -283,7 +301,13 @@ async fn rules(cli: &Cli, stamps: usize, hosts: usize, incremental: usize) {
         t.elapsed().as_secs_f64()
     );
     apply(&http, cli, &fleet).await;
-    let load = push_all(&http, cli, reports.iter().map(encode).collect()).await;
+    let load = push_all(
+        &http,
+        cli,
+        "loading the fleet: reports",
+        reports.iter().map(encode).collect(),
+    )
+    .await;
     print("loaded", &load);
     sqlx::query("delete from evaluation_queue")
         .execute(&pool)
@@ -317,6 +341,11 @@ async fn rules(cli: &Cli, stamps: usize, hosts: usize, incremental: usize) {
     let mut eval = Duration::ZERO;
     let mut ingest = Duration::ZERO;
     let mut n = 0;
+    let mut progress = Progress::to(
+        Out::Stderr,
+        "incremental: changed reports",
+        reports.iter().step_by(step).take(incremental).count() as u64,
+    );
     for r in reports.iter().step_by(step).take(incremental) {
         let mut r = r.clone();
         r.report_id = uuid::Uuid::new_v4();
@@ -324,13 +353,15 @@ async fn rules(cli: &Cli, stamps: usize, hosts: usize, incremental: usize) {
         if let Some(v) = r.host.vitals.as_mut() {
             v.vm_count = Some(v.vm_count.unwrap_or(0) + 1);
         }
-        let run = push_all(&http, cli, vec![encode(&r)]).await;
+        let run = push_all(&http, cli, "", vec![encode(&r)]).await;
         ingest += run.wall;
         let t = Instant::now();
         engine::drain(&pool, &mut certs, None).await.unwrap();
         eval += t.elapsed();
         n += 1;
+        progress.advance(1, "");
     }
+    progress.finish();
     println!(
         "incremental, one report at a time: {n} changed reports, ingest {:.2} ms/report, evaluation {:.2} ms/report (added cost)",
         ingest.as_secs_f64() * 1000.0 / n as f64,
@@ -352,7 +383,7 @@ async fn rules(cli: &Cli, stamps: usize, hosts: usize, incremental: usize) {
             encode(&r)
         })
         .collect();
-    let sent = push_all(&http, cli, burst).await;
+    let sent = push_all(&http, cli, "incremental: a burst of changed reports", burst).await;
     let t = Instant::now();
     let stamps = engine::drain(&pool, &mut certs, None).await.unwrap();
     println!(

@@ -89,6 +89,9 @@ pub enum Command {
     /// Apply pending migrations and exit.
     Migrate,
     /// Apply an inventory document (YAML or JSON), idempotently.
+    ///
+    /// Shows its progress on stderr (a bar on a terminal, plain lines otherwise) and prints the
+    /// summary as JSON on stdout.
     Apply {
         /// The inventory document.
         file: PathBuf,

@@ -83,15 +83,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .unwrap_or_default()
                 )
             })?;
-            let summary = apply::apply(&pool, &doc, &actor).await.map_err(|e| {
-                anyhow::anyhow!(
-                    "{e}{}",
-                    e.field
-                        .as_deref()
-                        .map(|f| format!(" (at {f})"))
-                        .unwrap_or_default()
-                )
-            })?;
+            // progress on stderr: stdout carries only the summary, for scripts to read
+            let summary =
+                apply::apply_showing(&pool, &doc, &actor, stampbook_progress::Out::Stderr)
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "{e}{}",
+                            e.field
+                                .as_deref()
+                                .map(|f| format!(" (at {f})"))
+                                .unwrap_or_default()
+                        )
+                    })?;
             println!("{}", serde_json::to_string_pretty(&summary)?);
         }
         Command::Token(t) => token(&pool, t).await?,

@@ -175,3 +175,190 @@ async fn head_answers_like_get_without_the_body(pool: PgPool) {
         .unwrap();
     assert_eq!(r.status(), 401);
 }
+
+/// 200 stamps with two networks and two scale units each, and 100 plans on them.
+fn large_inventory() -> serde_json::Value {
+    let stamps: Vec<serde_json::Value> = (0..200)
+        .map(|i| {
+            serde_json::json!({
+                "name": format!("st-{i:03}"),
+                "region": "eu-west",
+                "networks": [
+                    {"name": "mgmt", "role": "management", "cidr": format!("10.{}.{}.0/24", i / 256, i % 256)},
+                    {"name": "frontend", "role": "front_end", "cidr": format!("172.16.{}.0/24", i % 256)}
+                ],
+                "scale_units": [
+                    {"name": "compute-r1", "kind": "compute", "rack": "R1"},
+                    {"name": "storage-r2", "kind": "storage", "rack": "R2"}
+                ]
+            })
+        })
+        .collect();
+    let plans: Vec<serde_json::Value> = (0..100)
+        .map(|i| {
+            serde_json::json!({
+                "wap_plan_id": format!("plan-{i:03}"), "name": format!("Plan {i}"),
+                "stamp": format!("st-{:03}", i * 2), "cloud": "Gold Cloud",
+                "quota": {"vms": 50, "vcpus": 200, "memory_gb": 800, "storage_gb": 10000}
+            })
+        })
+        .collect();
+    serde_json::json!({"stamps": stamps, "plans": plans})
+}
+
+/// The progress lines of one step (`what: done/total (pct%) note`) in `stderr`.
+fn progress_lines<'a>(stderr: &'a str, what: &str) -> Vec<&'a str> {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with(&format!("{what}: ")))
+        .collect()
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn cli_apply_of_a_large_document_shows_progress_lines_and_the_same_summary(pool: PgPool) {
+    let url = database_url(&pool);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("inventory.json");
+    let doc = large_inventory();
+    std::fs::write(&file, serde_json::to_vec(&doc).unwrap()).unwrap();
+
+    // output() pipes stdout and stderr: not a terminal, so plain lines, no bar
+    let first = server_bin()
+        .env("DATABASE_URL", &url)
+        .arg("apply")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(first.stderr).unwrap();
+    assert!(first.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains('\r') && !stderr.contains('\x1b'),
+        "no bar: {stderr:?}"
+    );
+    for (what, total) in [
+        ("validating", 300),
+        ("writing stamps", 200),
+        ("writing plans", 100),
+    ] {
+        let lines = progress_lines(&stderr, what);
+        assert!(
+            (2..=11).contains(&lines.len()),
+            "{what}: at most a line per tenth, got {lines:?}"
+        );
+        assert!(
+            lines
+                .last()
+                .unwrap()
+                .starts_with(&format!("{what}: {total}/{total} (100%)")),
+            "{what} ends complete: {lines:?}"
+        );
+    }
+    // stdout is the summary alone, as before
+    let summary: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    let created: Vec<&str> = summary["created"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    for (kind, count) in [
+        ("stamp/", 200),
+        ("network/", 400),
+        ("scale_unit/", 400),
+        ("plan/", 100),
+    ] {
+        assert_eq!(
+            created.iter().filter(|c| c.starts_with(kind)).count(),
+            count,
+            "{kind}"
+        );
+    }
+    assert_eq!(created.len(), 1100);
+    assert_eq!(summary["updated"], serde_json::json!([]));
+    assert_eq!(summary["deleted"], serde_json::json!([]));
+
+    // the HTTP route applies the same document silently and sums it up as the command does
+    let app = common::spawn(pool.clone()).await;
+    let r = app.put_inventory(&doc).await;
+    assert_eq!(r.status(), 200);
+    let by_api: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(by_api["unchanged"], 1100, "{by_api}");
+    let again = server_bin()
+        .env("DATABASE_URL", &url)
+        .arg("apply")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+    let by_cli: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(by_cli, by_api);
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn the_inventory_route_applies_a_large_document_without_printing_progress(pool: PgPool) {
+    install_crypto();
+    let admin = stampbook_server::auth::tokens::create(&pool, "admin", "admin", None, "test")
+        .await
+        .unwrap()
+        .token;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // the real binary, its output piped as under systemd: whatever the route printed would be here
+    let server = tokio::process::Command::new(env!("CARGO_BIN_EXE_stampbook-server"))
+        .arg("serve")
+        .env("DATABASE_URL", database_url(&pool))
+        .env("STAMPBOOK_LISTEN", format!("127.0.0.1:{port}"))
+        .env("STAMPBOOK_NO_WORKERS", "true")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..100 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "the server did not start");
+    let r = http
+        .put(format!("{base}/api/v1/inventory"))
+        .bearer_auth(&admin)
+        .json(&large_inventory())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let summary: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(summary["created"].as_array().unwrap().len(), 1100);
+
+    let pid = server.id().unwrap();
+    // SIGTERM: a graceful stop flushes what the server wrote
+    assert!(
+        Command::new("kill")
+            .arg(pid.to_string())
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = server.wait_with_output().await.unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for what in ["validating", "writing stamps", "writing plans"] {
+        assert!(
+            progress_lines(&printed, what).is_empty() && !printed.contains(what),
+            "the route printed {what}: {printed}"
+        );
+    }
+}

@@ -364,7 +364,7 @@ pub async fn backfill(
     now: DateTime<Utc>,
 ) -> Result<Backfilled, crate::push::PushError> {
     let (imports, filling) = imports(fleet, days, now);
-    let mut progress = crate::progress::Progress::new(
+    let mut progress = stampbook_progress::Progress::new(
         format!("backfilling {days} days of capacity history"),
         imports.len() as u64,
     );

@@ -144,7 +144,7 @@ pub async fn run(
 
     let total = fleet.report_count() as u64;
     // a bar on a terminal, a line per tenth otherwise (deploy/run's log)
-    let mut progress = crate::progress::Progress::new("reports", total);
+    let mut progress = stampbook_progress::Progress::new("reports", total);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let builder = fleet.clone();
     let stamps = stream::iter(0..fleet.stamps.len())

@@ -1,9 +1,11 @@
 //! Applying an inventory document: everything validated first, then written in one transaction,
-//! so a document is applied whole or not at all; applying it twice changes nothing.
+//! so a document is applied whole or not at all; applying it twice changes nothing. The command
+//! line shows its progress (a large document takes a while); the HTTP route applies silently.
 
 use std::collections::{HashMap, HashSet};
 
 use sqlx::PgPool;
+use stampbook_progress::{Out, Progress};
 
 use super::model::{ApplySummary, InventoryDocument};
 use super::store;
@@ -26,7 +28,15 @@ pub fn parse_document(bytes: &[u8], yaml: bool) -> Result<InventoryDocument, Api
 }
 
 /// Validates the whole document; the first error wins, with its field path.
-fn validate(doc: &InventoryDocument) -> Result<(Vec<StampPlan>, Vec<PlanDecl>), ApiError> {
+fn validate(
+    doc: &InventoryDocument,
+    out: Out,
+) -> Result<(Vec<StampPlan>, Vec<PlanDecl>), ApiError> {
+    let mut progress = Progress::to(
+        out,
+        "validating",
+        (doc.stamps.len() + doc.plans.len()) as u64,
+    );
     let mut stamps = Vec::with_capacity(doc.stamps.len());
     let mut names = HashSet::new();
     for (i, s) in doc.stamps.iter().enumerate() {
@@ -49,6 +59,7 @@ fn validate(doc: &InventoryDocument) -> Result<(Vec<StampPlan>, Vec<PlanDecl>), 
             .as_deref()
             .map(|n| validate::scale_units(n, &at))
             .transpose()?;
+        progress.advance(1, decl.name.as_str());
         stamps.push(StampPlan {
             decl,
             networks,
@@ -67,17 +78,31 @@ fn validate(doc: &InventoryDocument) -> Result<(Vec<StampPlan>, Vec<PlanDecl>), 
             )
             .with_field(format!("{at}.wap_plan_id")));
         }
+        progress.advance(1, &decl.wap_plan_id);
         plans.push(decl);
     }
+    progress.finish();
     Ok((stamps, plans))
 }
 
+/// Applies `doc` silently (the HTTP route).
 pub async fn apply(
     pool: &PgPool,
     doc: &InventoryDocument,
     actor: &str,
 ) -> Result<ApplySummary, ApiError> {
-    let (stamps, plans) = validate(doc)?;
+    apply_showing(pool, doc, actor, Out::Hidden).await
+}
+
+/// Applies `doc`, showing on `out` the validation, then the stamps written (each with its
+/// networks and scale units), then the plans.
+pub async fn apply_showing(
+    pool: &PgPool,
+    doc: &InventoryDocument,
+    actor: &str,
+    out: Out,
+) -> Result<ApplySummary, ApiError> {
+    let (stamps, plans) = validate(doc, out)?;
     let mut summary = ApplySummary::default();
     let mut tx = pool.begin().await?;
     // one apply at a time: two concurrent documents must not interleave
@@ -85,6 +110,7 @@ pub async fn apply(
         .execute(&mut *tx)
         .await?;
     let mut ids: HashMap<String, i64> = HashMap::new();
+    let mut progress = Progress::to(out, "writing stamps", stamps.len() as u64);
     for s in &stamps {
         let id = store::put_stamp(&mut tx, &s.decl, actor, &mut summary).await?;
         let name = s.decl.name.as_str();
@@ -95,7 +121,10 @@ pub async fn apply(
             store::sync_scale_units(&mut tx, id, name, u, actor, &mut summary).await?;
         }
         ids.insert(name.to_owned(), id);
+        progress.advance(1, name);
     }
+    progress.finish();
+    let mut progress = Progress::to(out, "writing plans", plans.len() as u64);
     for (i, p) in plans.iter().enumerate() {
         let stamp_id = match ids.get(p.stamp.as_str()) {
             Some(id) => *id,
@@ -111,7 +140,9 @@ pub async fn apply(
                 })?,
         };
         store::put_plan(&mut tx, p, stamp_id, actor, &mut summary).await?;
+        progress.advance(1, &p.wap_plan_id);
     }
+    progress.finish();
     tx.commit().await?;
     Ok(summary)
 }
