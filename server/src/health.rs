@@ -249,8 +249,8 @@ pub async fn for_stamps(
            from stamp_problem_counts c
            left join (select stamp_id, rule, severity, count(*) as n
                       from problems
-                      where resolved_at is null and ack_at is not null
-                        and (ack_until is null or ack_until > now()) and stamp_id = any($1)
+                      where resolved_at is null and problem_acknowledged(ack_at, ack_until)
+                        and stamp_id = any($1)
                       group by 1, 2, 3) a using (stamp_id, rule, severity)
            where c.stamp_id = any($1)"#,
         ids

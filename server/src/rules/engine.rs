@@ -204,7 +204,7 @@ async fn evaluate_linked(
         .collect();
     let existing_rows = sqlx::query!(
         r#"select id, rule, severity, host_id, plan_id, subject,
-                  (ack_at is not null and (ack_until is null or ack_until > now())) as "acknowledged!",
+                  problem_acknowledged(ack_at, ack_until) as "acknowledged!",
                   case when $2::bigint[] is null or p.host_id = any($2) or not (p.rule = any($3))
                        then message end as message,
                   case when $2::bigint[] is null or p.host_id = any($2) or not (p.rule = any($3))

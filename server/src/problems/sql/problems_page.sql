@@ -9,7 +9,7 @@
 select p.id, p.rule, p.severity, s.name as "stamp!", h.fqdn as host, pl.wap_plan_id as "plan?",
        p.subject, p.message, p.evidence, p.opened_at,
        problem_last_seen(p.last_seen_at, p.resolved_at, p.stamp_id) as "last_seen_at!", p.resolved_at,
-       (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) as "acknowledged!",
+       problem_acknowledged(p.ack_at, p.ack_until) as "acknowledged!",
        p.ack_by, p.ack_note, p.ack_at, p.ack_until
 from problems p
 cross join lateral (select s.name from stamps s where s.id = p.stamp_id offset 0) s
@@ -21,7 +21,7 @@ where ($2::text is null or p.stamp_id = (select id from stamps where name = $2))
   and ($3::text is null or p.severity = $3)
   and ($4::text is null or p.rule = $4 or p.rule like $4 || '.%')
   and ($6::text is null or p.plan_id = (select id from plans where wap_plan_id = $6))
-  and ($7::bool is null or (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) = $7)
+  and ($7::bool is null or problem_acknowledged(p.ack_at, p.ack_until) = $7)
   and p.id < coalesce($8::bigint, 9223372036854775807)
 order by p.id desc
 limit $9

@@ -70,69 +70,69 @@ async fn open_ranked(
     let rows = sqlx::query!(
         r#"select id as "id!", rank as "rank!" from (
                (select p.id, 0 as rank from problems p
-                where p.resolved_at is null and p.severity = 'critical' and not (p.ack_at is not null and (p.ack_until is null or p.ack_until > now()))
+                where p.resolved_at is null and p.severity = 'critical' and not problem_acknowledged(p.ack_at, p.ack_until)
                   and p.id < $7
                   and ($1::text is null or p.stamp_id = (select id from stamps where name = $1))
                   and ($2::text is null or p.severity = $2)
                   and ($3::text is null or p.rule = $3 or p.rule like $3 || '.%')
                   and ($4::text is null or p.host_id = (select id from hosts where fqdn = $4::text::citext))
                   and ($5::text is null or p.plan_id = (select id from plans where wap_plan_id = $5))
-                  and ($6::bool is null or (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) = $6)
+                  and ($6::bool is null or problem_acknowledged(p.ack_at, p.ack_until) = $6)
                 order by p.id desc limit $13)
                union all
                (select p.id, 1 as rank from problems p
-                where p.resolved_at is null and p.severity = 'warning' and not (p.ack_at is not null and (p.ack_until is null or p.ack_until > now()))
+                where p.resolved_at is null and p.severity = 'warning' and not problem_acknowledged(p.ack_at, p.ack_until)
                   and p.id < $8
                   and ($1::text is null or p.stamp_id = (select id from stamps where name = $1))
                   and ($2::text is null or p.severity = $2)
                   and ($3::text is null or p.rule = $3 or p.rule like $3 || '.%')
                   and ($4::text is null or p.host_id = (select id from hosts where fqdn = $4::text::citext))
                   and ($5::text is null or p.plan_id = (select id from plans where wap_plan_id = $5))
-                  and ($6::bool is null or (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) = $6)
+                  and ($6::bool is null or problem_acknowledged(p.ack_at, p.ack_until) = $6)
                 order by p.id desc limit $13)
                union all
                (select p.id, 2 as rank from problems p
-                where p.resolved_at is null and p.severity = 'info' and not (p.ack_at is not null and (p.ack_until is null or p.ack_until > now()))
+                where p.resolved_at is null and p.severity = 'info' and not problem_acknowledged(p.ack_at, p.ack_until)
                   and p.id < $9
                   and ($1::text is null or p.stamp_id = (select id from stamps where name = $1))
                   and ($2::text is null or p.severity = $2)
                   and ($3::text is null or p.rule = $3 or p.rule like $3 || '.%')
                   and ($4::text is null or p.host_id = (select id from hosts where fqdn = $4::text::citext))
                   and ($5::text is null or p.plan_id = (select id from plans where wap_plan_id = $5))
-                  and ($6::bool is null or (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) = $6)
+                  and ($6::bool is null or problem_acknowledged(p.ack_at, p.ack_until) = $6)
                 order by p.id desc limit $13)
                union all
                (select p.id, 3 as rank from problems p
-                where p.resolved_at is null and p.severity = 'critical' and (p.ack_at is not null and (p.ack_until is null or p.ack_until > now()))
+                where p.resolved_at is null and p.severity = 'critical' and problem_acknowledged(p.ack_at, p.ack_until)
                   and p.id < $10
                   and ($1::text is null or p.stamp_id = (select id from stamps where name = $1))
                   and ($2::text is null or p.severity = $2)
                   and ($3::text is null or p.rule = $3 or p.rule like $3 || '.%')
                   and ($4::text is null or p.host_id = (select id from hosts where fqdn = $4::text::citext))
                   and ($5::text is null or p.plan_id = (select id from plans where wap_plan_id = $5))
-                  and ($6::bool is null or (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) = $6)
+                  and ($6::bool is null or problem_acknowledged(p.ack_at, p.ack_until) = $6)
                 order by p.id desc limit $13)
                union all
                (select p.id, 4 as rank from problems p
-                where p.resolved_at is null and p.severity = 'warning' and (p.ack_at is not null and (p.ack_until is null or p.ack_until > now()))
+                where p.resolved_at is null and p.severity = 'warning' and problem_acknowledged(p.ack_at, p.ack_until)
                   and p.id < $11
                   and ($1::text is null or p.stamp_id = (select id from stamps where name = $1))
                   and ($2::text is null or p.severity = $2)
                   and ($3::text is null or p.rule = $3 or p.rule like $3 || '.%')
                   and ($4::text is null or p.host_id = (select id from hosts where fqdn = $4::text::citext))
                   and ($5::text is null or p.plan_id = (select id from plans where wap_plan_id = $5))
-                  and ($6::bool is null or (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) = $6)
+                  and ($6::bool is null or problem_acknowledged(p.ack_at, p.ack_until) = $6)
                 order by p.id desc limit $13)
                union all
                (select p.id, 5 as rank from problems p
-                where p.resolved_at is null and p.severity = 'info' and (p.ack_at is not null and (p.ack_until is null or p.ack_until > now()))
+                where p.resolved_at is null and p.severity = 'info' and problem_acknowledged(p.ack_at, p.ack_until)
                   and p.id < $12
                   and ($1::text is null or p.stamp_id = (select id from stamps where name = $1))
                   and ($2::text is null or p.severity = $2)
                   and ($3::text is null or p.rule = $3 or p.rule like $3 || '.%')
                   and ($4::text is null or p.host_id = (select id from hosts where fqdn = $4::text::citext))
                   and ($5::text is null or p.plan_id = (select id from plans where wap_plan_id = $5))
-                  and ($6::bool is null or (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) = $6)
+                  and ($6::bool is null or problem_acknowledged(p.ack_at, p.ack_until) = $6)
                 order by p.id desc limit $13)
            ) ranked
            order by rank, id desc
@@ -164,7 +164,7 @@ async fn details(pool: &PgPool, ranked: &[(i64, i32)]) -> Result<Vec<(i32, Probl
         r#"select p.id, p.rule, p.severity, s.name as stamp, h.fqdn::text as host, pl.wap_plan_id as "plan?",
                   p.subject, p.message, p.evidence, p.opened_at,
                   problem_last_seen(p.last_seen_at, p.resolved_at, p.stamp_id) as "last_seen_at!", p.resolved_at,
-                  (p.ack_at is not null and (p.ack_until is null or p.ack_until > now())) as "acknowledged!",
+                  problem_acknowledged(p.ack_at, p.ack_until) as "acknowledged!",
                   p.ack_by, p.ack_note, p.ack_at, p.ack_until, k.rank as "rank!"
            from unnest($1::bigint[], $2::int[]) with ordinality as k(id, rank, ord)
            join problems p on p.id = k.id
