@@ -1,4 +1,5 @@
-//! The audit log: every admin write, with who, what, and the object before and after.
+//! The audit log: every admin write, with who, what, the object before and after, and the
+//! request that made it (the `x-request-id` the answer carried, when it came over HTTP).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -14,16 +15,28 @@ pub struct Entry<'a> {
     pub after: Option<Value>,
 }
 
+tokio::task_local! {
+    /// The request being served (set by the HTTP layer around each request).
+    static REQUEST_ID: String;
+}
+
+/// Runs `f` (a request's handling) with `id` as the request every audit row of it names.
+pub async fn with_request_id<F: std::future::Future>(id: String, f: F) -> F::Output {
+    REQUEST_ID.scope(id, f).await
+}
+
 pub async fn record(conn: &mut PgConnection, e: Entry<'_>) -> Result<(), sqlx::Error> {
+    let request_id = REQUEST_ID.try_with(Clone::clone).ok();
     sqlx::query!(
-        r#"insert into audit_log (actor, action, entity, entity_key, before, after)
-           values ($1, $2, $3, $4, $5, $6)"#,
+        r#"insert into audit_log (actor, action, entity, entity_key, before, after, request_id)
+           values ($1, $2, $3, $4, $5, $6, $7)"#,
         e.actor,
         e.action,
         e.entity,
         e.key,
         e.before,
-        e.after
+        e.after,
+        request_id
     )
     .execute(conn)
     .await?;
@@ -45,6 +58,8 @@ pub struct AuditRow {
     pub entity_key: String,
     pub before: Option<Value>,
     pub after: Option<Value>,
+    /// The `x-request-id` of the HTTP request that made the change (none from the command line).
+    pub request_id: Option<String>,
 }
 
 /// The audit list's statements (exposed for the plan checks): the log, and one entity's.

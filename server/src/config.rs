@@ -76,8 +76,6 @@ pub struct LogArgs {
     pub log_format: LogFormat,
 }
 
-// parsed once at start: the size of the `Serve` variant costs nothing worth boxing for
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 #[expect(
     clippy::large_enum_variant,

@@ -152,6 +152,15 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+/// The cause of a 5xx is the error's source: a command line printing `{:#}` shows the chain.
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_ref()
+            .map(|e| -> &(dyn std::error::Error + 'static) { e.as_ref() })
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         self.status

@@ -73,29 +73,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let yaml = !file
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-            let doc = apply::parse_document(&bytes, yaml).map_err(|e| {
-                anyhow::anyhow!(
-                    "{}: {e}{}",
-                    file.display(),
-                    e.field
-                        .as_deref()
-                        .map(|f| format!(" (at {f})"))
-                        .unwrap_or_default()
-                )
-            })?;
+            let doc = apply::parse_document(&bytes, yaml)
+                .map_err(|e| cli_error(e, Some(&file.display().to_string())))?;
             // progress on stderr: stdout carries only the summary, for scripts to read
             let summary =
                 apply::apply_showing(&pool, &doc, &actor, stampbook_progress::Out::Stderr)
                     .await
-                    .map_err(|e| {
-                        anyhow::anyhow!(
-                            "{e}{}",
-                            e.field
-                                .as_deref()
-                                .map(|f| format!(" (at {f})"))
-                                .unwrap_or_default()
-                        )
-                    })?;
+                    .map_err(|e| cli_error(e, None))?;
             println!("{}", serde_json::to_string_pretty(&summary)?);
         }
         Command::Token(t) => token(&pool, t).await?,
@@ -103,8 +87,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A library error as the command line says it: what (with the file it is about), where in the
+/// input (`at stamps[2].name`), and for a failure of the server's side its causes, which `main`
+/// prints as a chain (`{:#}`).
+fn cli_error(e: stampbook_server::error::ApiError, file: Option<&str>) -> anyhow::Error {
+    let at = e
+        .field
+        .as_deref()
+        .map(|f| format!(" (at {f})"))
+        .unwrap_or_default();
+    let what = match file {
+        Some(file) => format!("{file}: {e}{at}"),
+        None => format!("{e}{at}"),
+    };
+    match e.source {
+        Some(cause) => cause.context(what),
+        None => anyhow::anyhow!(what),
+    }
+}
+
 async fn token(pool: &sqlx::PgPool, cmd: TokenCommand) -> anyhow::Result<()> {
-    let err = |e: stampbook_server::error::ApiError| anyhow::anyhow!("{e}");
+    let err = |e| cli_error(e, None);
     match cmd {
         TokenCommand::Create { name, scope, stamp } => {
             let created = tokens::create(pool, &name, &scope, stamp.as_deref(), "cli")
@@ -135,7 +138,9 @@ async fn token(pool: &sqlx::PgPool, cmd: TokenCommand) -> anyhow::Result<()> {
             }
         }
         TokenCommand::Revoke { name_or_id } => {
-            let t = tokens::revoke(pool, &name_or_id).await.map_err(err)?;
+            let t = tokens::revoke(pool, &name_or_id, "cli")
+                .await
+                .map_err(err)?;
             eprintln!("revoked token {} ({})", t.id, t.name);
         }
     }

@@ -28,13 +28,17 @@ async fn head_as_get(
     next.call(req).await
 }
 
-/// Echoes the request id of the tracing span as `x-request-id`.
+/// Echoes the request id of the tracing span as `x-request-id`, and gives it to the audit log.
 async fn request_id_header(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
 ) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
     let id = req.extensions().get::<RequestId>().map(|id| id.to_string());
-    let mut res = next.call(req).await?;
+    // audit rows written while serving it name this request
+    let mut res = match &id {
+        Some(id) => crate::audit::with_request_id(id.clone(), next.call(req)).await?,
+        None => next.call(req).await?,
+    };
     if let Some(id) = id
         && let Ok(v) = HeaderValue::from_str(&id)
     {

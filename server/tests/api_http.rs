@@ -274,3 +274,26 @@ async fn capacity_compares_the_stamps_asked_for_side_by_side(pool: PgPool) {
         ("ams-01", "64", "-1744")
     );
 }
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn an_audited_change_names_the_request_that_made_it(pool: PgPool) {
+    let app = common::spawn(pool.clone()).await;
+    let r = app
+        .send_json(
+            reqwest::Method::PUT,
+            "/api/v1/stamps/ams-01",
+            &app.admin,
+            &serde_json::json!({}),
+        )
+        .await;
+    assert!(r.status().is_success());
+    let request_id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let audited: Option<String> =
+        sqlx::query_scalar("select request_id from audit_log where entity = 'stamp'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(audited.as_deref(), Some(request_id.as_str()));
+    let listed = app.get_json("/api/v1/audit?entity=stamp").await;
+    assert_eq!(listed["items"][0]["request_id"], request_id.as_str());
+}

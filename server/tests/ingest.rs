@@ -285,6 +285,17 @@ async fn report_for_unknown_stamp_is_quarantined_and_replayable(pool: PgPool) {
         app.get_json("/api/v1/hosts/hv01.new-01.example.net").await["stamp"],
         "new-01"
     );
+    let audited: (String, String, String, Option<Value>) = sqlx::query_as(
+        "select actor, action, entity_key, after from audit_log where entity = 'quarantined_report'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (audited.0.as_str(), audited.1.as_str(), audited.2),
+        ("test-admin", "replay", id.to_string())
+    );
+    assert_eq!(audited.3.unwrap()["outcome"], "stored");
     assert_error(
         app.send_json(Method::POST, &replay, &app.admin, &json!({}))
             .await,

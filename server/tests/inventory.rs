@@ -421,3 +421,39 @@ async fn wrong_content_type_and_bad_json_are_refused(pool: PgPool) {
     let r = app.get("/api/v1/nothing-here", &app.admin).await;
     assert_error(r, 404, "not_found", None).await;
 }
+
+/// The defaults of a stamp's thresholds live in `Thresholds::default()`; the columns' defaults
+/// (for rows written before a threshold existed) must say the same.
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn the_thresholds_columns_default_to_what_the_code_defaults_to(pool: PgPool) {
+    let d = stampbook_server::inventory::model::Thresholds::default();
+    let expected = serde_json::to_value(&d).unwrap();
+    let columns: Vec<(String, Option<String>)> = sqlx::query_as(
+        "select column_name::text, column_default::text from information_schema.columns
+         where table_name = 'stamps' and column_name = any($1)",
+    )
+    .bind(
+        expected
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<String>>(),
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(columns.len(), expected.as_object().unwrap().len());
+    for (name, default) in columns {
+        let default: f64 = default
+            .unwrap_or_default()
+            .trim_end_matches("::double precision")
+            .parse()
+            .unwrap();
+        assert_eq!(
+            Some(default),
+            expected[&name].as_f64(),
+            "stamps.{name} defaults to {default}"
+        );
+    }
+}

@@ -75,7 +75,7 @@ async fn api2_authentication_wrong_tokens_are_throttled_and_revoked_ones_refused
     .await;
     let reader = app.token("reader", "read", None).await;
     assert_eq!(app.get("/api/v1/stamps", &reader).await.status(), 200);
-    stampbook_server::auth::tokens::revoke(&app.pool, "reader")
+    stampbook_server::auth::tokens::revoke(&app.pool, "reader", "test")
         .await
         .unwrap();
     assert_error(

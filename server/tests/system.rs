@@ -120,6 +120,21 @@ async fn cli_token_create_prints_only_the_token_and_apply_is_idempotent(pool: Pg
         .unwrap();
     let listing = String::from_utf8(list.stdout).unwrap();
     assert!(listing.contains("ops") && !listing.contains(lines[0]));
+
+    // the command line's token changes are audited like the API's
+    let audited: Vec<(String, String, String)> = sqlx::query_as(
+        "select actor, action, entity_key from audit_log where entity = 'token' order by id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        audited,
+        vec![
+            ("cli".into(), "create".into(), "ops".into()),
+            ("cli".into(), "revoke".into(), "ops".into())
+        ]
+    );
 }
 
 #[test]
@@ -361,4 +376,20 @@ async fn the_inventory_route_applies_a_large_document_without_printing_progress(
             "the route printed {what}: {printed}"
         );
     }
+}
+
+#[test]
+fn a_cli_command_that_fails_says_why_with_the_cause() {
+    // nothing listens on port 9 (discard) of 127.0.0.1 here: the connection is refused
+    let out = server_bin()
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:9/none")
+        .args(["token", "list"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr).to_lowercase();
+    assert!(
+        stderr.contains("refused") || stderr.contains("connect"),
+        "the cause is named: {stderr}"
+    );
 }

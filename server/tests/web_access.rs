@@ -400,7 +400,7 @@ async fn sessions_end_on_expiry_revocation_and_logout(pool: PgPool) {
     .unwrap();
     b.cookies.insert(session::COOKIE_NAME.into(), valid);
     assert_eq!(b.get("/").await.status, StatusCode::OK);
-    tokens::revoke(&pool, "r").await.unwrap();
+    tokens::revoke(&pool, "r", "test").await.unwrap();
     let r = b.get("/").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(r.location().starts_with("/login"));

@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::body::{self, Json};
-use crate::audit::{self, Entry};
+use crate::audit;
 use crate::auth::tokens::{CreatedToken, TokenInfo};
 use crate::auth::{Principal, tokens};
 use crate::error::{ApiError, ApiResult};
@@ -105,19 +105,6 @@ pub async fn create_token(
         &who.name,
     )
     .await?;
-    let mut conn = state.pool.acquire().await?;
-    audit::record(
-        &mut conn,
-        Entry {
-            actor: &who.name,
-            action: "create",
-            entity: "token",
-            key: &created.info.name,
-            before: None,
-            after: audit::json(&created.info),
-        },
-    )
-    .await?;
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -131,20 +118,8 @@ pub async fn revoke_token(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     who.require_admin()?;
-    let info = tokens::revoke(&state.pool, &id).await?;
-    let mut conn = state.pool.acquire().await?;
-    audit::record(
-        &mut conn,
-        Entry {
-            actor: &who.name,
-            action: "revoke",
-            entity: "token",
-            key: &info.name,
-            before: None,
-            after: audit::json(&info),
-        },
-    )
-    .await?;
+    // audited by `tokens::revoke`, like `tokens::create`
+    let info = tokens::revoke(&state.pool, &id, &who.name).await?;
     Ok(HttpResponse::Ok().json(info))
 }
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
+use crate::audit::{self, Entry};
 use crate::error::ApiError;
 
 /// Every token starts with this, so that secret scanners and people recognise it.
@@ -137,6 +138,7 @@ pub async fn create(
     };
     let token = generate();
     let prefix: String = token.chars().take(TOKEN_PREFIX.len() + 6).collect();
+    let mut tx = pool.begin().await?;
     let row = sqlx::query!(
         r#"insert into tokens (name, scope, stamp_id, token_hash, prefix, created_by)
            values ($1, $2, $3, $4, $5, $6)
@@ -148,22 +150,33 @@ pub async fn create(
         prefix,
         created_by,
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
-    Ok(CreatedToken {
-        info: TokenInfo {
-            id: row.id,
-            name: name.to_owned(),
-            scope,
-            stamp: stamp.map(str::to_owned),
-            prefix,
-            created_at: row.created_at,
-            created_by: created_by.to_owned(),
-            last_used_at: None,
-            revoked_at: None,
+    let info = TokenInfo {
+        id: row.id,
+        name: name.to_owned(),
+        scope,
+        stamp: stamp.map(str::to_owned),
+        prefix,
+        created_at: row.created_at,
+        created_by: created_by.to_owned(),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    audit::record(
+        &mut tx,
+        Entry {
+            actor: created_by,
+            action: "create",
+            entity: "token",
+            key: &info.name,
+            before: None,
+            after: audit::json(&info),
         },
-        token,
-    })
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(CreatedToken { info, token })
 }
 
 pub async fn list(pool: &PgPool) -> Result<Vec<TokenInfo>, ApiError> {
@@ -191,8 +204,8 @@ pub async fn list(pool: &PgPool) -> Result<Vec<TokenInfo>, ApiError> {
         .collect())
 }
 
-/// Revokes by id (all digits) or name; answers the revoked token, or 404.
-pub async fn revoke(pool: &PgPool, name_or_id: &str) -> Result<TokenInfo, ApiError> {
+/// Revokes by id (all digits) or name, as `actor` (audited); answers the revoked token, or 404.
+pub async fn revoke(pool: &PgPool, name_or_id: &str, actor: &str) -> Result<TokenInfo, ApiError> {
     let id: Option<i64> = name_or_id.parse().ok();
     let revoked = sqlx::query_scalar!(
         r#"update tokens set revoked_at = coalesce(revoked_at, now())
@@ -204,11 +217,25 @@ pub async fn revoke(pool: &PgPool, name_or_id: &str) -> Result<TokenInfo, ApiErr
     .fetch_optional(pool)
     .await?
     .ok_or_else(|| ApiError::not_found(format!("token '{name_or_id}'")))?;
-    list(pool)
+    let info = list(pool)
         .await?
         .into_iter()
         .find(|t| t.id == revoked)
-        .ok_or_else(|| ApiError::not_found(format!("token '{name_or_id}'")))
+        .ok_or_else(|| ApiError::not_found(format!("token '{name_or_id}'")))?;
+    let mut conn = pool.acquire().await?;
+    audit::record(
+        &mut conn,
+        Entry {
+            actor,
+            action: "revoke",
+            entity: "token",
+            key: &info.name,
+            before: None,
+            after: audit::json(&info),
+        },
+    )
+    .await?;
+    Ok(info)
 }
 
 /// Creates the first admin token unless one is active; returns it only when created.

@@ -131,7 +131,7 @@ pub async fn ingest(
     Ok(accepted)
 }
 
-#[tracing::instrument(name = "ingest", skip_all, fields(report_id = %report.report_id, host = %report.host.fqdn, stamp = %report.host.stamp, outcome))]
+#[tracing::instrument(name = "ingest", skip_all, fields(report_id = %report.report_id, host = %report.host.fqdn, stamp = %report.host.stamp, stamp_id = tracing::field::Empty, outcome))]
 async fn ingest_report(
     ctx: Ingest<'_>,
     who: &Principal,
@@ -176,7 +176,10 @@ async fn straight_path(
 
     // duplicate, or a stamp that is not live (quarantined)
     let stamp_id = match stamp_of(ctx, who, report, &host).await? {
-        StampOf::Live(id) => id,
+        StampOf::Live(id) => {
+            tracing::Span::current().record("stamp_id", id);
+            id
+        }
         StampOf::Duplicate(fqdn) => {
             return Ok(Accepted::new(
                 report.report_id,
@@ -261,6 +264,7 @@ async fn unchanged(
     else {
         return Ok(None);
     };
+    tracing::Span::current().record("stamp_id", t.stamp_id);
     let fqdn = host.fqdn.to_string();
     if !t.recorded {
         return Ok(Some(Accepted::new(

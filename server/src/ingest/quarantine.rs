@@ -7,6 +7,7 @@ use sqlx::PgPool;
 use stampbook_wire::Report;
 
 use super::Accepted;
+use crate::audit::{self, Entry};
 use crate::auth::Principal;
 use crate::error::ApiError;
 
@@ -219,13 +220,31 @@ pub async fn replay(
     )
     .await?;
     let accepted = super::ingest(ctx, who, &report).await?;
+    let mut tx = ctx.pool.begin().await?;
     sqlx::query!(
         "update quarantined_reports set replayed_at = now(), replayed_by = $2, replay_outcome = $3 where id = $1",
         id,
         who.name,
         accepted.outcome.as_str()
     )
-    .execute(ctx.pool)
+    .execute(&mut *tx)
     .await?;
+    audit::record(
+        &mut tx,
+        Entry {
+            actor: &who.name,
+            action: "replay",
+            entity: "quarantined_report",
+            key: &id.to_string(),
+            before: None,
+            after: audit::json(&serde_json::json!({
+                "report_id": report.report_id,
+                "host": accepted.host,
+                "outcome": accepted.outcome,
+            })),
+        },
+    )
+    .await?;
+    tx.commit().await?;
     Ok(accepted)
 }
