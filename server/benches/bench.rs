@@ -506,9 +506,23 @@ async fn full(cli: &Cli) {
         let t = Instant::now();
         let n = engine::drain(&pool, &mut lanes, None).await.unwrap();
         println!(
-            "full re-evaluation ({label} certificate cache, {} lanes): {n} stamps in {:.2} s",
+            "full re-evaluation ({label} certificate cache, {} lanes): {n} stamps in {:.2} s, peak RSS {} MiB",
             lanes.len(),
-            t.elapsed().as_secs_f64()
+            t.elapsed().as_secs_f64(),
+            peak_rss_kib().map_or("?".to_owned(), |k| (k / 1024).to_string())
         );
     }
+}
+
+/// The process's peak resident set (`VmHWM` of /proc/self/status), in KiB.
+fn peak_rss_kib() -> Option<u64> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }

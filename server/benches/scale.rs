@@ -31,6 +31,9 @@ enum What {
         /// `Authorization: Bearer` token.
         #[arg(long)]
         token: Option<String>,
+        /// A `Cookie` header (a dashboard session) for pages.
+        #[arg(long)]
+        cookie: Option<String>,
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
         #[arg(long, default_value_t = 5.0)]
@@ -57,6 +60,7 @@ fn main() {
         What::Load {
             url,
             token,
+            cookie,
             concurrency,
             seconds,
         } => {
@@ -65,7 +69,7 @@ fn main() {
                 .enable_all()
                 .build()
                 .unwrap();
-            rt.block_on(load(url, token, concurrency, seconds));
+            rt.block_on(load(url, Auth { token, cookie }, concurrency, seconds));
         }
         What::Bare {
             database_url,
@@ -89,7 +93,14 @@ fn main() {
     }
 }
 
-async fn load(url: String, token: Option<String>, concurrency: usize, seconds: f64) {
+/// How the load authenticates: a bearer token (the API) or a session cookie (the dashboard).
+#[derive(Clone)]
+struct Auth {
+    token: Option<String>,
+    cookie: Option<String>,
+}
+
+async fn load(url: String, auth: Auth, concurrency: usize, seconds: f64) {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()
@@ -98,7 +109,7 @@ async fn load(url: String, token: Option<String>, concurrency: usize, seconds: f
     let until = warm_until + Duration::from_secs_f64(seconds);
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (http, url, token) = (http.clone(), url.clone(), token.clone());
+        let (http, url, auth) = (http.clone(), url.clone(), auth.clone());
         tasks.push(tokio::spawn(async move {
             let mut times = Vec::new();
             let mut errors = 0u64;
@@ -108,8 +119,11 @@ async fn load(url: String, token: Option<String>, concurrency: usize, seconds: f
                     break;
                 }
                 let mut req = http.get(&url);
-                if let Some(t) = &token {
+                if let Some(t) = &auth.token {
                     req = req.bearer_auth(t);
+                }
+                if let Some(c) = &auth.cookie {
+                    req = req.header(reqwest::header::COOKIE, c);
                 }
                 let ok = match req.send().await {
                     Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
