@@ -348,3 +348,35 @@ fn a_circle_is_found_and_a_line_is_not() {
             .is_some_and(|e| e.contains_key("auth"))
     );
 }
+
+/// The floor the table calls "pure" holds functions from facts to findings: its files name no
+/// database, no HTTP, and no clock of their own (the engine passes `now`).
+#[test]
+fn the_pure_floor_names_no_database_http_or_clock() {
+    let (manifest, src, table, files) = tree();
+    let mut report = String::new();
+    for file in &files {
+        let module = module_of(&src, file);
+        let Some((_, name, _)) = table.layer_of(&module) else {
+            continue;
+        };
+        if !name.contains("pure") {
+            continue;
+        }
+        let text = std::fs::read_to_string(file).expect("readable source file");
+        for (i, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            for word in ["sqlx", "actix_web", "Utc::now", "SystemTime::now"] {
+                if code.contains(word) {
+                    let _ = writeln!(
+                        report,
+                        "{}:{}: `{module}` names `{word}`",
+                        file.strip_prefix(manifest).unwrap_or(file).display(),
+                        i + 1
+                    );
+                }
+            }
+        }
+    }
+    assert!(report.is_empty(), "the pure floor is not pure:\n{report}");
+}
