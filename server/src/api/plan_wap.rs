@@ -138,6 +138,38 @@ fn plan_wap(seen: &[&Reported]) -> Option<PlanWap> {
 }
 
 impl Reconciler {
+    /// What WAP says of the declared plans `ids` only (a page of the declared plans): their
+    /// reports and declarations, not the fleet's, so a page costs its plans.
+    pub async fn load_for(conn: &mut PgConnection, ids: &[String]) -> Result<Self, sqlx::Error> {
+        let keys: Vec<String> = ids.iter().map(|id| wap::key(id)).collect();
+        let mut reported: BTreeMap<String, Vec<Reported>> = BTreeMap::new();
+        for r in wap::reported(&mut *conn, None, Some(&keys)).await? {
+            reported.entry(r.plan.key()).or_default().push(r);
+        }
+        let collected = wap::collected_stamps(&mut *conn, None)
+            .await?
+            .into_iter()
+            .collect();
+        // which stamps a cloud is on matters only to compare a plan WAP reports
+        let cloud_stamps = if reported.is_empty() {
+            BTreeMap::new()
+        } else {
+            load::cloud_stamps_of_all(&mut *conn).await?
+        };
+        let declared = load::declared_plans_of(conn, ids)
+            .await?
+            .into_iter()
+            .map(|(s, d)| (wap::key(&d.wap_plan_id), (s, d)))
+            .collect();
+        Ok(Reconciler {
+            reported,
+            collected,
+            declared,
+            cloud_stamps,
+        })
+    }
+
+    /// What WAP says of every plan, declared or not.
     pub async fn load(conn: &mut PgConnection) -> Result<Self, sqlx::Error> {
         let mut reported: BTreeMap<String, Vec<Reported>> = BTreeMap::new();
         for r in wap::reported(&mut *conn, None, None).await? {

@@ -90,11 +90,20 @@ pub async fn list(
     let mut conn = state.pool.acquire().await?;
     let source = q.source.unwrap_or(Source::Declared);
     let after = page.after()?;
-    let wap = Reconciler::load(&mut conn).await?;
     let mut items: Vec<PlanItem> = Vec::new();
+    let rows = if source == Source::Wap {
+        Vec::new()
+    } else {
+        store::list_plans(&mut conn, q.stamp.as_deref(), after.as_deref(), limit + 1).await?
+    };
+    // the declared plans alone: what WAP says of this page's plans; with WAP's own, all of it
+    let wap = if source == Source::Declared {
+        let ids: Vec<String> = rows.iter().map(|r| r.decl.wap_plan_id.clone()).collect();
+        Reconciler::load_for(&mut conn, &ids).await?
+    } else {
+        Reconciler::load(&mut conn).await?
+    };
     if source != Source::Wap {
-        let rows =
-            store::list_plans(&mut conn, q.stamp.as_deref(), after.as_deref(), limit + 1).await?;
         let plans = to_api(&mut conn, rows).await?;
         items.extend(
             plans

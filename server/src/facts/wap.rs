@@ -124,11 +124,11 @@ fn quotas(v: Value) -> Vec<WapQuota> {
 }
 
 /// Every plan the WAP servers of `stamps` report (all stamps when `None`), or only those with
-/// the plan key `only`, ordered by key, then stamp and host.
+/// the plan keys `only` (lower-cased ids), ordered by key, then stamp and host.
 pub async fn reported(
     conn: &mut PgConnection,
     stamps: Option<&[i64]>,
-    only: Option<&str>,
+    only: Option<&[String]>,
 ) -> Result<Vec<Reported>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select h.stamp_id, s.name as stamp, h.fqdn::text as "host!", h.wap_collected_at as "seen!",
@@ -136,7 +136,7 @@ pub async fn reported(
            from host_wap_plans w join hosts h on h.id = w.host_id join stamps s on s.id = h.stamp_id
            where h.wap_collected_at is not null and 'wap_server' = any(h.roles)
              and ($1::bigint[] is null or h.stamp_id = any($1))
-             and ($2::text is null or w.plan_key = $2)
+             and ($2::text[] is null or w.plan_key = any($2))
            order by w.plan_key, s.name, h.fqdn"#,
         stamps,
         only

@@ -582,6 +582,57 @@ pub async fn declared_plans(
     .collect())
 }
 
+/// The declared plans with these ids (a page of the plans list), as [`declared_plans`] maps them.
+pub async fn declared_plans_of(
+    conn: &mut PgConnection,
+    ids: &[String],
+) -> Result<Vec<(i64, DeclaredPlan)>, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"select p.id, p.wap_plan_id, p.name, p.stamp_id, s.name as stamp, p.cloud, p.public,
+                  p.quota_vms, p.quota_vcpus, p.quota_memory_gb, p.quota_storage_gb
+           from plans p join stamps s on s.id = p.stamp_id
+           where p.wap_plan_id = any($1) order by p.wap_plan_id"#,
+        ids
+    )
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(|r| {
+        (
+            r.stamp_id,
+            DeclaredPlan {
+                plan_id: r.id,
+                wap_plan_id: r.wap_plan_id,
+                name: r.name,
+                stamp: r.stamp,
+                cloud: r.cloud,
+                public: r.public,
+                vms: r.quota_vms,
+                vcpus: r.quota_vcpus,
+                memory_gb: r.quota_memory_gb,
+                storage_gb: r.quota_storage_gb,
+            },
+        )
+    })
+    .collect())
+}
+
+/// [`cloud_stamps`] of every declared plan, aggregated by the database (one row per cloud).
+pub async fn cloud_stamps_of_all(
+    conn: &mut PgConnection,
+) -> Result<BTreeMap<String, BTreeSet<String>>, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"select lower(btrim(p.cloud)) as "cloud!", array_agg(distinct s.name order by s.name) as "stamps!"
+           from plans p join stamps s on s.id = p.stamp_id
+           where btrim(p.cloud) <> '' group by 1"#
+    )
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.cloud, r.stamps.into_iter().collect()))
+    .collect())
+}
+
 /// Cloud (lower-cased) → the stamps whose declared plans name it: how the inventory places a
 /// VMM cloud on a stamp.
 pub fn cloud_stamps(declared: &[(i64, DeclaredPlan)]) -> BTreeMap<String, BTreeSet<String>> {
