@@ -18,7 +18,10 @@ use crate::config::ServeArgs;
 
 /// What every handler can reach through `web::Data<AppState>`.
 pub struct AppState {
+    /// The primary: writes, and reads that must see them.
     pub pool: PgPool,
+    /// Read-only work: the hot standby when configured and healthy, else the primary.
+    pub reads: crate::db::read::Reads,
     pub settings: ServeArgs,
     /// Signs session cookies.
     pub session_key: Vec<u8>,
@@ -59,6 +62,7 @@ impl AppState {
             account_failures: crate::auth::throttle::FailureThrottle::new(
                 settings.directory.ldap_failures_per_account_per_min,
             ),
+            reads: crate::db::read::Reads::primary_only(pool.clone()),
             pool,
             settings,
             session_key,
@@ -143,8 +147,11 @@ impl Application {
         if let Some(d) = &directory {
             tracing::info!(url = %d.settings.url, grants = d.settings.grants.len(), "directory login enabled");
         }
+        let reads = crate::db::read::Reads::from_args(pool.clone(), &settings.reads)
+            .context("the read database (STAMPBOOK_READ_DATABASE_URL)")?;
         let mut state = AppState::new(pool, settings);
         state.directory = directory;
+        state.reads = reads;
         let state = web::Data::new(state);
         let data = state.clone();
         let server = HttpServer::new(move || {
@@ -181,6 +188,10 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         // this replica accepts reports from now on, and says so while it does
         let mut workers = vec![tokio::spawn(crate::heartbeat::run(self.state.pool.clone()))];
+        // where reads go is judged in every process, workers or not: requests depend on it
+        if let Some(probe) = self.state.reads.probe() {
+            workers.push(tokio::spawn(probe.run()));
+        }
         if !self.state.settings.no_workers {
             workers.push(tokio::spawn(crate::rules::worker::run(self.state.clone())));
             workers.push(tokio::spawn(crate::capacity::snapshot::run(
