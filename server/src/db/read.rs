@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgConnection, PgPool};
 
 use crate::config::ReadArgs;
 
@@ -28,6 +28,9 @@ pub struct Reads {
 #[derive(Clone)]
 struct Standby {
     pool: PgPool,
+    /// Where the probe connects (its own connection, not one of the pool's: a pool busy with
+    /// requests must not look like a standby that does not answer).
+    options: PgConnectOptions,
     /// The standby's URL without password or parameters, for logs.
     name: String,
     max_lag: Duration,
@@ -72,6 +75,7 @@ impl Reads {
         let Some(url) = &args.read_database_url else {
             return Ok(Reads::primary_only(primary));
         };
+        let options: PgConnectOptions = url.expose().parse()?;
         let pool = PgPoolOptions::new()
             .max_connections(args.read_pool_size.max(2))
             .min_connections(0)
@@ -79,7 +83,7 @@ impl Reads {
             // moves reads to the primary within its interval
             .acquire_timeout(Duration::from_secs(2))
             .idle_timeout(Duration::from_secs(300))
-            .connect_lazy(url.expose())?;
+            .connect_lazy_with(options.clone());
         let name = redacted(url.expose());
         tracing::info!(standby = %name, max_lag_s = args.read_max_lag_s, probe_interval_s = args.read_probe_interval_s,
             "read-only work goes to the standby while it is within the lag bound, else to the primary");
@@ -87,6 +91,7 @@ impl Reads {
             primary,
             standby: Some(Standby {
                 pool,
+                options,
                 name,
                 max_lag: Duration::from_secs(args.read_max_lag_s),
                 every: Duration::from_secs(args.read_probe_interval_s.max(1)),
@@ -122,6 +127,7 @@ impl Reads {
             primary: self.primary.clone(),
             standby: s.clone(),
             shared: self.shared.clone(),
+            conn: None,
             caught_up_at: None,
             verdict: None,
         })
@@ -209,11 +215,23 @@ enum Verdict {
     LagUnknown,
 }
 
+/// What one check read on the standby.
+struct Found {
+    in_recovery: bool,
+    /// Replayed at least up to the primary's WAL position read just before (NULL when the
+    /// primary did not answer, or the server is not in recovery).
+    caught_up: Option<bool>,
+    /// Seconds since the last replayed commit was made on the primary (NULL before any).
+    replay_age_s: Option<f64>,
+}
+
 /// Checks the standby every interval and sets where reads go.
 pub struct Probe {
     primary: PgPool,
     standby: Standby,
     shared: Arc<Shared>,
+    /// The probe's connection to the standby, made again after an error.
+    conn: Option<PgConnection>,
     /// When a round last found the standby with all the primary's WAL replayed.
     caught_up_at: Option<Instant>,
     verdict: Option<Verdict>,
@@ -262,17 +280,7 @@ impl Probe {
         .await
         .ok()
         .and_then(Result::ok);
-        let found = tokio::time::timeout(
-            limit,
-            sqlx::query!(
-                r#"select pg_is_in_recovery() as "in_recovery!",
-                          pg_last_wal_replay_lsn() >= $1::text::pg_lsn as "caught_up",
-                          extract(epoch from now() - pg_last_xact_replay_timestamp())::float8 as "replay_age_s""#,
-                primary_lsn.as_deref()
-            )
-            .fetch_one(&self.standby.pool),
-        )
-        .await;
+        let found = tokio::time::timeout(limit, self.check_standby(primary_lsn.as_deref())).await;
         let now = Instant::now();
         let (up, lag_s, verdict) = match found {
             Err(_) => (
@@ -314,6 +322,26 @@ impl Probe {
             .in_use
             .store(verdict == Verdict::Standby, Ordering::Relaxed);
         self.say(verdict);
+    }
+
+    /// The standby's state, on the probe's own connection (made again after an error or a
+    /// timeout, which drop it).
+    async fn check_standby(&mut self, primary_lsn: Option<&str>) -> Result<Found, sqlx::Error> {
+        let mut conn = match self.conn.take() {
+            Some(c) => c,
+            None => self.standby.options.connect().await?,
+        };
+        let found = sqlx::query_as!(
+            Found,
+            r#"select pg_is_in_recovery() as "in_recovery!",
+                      pg_last_wal_replay_lsn() >= $1::text::pg_lsn as "caught_up",
+                      extract(epoch from now() - pg_last_xact_replay_timestamp())::float8 as "replay_age_s""#,
+            primary_lsn
+        )
+        .fetch_one(&mut conn)
+        .await?;
+        self.conn = Some(conn);
+        Ok(found)
     }
 
     /// Logs where reads go when it changes (not every round).
