@@ -470,6 +470,19 @@ async fn every_read_route_answers_from_the_standby(app: &TestApp) {
         (before.0 + (api.len() + 1 + pages.len()) as f64, before.1),
         "every read was the standby's"
     );
+    // the page a dashboard form redirects to after its write reads the primary
+    let r = app
+        .http
+        .get(app.url(&format!("/problems?acked={problem}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        served(app).await,
+        (after.0, after.1 + 1.0),
+        "read on the primary"
+    );
 }
 
 fn check_metrics(text: &str) {

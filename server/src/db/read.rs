@@ -215,6 +215,23 @@ enum Verdict {
     LagUnknown,
 }
 
+/// How far behind the standby is at most, in seconds (see [`Probe::round`]): 0 when it has
+/// replayed what the primary had written; else the smaller of the time since it was last seen
+/// caught up and the age of its last replayed commit; `None` when neither is known.
+fn lag_bound(
+    caught_up: Option<bool>,
+    since_caught_up_s: Option<f64>,
+    replay_age_s: Option<f64>,
+) -> Option<f64> {
+    if caught_up == Some(true) {
+        return Some(0.0);
+    }
+    match (since_caught_up_s, replay_age_s.map(|a| a.max(0.0))) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// What one check read on the standby.
 struct Found {
     in_recovery: bool,
@@ -291,19 +308,13 @@ impl Probe {
             Ok(Err(e)) => (false, None, Verdict::Unreachable(e.to_string())),
             Ok(Ok(r)) if !r.in_recovery => (false, None, Verdict::NotAStandby),
             Ok(Ok(r)) => {
-                let lag_s = if r.caught_up == Some(true) {
+                if r.caught_up == Some(true) {
                     self.caught_up_at = Some(now);
-                    Some(0.0)
-                } else {
-                    let since = self
-                        .caught_up_at
-                        .map(|t| now.duration_since(t).as_secs_f64());
-                    let age = r.replay_age_s.map(|a| a.max(0.0));
-                    match (since, age) {
-                        (Some(a), Some(b)) => Some(a.min(b)),
-                        (a, b) => a.or(b),
-                    }
-                };
+                }
+                let since_caught_up_s = self
+                    .caught_up_at
+                    .map(|t| now.duration_since(t).as_secs_f64());
+                let lag_s = lag_bound(r.caught_up, since_caught_up_s, r.replay_age_s);
                 let verdict = match lag_s {
                     None => Verdict::LagUnknown,
                     Some(l) if l > self.standby.max_lag.as_secs_f64() => {
@@ -391,6 +402,26 @@ mod tests {
             "postgres://db2/stampbook"
         );
         assert!(!redacted("not a url with s3cret").contains("s3cret"));
+    }
+
+    #[test]
+    fn an_idle_primary_is_not_lag_and_one_write_after_long_idleness_is_not_hours() {
+        // idle for an hour, everything replayed: the replay timestamp is old, the lag is 0
+        assert_eq!(lag_bound(Some(true), Some(0.0), Some(3600.0)), Some(0.0));
+        // a write after that hour, not yet replayed: at most the time since the last check
+        // found the standby caught up, not the hour
+        assert_eq!(lag_bound(Some(false), Some(2.0), Some(3600.0)), Some(2.0));
+        // steady writes with replay just behind: the age of the last replayed commit
+        assert_eq!(lag_bound(Some(false), Some(40.0), Some(0.3)), Some(0.3));
+        // replay paused for a minute under writes: both grow past any bound
+        assert_eq!(lag_bound(Some(false), Some(60.0), Some(61.0)), Some(60.0));
+        // the primary does not answer: the standby's own figures only
+        assert_eq!(lag_bound(None, Some(5.0), Some(7.0)), Some(5.0));
+        assert_eq!(lag_bound(None, None, Some(7.0)), Some(7.0));
+        // never caught up and nothing replayed: unknown, so not used
+        assert_eq!(lag_bound(None, None, None), None);
+        // a standby clock slightly ahead of the primary's does not make a negative lag
+        assert_eq!(lag_bound(Some(false), None, Some(-0.2)), Some(0.0));
     }
 
     #[tokio::test]
