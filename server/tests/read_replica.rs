@@ -5,7 +5,8 @@
 //! test shows: a report ingested over HTTP is listed by the standby; every read route answers from
 //! it (a hot standby refuses writes, so none of them writes); a standby that stops replaying is
 //! left for the primary once it lags beyond the bound, and used again once it caught up; a
-//! standby that stops is left for the primary, and the API keeps answering. The pair is removed
+//! standby that stops is left for the primary, and the API keeps answering; a promoted standby
+//! is left too. The pair is removed
 //! when the test ends, failed or not (a drop guard).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -380,6 +381,21 @@ async fn reads_go_to_a_streaming_standby_and_fall_back_to_the_primary() {
         "the restarted standby caught up"
     );
     assert_eq!(served(&app).await, (before.0 + 1.0, before.1));
+
+    // 7. the standby is promoted (a failover done elsewhere): it no longer follows this primary,
+    //    so reads leave it
+    standby_sql(&pair, "select pg_promote()").await;
+    let m = metrics_until(
+        &app,
+        Duration::from_secs(20),
+        "the promoted standby left",
+        |m| sample(m, "stampbook_read_replica_in_use") == 0.0,
+    )
+    .await;
+    assert_eq!(sample(&m, "stampbook_read_replica_up"), 0.0, "{m}");
+    let before = served(&app).await;
+    assert_eq!(hosts(&app).await.len(), 3);
+    assert_eq!(served(&app).await, (before.0, before.1 + 1.0));
     eprintln!("the whole test took {:?}", started.elapsed());
 }
 
