@@ -20,6 +20,7 @@ pub mod ingest;
 pub mod inventory;
 pub mod metrics;
 pub mod problems;
+pub mod read_retry;
 pub mod retention;
 pub mod rules;
 pub mod startup;

@@ -152,11 +152,14 @@ impl Application {
         let mut state = AppState::new(pool, settings);
         state.directory = directory;
         state.reads = reads;
+        let health = web::Data::new(state.reads.health());
         let state = web::Data::new(state);
         let data = state.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .app_data(health.clone())
+                .wrap(from_fn(crate::read_retry::middleware))
                 .wrap(from_fn(head_as_get))
                 .wrap(from_fn(crate::edge::middleware))
                 .wrap(security_headers())

@@ -334,6 +334,23 @@ async fn reads_go_to_a_streaming_standby_and_fall_back_to_the_primary() {
     // 5. the standby goes away: within the probe interval reads are the primary's, and answer
     pair.run("stop-standby");
     let stopped = Instant::now();
+    // a read sent to it before its next check fails there and is answered from the primary
+    let before = served(&app).await;
+    assert_eq!(
+        hosts(&app).await.len(),
+        2,
+        "answered while the standby is away"
+    );
+    let after = served(&app).await;
+    assert_eq!(
+        after,
+        (before.0 + 1.0, before.1 + 1.0),
+        "tried on the standby, answered by the primary"
+    );
+    eprintln!(
+        "the first read after the standby stopped took {:?}",
+        stopped.elapsed()
+    );
     let m = metrics_until(&app, Duration::from_secs(20), "the standby down", |m| {
         sample(m, "stampbook_read_replica_up") == 0.0
     })

@@ -9,6 +9,8 @@
 //! <https://www.postgresql.org/docs/15/hot-standby.html>), so a handler sent here by mistake
 //! fails loudly instead of writing somewhere that is not the primary.
 
+use std::cell::Cell;
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -17,6 +19,39 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgConnection, PgPool};
 
 use crate::config::ReadArgs;
+
+tokio::task_local! {
+    /// Set when [`Reads::pool`] hands out the standby inside a request [`watch`] runs.
+    static READ_ON_STANDBY: Cell<bool>;
+}
+
+/// Runs one request and says whether it read from the standby.
+pub async fn watch<F: Future>(request: F) -> (F::Output, bool) {
+    READ_ON_STANDBY
+        .scope(Cell::new(false), async move {
+            let out = request.await;
+            (out, READ_ON_STANDBY.with(Cell::get))
+        })
+        .await
+}
+
+/// What a request may tell the router: the standby just failed it.
+#[derive(Clone)]
+pub struct StandbyHealth {
+    shared: Arc<Shared>,
+}
+
+impl StandbyHealth {
+    /// A read the standby could not serve (it went away, or cancelled the read for a conflict
+    /// with recovery): reads go to the primary until the next check finds the standby healthy.
+    pub fn failed(&self) {
+        if self.shared.in_use.swap(false, Ordering::Relaxed) {
+            tracing::warn!(
+                "a read failed on the standby: reads go to the primary until its next check"
+            );
+        }
+    }
+}
 
 /// The read router kept in the application state: `pool()` for read-only handlers.
 pub struct Reads {
@@ -79,8 +114,8 @@ impl Reads {
         let pool = PgPoolOptions::new()
             .max_connections(args.read_pool_size.max(2))
             .min_connections(0)
-            // short: a request sent to a standby that just went away fails fast, and the probe
-            // moves reads to the primary within its interval
+            // short: a request sent to a standby that just went away fails fast, and is answered
+            // from the primary (`read_retry`)
             .acquire_timeout(Duration::from_secs(2))
             .idle_timeout(Duration::from_secs(300))
             .connect_lazy_with(options.clone());
@@ -108,6 +143,7 @@ impl Reads {
             && self.shared.in_use.load(Ordering::Relaxed)
         {
             self.shared.on_standby.fetch_add(1, Ordering::Relaxed);
+            let _ = READ_ON_STANDBY.try_with(|on| on.set(true));
             return &s.pool;
         }
         self.shared.on_primary.fetch_add(1, Ordering::Relaxed);
@@ -119,6 +155,13 @@ impl Reads {
     pub fn fresh(&self) -> &PgPool {
         self.shared.on_primary.fetch_add(1, Ordering::Relaxed);
         &self.primary
+    }
+
+    /// The handle through which a request that the standby failed says so (`read_retry`).
+    pub fn health(&self) -> StandbyHealth {
+        StandbyHealth {
+            shared: self.shared.clone(),
+        }
     }
 
     /// The background check of the standby, when one is configured; `startup` runs it.
