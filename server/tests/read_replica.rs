@@ -5,9 +5,9 @@
 //! test shows: a report ingested over HTTP is listed by the standby; every read route answers from
 //! it (a hot standby refuses writes, so none of them writes); a standby that stops replaying is
 //! left for the primary once it lags beyond the bound, and used again once it caught up; a
-//! standby that stops is left for the primary, and the API keeps answering; a promoted standby
-//! is left too. The pair is removed
-//! when the test ends, failed or not (a drop guard).
+//! standby that stops is left for the primary, the read it failed answered from the primary; a
+//! promoted standby is left too. The pair is removed when the test ends, failed or not (a drop
+//! guard). About 20 s; every wait is bounded.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
