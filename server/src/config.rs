@@ -213,6 +213,39 @@ pub struct ServeArgs {
     pub limits: ReportLimits,
     #[command(flatten)]
     pub directory: DirectoryArgs,
+    #[command(flatten)]
+    pub reads: ReadArgs,
+}
+
+/// Read-only work (API lists and gets, dashboard pages, exports) on a PostgreSQL hot standby,
+/// with the primary as fallback (server/src/db/read.rs, deploy/REPLICAS.md).
+#[derive(Debug, Clone, Args)]
+pub struct ReadArgs {
+    /// URL of a hot standby (streaming replica) of `DATABASE_URL`'s database; unset: every read
+    /// goes to the primary.
+    #[arg(long, env = "STAMPBOOK_READ_DATABASE_URL", hide_env_values = true)]
+    pub read_database_url: Option<Secret>,
+    /// Seconds the standby may be behind the primary and still serve reads; beyond it, or when
+    /// it does not answer, reads go to the primary until it is back within the bound.
+    #[arg(long, env = "STAMPBOOK_READ_MAX_LAG_S", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub read_max_lag_s: u64,
+    /// Connections in the pool to the standby.
+    #[arg(long, env = "STAMPBOOK_READ_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u32).range(2..=1000))]
+    pub read_pool_size: u32,
+    /// Seconds between two checks of the standby (reachable, still a standby, its lag).
+    #[arg(long, env = "STAMPBOOK_READ_PROBE_INTERVAL_S", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub read_probe_interval_s: u64,
+}
+
+impl Default for ReadArgs {
+    fn default() -> Self {
+        ReadArgs {
+            read_database_url: None,
+            read_max_lag_s: 30,
+            read_pool_size: 16,
+            read_probe_interval_s: 2,
+        }
+    }
 }
 
 /// Dashboard login with a directory (LDAP / Active Directory) account, beside token login.
@@ -361,6 +394,7 @@ impl ServeArgs {
             quarantine_max: 10_000,
             limits: ReportLimits::default(),
             directory: DirectoryArgs::default(),
+            reads: ReadArgs::default(),
         }
     }
 

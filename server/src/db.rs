@@ -1,4 +1,6 @@
-//! The database pool and the embedded migrations.
+//! The database pool and the embedded migrations; `read` sends read-only work to a hot standby.
+
+pub mod read;
 
 use std::time::Duration;
 

@@ -254,9 +254,11 @@ fn unreachable(err: &sqlx::Error) -> bool {
 }
 
 /// SQLSTATEs of a database that is there but not serving: connection exceptions (08),
-/// too many connections, shutting down, starting up.
+/// too many connections, shutting down, starting up, and a hot standby that cancelled a read for
+/// a conflict with the WAL it replays ("canceling statement due to conflict with recovery",
+/// 40001; stampbook runs nothing at serializable isolation, so only a standby answers it).
 fn is_unavailable(code: &str) -> bool {
-    code.starts_with("08") || matches!(code, "53300" | "57P01" | "57P02" | "57P03")
+    code.starts_with("08") || matches!(code, "53300" | "57P01" | "57P02" | "57P03" | "40001")
 }
 
 fn describe_unique(constraint: &str) -> (&'static str, String, &'static str) {

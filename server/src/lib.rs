@@ -21,6 +21,7 @@ pub mod inventory;
 pub mod json;
 pub mod metrics;
 pub mod problems;
+pub mod read_retry;
 pub mod retention;
 pub mod rules;
 pub mod startup;

@@ -90,13 +90,19 @@ impl Application {
         if let Some(d) = &directory {
             tracing::info!(url = %d.settings.url, grants = d.settings.grants.len(), "directory login enabled");
         }
+        let reads = crate::db::read::Reads::from_args(pool.clone(), &settings.reads)
+            .context("the read database (STAMPBOOK_READ_DATABASE_URL)")?;
         let mut state = AppState::new(pool, settings);
         state.directory = directory;
+        state.reads = reads;
+        let health = web::Data::new(state.reads.health());
         let state = web::Data::new(state);
         let data = state.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .app_data(health.clone())
+                .wrap(from_fn(crate::read_retry::middleware))
                 .wrap(from_fn(head_as_get))
                 .wrap(from_fn(crate::edge::middleware))
                 .wrap(security_headers())
@@ -128,6 +134,10 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         // this replica accepts reports from now on, and says so while it does
         let mut workers = vec![tokio::spawn(crate::heartbeat::run(self.state.pool.clone()))];
+        // where reads go is judged in every process, workers or not: requests depend on it
+        if let Some(probe) = self.state.reads.probe() {
+            workers.push(tokio::spawn(probe.run()));
+        }
         if !self.state.settings.no_workers {
             let s = self.state.clone();
             workers.push(tokio::spawn(crate::rules::worker::run(

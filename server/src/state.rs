@@ -19,7 +19,10 @@ use crate::error::ApiError;
 
 /// What every handler can reach through `web::Data<AppState>`.
 pub struct AppState {
+    /// The primary: writes, and reads that must see them.
     pub pool: PgPool,
+    /// Read-only work: the hot standby when configured and healthy, else the primary.
+    pub reads: crate::db::read::Reads,
     pub settings: ServeArgs,
     /// Signs session cookies.
     pub session_key: Vec<u8>,
@@ -60,6 +63,7 @@ impl AppState {
             account_failures: crate::auth::throttle::FailureThrottle::new(
                 settings.directory.ldap_failures_per_account_per_min,
             ),
+            reads: crate::db::read::Reads::primary_only(pool.clone()),
             pool,
             settings,
             session_key,

@@ -101,7 +101,7 @@ pub async fn get(
 ) -> ApiResult<HttpResponse> {
     who.require_read()?;
     let q = CapacityQuery::parse(req.query_string())?;
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = state.reads.pool().acquire().await?;
     let page = match &q.stamp {
         Some(names) => {
             if names.len() > MAX_NAMED {

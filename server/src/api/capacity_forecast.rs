@@ -42,7 +42,7 @@ pub async fn get(
     q: web::Query<ForecastQuery>,
 ) -> ApiResult<HttpResponse> {
     who.require_read()?;
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = state.reads.pool().acquire().await?;
     let stamp = visible_stamp(&mut conn, &who, &q.stamp, "stamp").await?;
     let now = Utc::now();
     let days = history::days(&mut conn, stamp.id, now).await?;

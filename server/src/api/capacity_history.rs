@@ -208,7 +208,7 @@ pub async fn get(
         )
         .with_field("from"));
     }
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = state.reads.pool().acquire().await?;
     let stamp = visible_stamp(&mut conn, &who, &q.stamp, "stamp").await?;
     let unit = q.scale_unit.as_deref().unwrap_or("");
     let rows = history::rows(&mut conn, stamp.id, unit, step, from, to, MAX_ROWS).await?;

@@ -63,7 +63,7 @@ pub async fn list(
         q: q.q.clone(),
         after: page.after()?,
     };
-    let rows: Vec<HostSummary> = read::list_hosts(&state.pool, &filter, limit + 1).await?;
+    let rows: Vec<HostSummary> = read::list_hosts(state.reads.pool(), &filter, limit + 1).await?;
     let page = pagination::page(rows, limit, |h| h.fqdn.clone());
     Ok(match format {
         Format::Json => HttpResponse::Ok().json(page),
@@ -128,7 +128,7 @@ pub async fn get(
     fqdn: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     who.require_read()?;
-    let detail: HostDetail = read::host_detail(&state.pool, &fqdn)
+    let detail: HostDetail = read::host_detail(state.reads.pool(), &fqdn)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("host '{fqdn}'")))?;
     Ok(HttpResponse::Ok().json(detail))
@@ -171,6 +171,7 @@ pub async fn history(
     q: web::Query<HistoryQuery>,
 ) -> ApiResult<HttpResponse> {
     who.require_read()?;
+    let db = state.reads.pool();
     let page = PageParams {
         limit: q.limit,
         cursor: q.cursor.clone(),
@@ -181,7 +182,7 @@ pub async fn history(
         "select id from hosts where fqdn = $1::text::citext",
         fqdn.as_str()
     )
-    .fetch_optional(&state.pool)
+    .fetch_optional(db)
     .await?
     .ok_or_else(|| ApiError::not_found(format!("host '{fqdn}'")))?;
     // one statement per index: the host's changes, or those of one kind
@@ -195,7 +196,7 @@ pub async fn history(
                 before,
                 limit + 1
             )
-            .fetch_all(&state.pool)
+            .fetch_all(db)
             .await?
         }
         None => {
@@ -206,7 +207,7 @@ pub async fn history(
                 before,
                 limit + 1
             )
-            .fetch_all(&state.pool)
+            .fetch_all(db)
             .await?
         }
     };
@@ -280,7 +281,7 @@ pub async fn certificates(
             .map(|c| read::CertCursor::decode(&c))
             .transpose()?,
     };
-    let rows = read::list_certificates(&state.pool, &filter, limit + 1).await?;
+    let rows = read::list_certificates(state.reads.pool(), &filter, limit + 1).await?;
     let page = pagination::page(rows, limit, |c| c.cursor().encode());
     Ok(match format {
         Format::Json => HttpResponse::Ok().json(page),

@@ -49,6 +49,7 @@ fn label(v: &str) -> String {
 pub async fn handler(state: web::Data<AppState>) -> HttpResponse {
     let mut out = String::with_capacity(4096);
     state.metrics.render_counters(&mut out);
+    state.reads.render(&mut out);
     let _ = writeln!(
         out,
         "# HELP stampbook_db_pool_connections Connections of the database pool, by state."

@@ -25,7 +25,7 @@ pub async fn list_networks(
     q: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     who.require_read()?;
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = state.reads.pool().acquire().await?;
     let stamp = load(&mut conn, &name).await?;
     let items: Vec<Network> = store::fetch_networks(&mut conn, stamp.id)
         .await?
@@ -47,7 +47,7 @@ pub async fn get_network(
 ) -> ApiResult<HttpResponse> {
     who.require_read()?;
     let (name, net) = path.into_inner();
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = state.reads.pool().acquire().await?;
     let stamp = load(&mut conn, &name).await?;
     let n = store::fetch_networks(&mut conn, stamp.id)
         .await?
@@ -186,7 +186,7 @@ pub async fn list_scale_units(
     q: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     who.require_read()?;
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = state.reads.pool().acquire().await?;
     let stamp = load(&mut conn, &name).await?;
     let items = store::fetch_scale_units(&mut conn, stamp.id).await?;
     let page = pagination::page_in_memory(items, &q, |u| u.name.clone())?;

@@ -99,7 +99,7 @@ pub async fn get(
         memory_gb: memory_gb * n,
         storage_gb: storage_gb * n,
     };
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = state.reads.pool().acquire().await?;
     let rows = match &who.stamp_name {
         Some(own) => store::fetch_stamp(&mut conn, own)
             .await?

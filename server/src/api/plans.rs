@@ -87,7 +87,7 @@ pub async fn list(
         cursor: q.cursor.clone(),
     };
     let limit = page.limit()?;
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = state.reads.pool().acquire().await?;
     let source = q.source.unwrap_or(Source::Declared);
     let after = page.after()?;
     let mut items: Vec<PlanItem> = Vec::new();
@@ -249,7 +249,7 @@ pub async fn get(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     who.require_read()?;
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = state.reads.pool().acquire().await?;
     Ok(HttpResponse::Ok().json(item(&mut conn, &id).await?))
 }
 

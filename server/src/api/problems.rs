@@ -73,7 +73,7 @@ pub async fn list(
         acknowledged: q.acknowledged,
         before_id,
     };
-    let rows = problems::list(&state.pool, &filter, limit + 1).await?;
+    let rows = problems::list(state.reads.pool(), &filter, limit + 1).await?;
     let page = pagination::page(rows, limit, |p| p.id.to_string());
     Ok(match format {
         Format::Json => HttpResponse::Ok().json(page),
@@ -131,7 +131,7 @@ pub async fn get(
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     who.require_read()?;
-    let p = problems::get(&state.pool, *id)
+    let p = problems::get(state.reads.pool(), *id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("problem {id}")))?;
     Ok(HttpResponse::Ok().json(p))

@@ -84,7 +84,7 @@ pub async fn list_quarantine(
     let limit = page.limit()?;
     let before = page.after_id()?;
     let rows = quarantine::list(
-        &state.pool,
+        state.reads.pool(),
         q.pending.unwrap_or(true),
         q.stamp.as_deref(),
         before,

@@ -50,7 +50,7 @@ pub async fn list(
         cursor: q.cursor.clone(),
     };
     let limit = page.limit()?;
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = state.reads.pool().acquire().await?;
     let rows = store::list_stamps(
         &mut conn,
         q.region.as_deref(),
@@ -104,7 +104,7 @@ pub async fn get(
     name: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     who.require_read()?;
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = state.reads.pool().acquire().await?;
     let row = load(&mut conn, &name).await?;
     Ok(HttpResponse::Ok().json(detail(&mut conn, &row).await?))
 }
@@ -297,7 +297,7 @@ pub async fn health(
     name: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     who.require_read()?;
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = state.reads.pool().acquire().await?;
     let row = load(&mut conn, &name).await?;
     let h = health::for_stamp(&mut conn, row.id)
         .await?

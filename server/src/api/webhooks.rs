@@ -43,7 +43,7 @@ pub async fn list(
     };
     let limit = page.limit()?;
     let rows = store::list(
-        &state.pool,
+        state.reads.pool(),
         q.include_deleted.unwrap_or(false),
         page.after_id()?,
         limit + 1,
@@ -197,6 +197,7 @@ pub async fn deliveries(
     q: web::Query<DeliveryQuery>,
 ) -> ApiResult<HttpResponse> {
     who.require_admin()?;
+    let db = state.reads.pool();
     let id = id.into_inner();
     let page = PageParams {
         limit: q.limit,
@@ -204,11 +205,11 @@ pub async fn deliveries(
     };
     let limit = page.limit()?;
     let before = page.after_id()?;
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = db.acquire().await?;
     store::get(&mut conn, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("webhook {id}")))?;
     drop(conn);
-    let rows = store::deliveries(&state.pool, id, before, limit + 1).await?;
+    let rows = store::deliveries(db, id, before, limit + 1).await?;
     Ok(HttpResponse::Ok().json(pagination::page(rows, limit, |d| d.id.to_string())))
 }

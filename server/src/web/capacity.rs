@@ -101,7 +101,7 @@ impl Cap {
     }
 }
 
-pub async fn fetch(state: &AppState) -> Result<Vec<Cap>, sqlx::Error> {
+pub async fn fetch(db: &sqlx::PgPool) -> Result<Vec<Cap>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select s.name, s.display_name, s.cpu_overcommit, s.memory_overcommit,
                   st.stamp_id is not null as "evaluated!",
@@ -126,7 +126,7 @@ pub async fn fetch(state: &AppState) -> Result<Vec<Cap>, sqlx::Error> {
            where s.retired_at is null
            order by s.name"#
     )
-    .fetch_all(&state.pool)
+    .fetch_all(db)
     .await?;
     Ok(rows
         .into_iter()
@@ -201,7 +201,7 @@ const SORTS: &[(&str, &str)] = &[
 /// The comparison: the stamps `chosen` (those with an open `capacity.exhaustion_soon` first,
 /// then by name, when none is), at most [`MAX_COMPARED`].
 async fn comparison(
-    state: &AppState,
+    db: &sqlx::PgPool,
     caps: &[Cap],
     chosen: Vec<String>,
     resource: Option<&str>,
@@ -226,7 +226,7 @@ async fn comparison(
                         s.name
                limit 4"#
         )
-        .fetch_all(&state.pool)
+        .fetch_all(db)
         .await?
     };
     let mut unknown = Vec::new();
@@ -234,12 +234,12 @@ async fn comparison(
     let mut stamps = Vec::new();
     for name in chosen {
         let id = sqlx::query_scalar!("select id from stamps where name = $1", name)
-            .fetch_optional(&state.pool)
+            .fetch_optional(db)
             .await?;
         match id {
             None => unknown.push(name),
             Some(_) if stamps.len() >= MAX_COMPARED => dropped.push(name),
-            Some(id) => stamps.push((name, trends::rows(&state.pool, id, now).await?)),
+            Some(id) => stamps.push((name, trends::rows(db, id, now).await?)),
         }
     }
     let (chart, compared) = if stamps.is_empty() {
@@ -289,9 +289,10 @@ pub async fn show(
         Some("desc") => false,
         _ => sort == "name",
     };
-    let mut caps = fetch(&state).await?;
+    let db = super::reads::pool(&state, &ctx);
+    let mut caps = fetch(db).await?;
     let mut compare = comparison(
-        &state,
+        db,
         &caps,
         chosen_stamps(req.query_string()),
         q.resource.as_deref(),
@@ -397,13 +398,13 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
-pub async fn csv(state: web::Data<AppState>, _ctx: Ctx) -> Result<HttpResponse, WebError> {
+pub async fn csv(state: web::Data<AppState>, ctx: Ctx) -> Result<HttpResponse, WebError> {
     let mut out = String::from(
         "stamp,display_name,physical_cores,cpu_overcommit,vcpu_capacity,used_vcpus,allocated_vcpus,\
          physical_memory_gib,memory_overcommit,memory_capacity_gib,used_memory_gib,allocated_memory_gib,\
          physical_storage_gb,allocated_storage_gb,used_vms,allocated_vms,plans\r\n",
     );
-    for c in fetch(&state).await? {
+    for c in fetch(super::reads::pool(&state, &ctx)).await? {
         out.push_str(&format!(
             "{},{},{},{},{:.0},{:.0},{:.0},{:.1},{},{:.1},{:.1},{:.0},{:.0},{:.0},{},{},{}\r\n",
             csv_field(&c.name),

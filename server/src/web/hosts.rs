@@ -250,6 +250,7 @@ pub async fn show(
     fqdn: web::Path<String>,
     q: web::Query<HostQuery>,
 ) -> Result<HttpResponse, WebError> {
+    let db = super::reads::pool(&state, &ctx);
     let offset = |o: Option<u32>| Window::page(i64::from(o.unwrap_or(0)), TABLE_PAGE);
     let windows = HostWindows {
         certificates: offset(q.certificates),
@@ -258,7 +259,7 @@ pub async fn show(
         services: offset(q.services),
         components: offset(q.components),
     };
-    let (detail, totals) = facts::host_detail_window(&state.pool, &fqdn, &windows)
+    let (detail, totals) = facts::host_detail_window(db, &fqdn, &windows)
         .await?
         .ok_or_else(|| {
         WebError::NotFound(format!(
@@ -270,9 +271,9 @@ pub async fn show(
            from hosts h join stamps s on s.id = h.stamp_id where h.fqdn = $1::text::citext"#,
         fqdn.as_str()
     )
-    .fetch_one(&state.pool)
+    .fetch_one(db)
     .await?;
-    let problems = view::open_for(&state.pool, None, Some(ids.id), 100).await?;
+    let problems = view::open_for(db, None, Some(ids.id), 100).await?;
     let changes = sqlx::query!(
         r#"select id, at, kind, key, change, before, after from fact_changes
            where host_id = $1 and id < coalesce($2::bigint, 9223372036854775807)
@@ -281,7 +282,7 @@ pub async fn show(
         q.before,
         HISTORY_PAGE + 1
     )
-    .fetch_all(&state.pool)
+    .fetch_all(db)
     .await?;
     let now = ctx.now;
     let h = &detail.host;

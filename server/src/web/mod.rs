@@ -16,6 +16,7 @@ pub mod page;
 pub mod plans;
 pub mod problems;
 pub mod quarantine;
+pub mod reads;
 pub mod stamp_limit;
 pub mod stamps;
 pub mod svg;

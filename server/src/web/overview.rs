@@ -164,7 +164,8 @@ pub async fn show(
     ctx: Ctx,
     q: web::Query<OverviewQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let mut conn = state.pool.acquire().await?;
+    let db = super::reads::pool(&state, &ctx);
+    let mut conn = db.acquire().await?;
     let rows = sqlx::query!(
         r#"select s.id, s.name, s.display_name, s.region, s.location, s.purpose,
                   s.cert_warning_days, s.cert_critical_days,
@@ -192,7 +193,7 @@ pub async fn show(
             remote_console: p.remote_console,
         });
     }
-    let quarantined = crate::ingest::quarantine::count_pending(&state.pool).await?;
+    let quarantined = crate::ingest::quarantine::count_pending(db).await?;
     let now = ctx.now;
     let mut tiles: Vec<Tile> = rows
         .into_iter()

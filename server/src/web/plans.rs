@@ -123,7 +123,8 @@ pub fn verdict(
 }
 
 pub async fn list(state: web::Data<AppState>, ctx: Ctx) -> Result<HttpResponse, WebError> {
-    let mut conn = state.pool.acquire().await?;
+    let db = super::reads::pool(&state, &ctx);
+    let mut conn = db.acquire().await?;
     let rows = store::list_plans(&mut conn, None, None, 100_000).await?;
     let mut ids: Vec<i64> = rows.iter().map(|r| r.stamp_id).collect();
     ids.sort_unstable();

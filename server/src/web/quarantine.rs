@@ -58,11 +58,12 @@ async fn render(
     q: &QuarantineQuery,
     error: String,
 ) -> Result<HttpResponse, WebError> {
+    let db = super::reads::pool(state, ctx);
     let all = q.all.as_deref() == Some("1");
-    let mut rows = quarantine::list(&state.pool, !all, None, q.before, PAGE_SIZE + 1).await?;
+    let mut rows = quarantine::list(db, !all, None, q.before, PAGE_SIZE + 1).await?;
     let more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
-    let pending = quarantine::count_pending(&state.pool).await?;
+    let pending = quarantine::count_pending(db).await?;
     let next_href = match rows.last() {
         Some(last) if more => format!(
             "/quarantine{}",

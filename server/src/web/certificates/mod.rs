@@ -73,6 +73,7 @@ pub async fn show(
     ctx: Ctx,
     q: web::Query<CertQuery>,
 ) -> Result<HttpResponse, WebError> {
+    let db = super::reads::pool(&state, &ctx);
     let stamp = clean(&q.stamp);
     let store = clean(&q.store);
     let after = match clean(&q.after) {
@@ -88,9 +89,9 @@ pub async fn show(
     };
     // the timeline, the table and the thresholds are independent: read them at the same time
     let (days, mut rows, thresholds) = tokio::try_join!(
-        read::per_day(&state.pool, WINDOW_DAYS, stamp.as_deref(), store.as_deref()),
-        read::page(&state.pool, &filter, PAGE_SIZE + 1),
-        read::thresholds(&state.pool),
+        read::per_day(db, WINDOW_DAYS, stamp.as_deref(), store.as_deref()),
+        read::page(db, &filter, PAGE_SIZE + 1),
+        read::thresholds(db),
     )?;
     let more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);

@@ -100,6 +100,7 @@ pub async fn list(
     ctx: Ctx,
     q: web::Query<ProblemsQuery>,
 ) -> Result<HttpResponse, WebError> {
+    let db = super::reads::pool(&state, &ctx);
     let st = match q.state.as_deref() {
         None | Some("") | Some("open") => State::Open,
         Some("resolved") => State::Resolved,
@@ -139,13 +140,13 @@ pub async fn list(
         })?),
         None => None,
     };
-    let mut rows = query::page(&state.pool, &filter, after, PAGE_SIZE + 1).await?;
+    let mut rows = query::page(db, &filter, after, PAGE_SIZE + 1).await?;
     let more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
     let stamps = sqlx::query!(
         r#"select name, display_name, retired_at is not null as "retired!" from stamps order by name"#
     )
-    .fetch_all(&state.pool)
+    .fetch_all(db)
     .await?
     .into_iter()
     .map(|s| StampOption {

@@ -146,7 +146,8 @@ pub async fn show(
     name: web::Path<String>,
     q: web::Query<StampQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let mut conn = state.pool.acquire().await?;
+    let db = super::reads::pool(&state, &ctx);
+    let mut conn = db.acquire().await?;
     let stamp = store::fetch_stamp(&mut conn, &name).await?.ok_or_else(|| {
         WebError::NotFound(format!(
             "There is no stamp named '{name}'. The overview lists every stamp."
@@ -174,12 +175,12 @@ pub async fn show(
     let page_no = q.page.unwrap_or(1).max(1);
     // independent reads, each on its own pooled connection, at the same time
     let ((hosts_total, hosts), problems, weeks, versions, failed, history) = tokio::try_join!(
-        read::hosts(&state.pool, stamp.id, d.report_interval_s, search, page_no),
-        problem_view::open_for(&state.pool, Some(stamp.id), None, PROBLEMS_SHOWN),
-        read::expiry_weeks(&state.pool, stamp.id),
-        read::versions(&state.pool, stamp.id),
-        blind::failed_hosts(&state.pool, stamp.id, FAILED_HOSTS_SHOWN),
-        trends::rows(&state.pool, stamp.id, now),
+        read::hosts(db, stamp.id, d.report_interval_s, search, page_no),
+        problem_view::open_for(db, Some(stamp.id), None, PROBLEMS_SHOWN),
+        read::expiry_weeks(db, stamp.id),
+        read::versions(db, stamp.id),
+        blind::failed_hosts(db, stamp.id, FAILED_HOSTS_SHOWN),
+        trends::rows(db, stamp.id, now),
     )?;
     let pages = ((hosts_total + HOSTS_PER_PAGE - 1) / HOSTS_PER_PAGE).max(1);
     let open_total = h.open.critical + h.open.warning + h.open.info + h.acknowledged;

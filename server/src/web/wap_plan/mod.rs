@@ -113,7 +113,8 @@ async fn render(
     adopted: bool,
     error: String,
 ) -> Result<HttpResponse, WebError> {
-    let mut conn = state.pool.acquire().await?;
+    let db = super::reads::pool(state, ctx);
+    let mut conn = db.acquire().await?;
     let wap_view = Reconciler::load(&mut conn).await?;
     let key = wap::key(id);
     let (plan, declared, decl) = match wap_view.declared_id(id).map(str::to_owned) {
