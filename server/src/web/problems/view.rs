@@ -1,8 +1,6 @@
-//! A problem as the pages show it (shared by the problems, stamp and host pages), and the open
-//! problems of one stamp or host, most severe first, acknowledged ones last.
+//! A problem as the pages show it (shared by the problems, stamp and host pages).
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
 
 use crate::problems::{Acknowledgement, Problem};
 use crate::web::format::{self, Badge, When};
@@ -91,41 +89,6 @@ impl ProblemView {
             },
         }
     }
-}
-
-/// Open problems of a stamp and/or a host: unacknowledged first, then by severity, newest first.
-pub async fn open_for(
-    pool: &PgPool,
-    stamp_id: Option<i64>,
-    host_id: Option<i64>,
-    limit: i64,
-) -> Result<Vec<Problem>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"select p.id, p.rule, p.severity, s.name as stamp, h.fqdn::text as host, pl.wap_plan_id as "plan?",
-                  p.subject, p.message, p.evidence, p.opened_at,
-                  problem_last_seen(p.last_seen_at, p.resolved_at, p.stamp_id) as "last_seen_at!", p.resolved_at,
-                  problem_acknowledged(p.ack_at, p.ack_until) as "acknowledged!",
-                  p.ack_by, p.ack_note, p.ack_at, p.ack_until
-           from problems p
-           join stamps s on s.id = p.stamp_id
-           left join hosts h on h.id = p.host_id
-           left join plans pl on pl.id = p.plan_id
-           where p.resolved_at is null
-             and ($1::bigint is null or p.stamp_id = $1)
-             and ($2::bigint is null or p.host_id = $2)
-           order by 13, case p.severity when 'critical' then 0 when 'warning' then 1 else 2 end,
-                    p.opened_at desc, p.id desc
-           limit $3"#,
-        stamp_id,
-        host_id,
-        limit
-    )
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| crate::problems::problem!(r))
-        .collect())
 }
 
 #[cfg(test)]
