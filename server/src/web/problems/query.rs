@@ -29,6 +29,40 @@ impl Cursor {
     }
 }
 
+/// A stamp the filter offers.
+pub struct StampChoice {
+    pub name: String,
+    pub display_name: String,
+    pub retired: bool,
+}
+
+/// What the problems page shows, as read.
+pub struct ProblemsData {
+    /// One page of problems with their ranks, and whether more follow.
+    pub rows: Vec<(i32, Problem)>,
+    pub more: bool,
+    pub stamps: Vec<StampChoice>,
+}
+
+/// Reads the problems page: `page_size` problems after `after`, and the stamps to choose from.
+pub async fn problems_page(
+    pool: &PgPool,
+    f: &Filter,
+    after: Option<Cursor>,
+    page_size: i64,
+) -> Result<ProblemsData, sqlx::Error> {
+    let mut rows = page(pool, f, after, page_size + 1).await?;
+    let more = rows.len() as i64 > page_size;
+    rows.truncate(page_size as usize);
+    let stamps = sqlx::query_as!(
+        StampChoice,
+        r#"select name, display_name, retired_at is not null as "retired!" from stamps order by name"#
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(ProblemsData { rows, more, stamps })
+}
+
 /// One page of problems and, for each, its rank (for the next page's cursor).
 pub async fn page(
     pool: &PgPool,
