@@ -1,25 +1,15 @@
-//! `/`: every stamp in service as a tile, critical ones first. Reads only the per-stamp figures
-//! the evaluator keeps (`stamp_status`), open problems and plans: never the fleet's hosts.
-//! 200 stamps a page (`?page=2`), the fleet's totals over every stamp.
+//! The overview as shown, built from what `read` returned (no database here): a tile per
+//! stamp, critical ones first, the fleet's totals and the page of tiles asked for.
 
-use std::collections::HashMap;
-
-use actix_web::{HttpResponse, web};
 use askama::Template;
-use serde::Deserialize;
+use chrono::{DateTime, Utc};
 
-use super::access::Ctx;
-use super::error::WebError;
-use super::format::{self, Badge, When};
-use super::page::{self, Chrome, OVERVIEW_REFRESH_S};
-use crate::health::{self, Health, StampHealth};
-use crate::state::AppState;
-
-pub struct PlanChip {
-    pub wap_plan_id: String,
-    pub name: String,
-    pub remote_console: bool,
-}
+use super::read::{OverviewData, PlanChip, StampLine};
+use super::{FULL_TILES_UP_TO, OVERVIEW_PAGE};
+use crate::health::{Health, StampHealth};
+use crate::web::access::Ctx;
+use crate::web::format::{self, Badge, When};
+use crate::web::page::{Chrome, OVERVIEW_REFRESH_S};
 
 pub struct CertSoon {
     pub when: When,
@@ -79,15 +69,6 @@ pub struct OverviewPage {
     pub pager: OverviewPager,
 }
 
-/// Stamps a page of the overview shows.
-pub const OVERVIEW_PAGE: usize = 200;
-
-#[derive(Debug, Default, Deserialize)]
-pub struct OverviewQuery {
-    /// The page, from 1.
-    pub page: Option<u32>,
-}
-
 /// Which stamps of the ranking this page shows, with links to the pages around it (empty when
 /// there is none; a wallboard's links stay on the wallboard).
 pub struct OverviewPager {
@@ -138,9 +119,6 @@ impl OverviewPager {
     }
 }
 
-/// Above this many stamps, quiet ones are listed compactly on a laptop too.
-const FULL_TILES_UP_TO: usize = 12;
-
 /// The expiry class of a certificate `days` away under a stamp's thresholds.
 pub fn expiry_class(days: i64, warning_days: i32, critical_days: i32) -> &'static str {
     if days < i64::from(critical_days) {
@@ -159,86 +137,21 @@ pub fn console_detail(h: &StampHealth) -> String {
     h.remote_console.detail()
 }
 
-pub async fn show(
-    state: web::Data<AppState>,
-    ctx: Ctx,
-    q: web::Query<OverviewQuery>,
-) -> Result<HttpResponse, WebError> {
-    let mut conn = state.pool.acquire().await?;
-    let rows = sqlx::query!(
-        r#"select s.id, s.name, s.display_name, s.region, s.location, s.purpose,
-                  s.cert_warning_days, s.cert_critical_days,
-                  st.evaluated_at as "evaluated_at?", st.hosts_total as "hosts_total?",
-                  st.hosts_stale as "hosts_stale?", st.nearest_cert_expiry, st.nearest_cert_host
-           from stamps s left join stamp_status st on st.stamp_id = s.id
-           where s.retired_at is null
-           order by s.name"#
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let healths = health::for_stamps(&mut conn, &ids).await?;
-    let mut plans: HashMap<i64, Vec<PlanChip>> = HashMap::new();
-    for p in sqlx::query!(
-        "select stamp_id, wap_plan_id, name, remote_console from plans where stamp_id = any($1) order by name, wap_plan_id",
-        &ids
-    )
-    .fetch_all(&mut *conn)
-    .await?
-    {
-        plans.entry(p.stamp_id).or_default().push(PlanChip {
-            wap_plan_id: p.wap_plan_id,
-            name: p.name,
-            remote_console: p.remote_console,
-        });
-    }
-    let quarantined = crate::ingest::quarantine::count_pending(&state.pool).await?;
+/// The overview of `data`, page `page` of its tiles (from 1; clamped to the pages there are).
+pub fn overview_page(ctx: &Ctx, data: OverviewData, page: usize) -> OverviewPage {
+    let OverviewData {
+        stamps,
+        healths,
+        mut plans,
+        quarantined,
+    } = data;
     let now = ctx.now;
-    let mut tiles: Vec<Tile> = rows
+    let mut tiles: Vec<Tile> = stamps
         .into_iter()
         .filter_map(|r| {
             let h = healths.get(&r.id)?;
-            let hosts_total = i64::from(r.hosts_total.unwrap_or(0));
-            let hosts_stale = i64::from(r.hosts_stale.unwrap_or(0));
-            let cert = r.nearest_cert_expiry.map(|t| {
-                let days = format::days_until(t, now);
-                CertSoon {
-                    when: When::at(t, now),
-                    days,
-                    class: expiry_class(days, r.cert_warning_days, r.cert_critical_days),
-                    host: r.nearest_cert_host.clone().unwrap_or_default(),
-                }
-            });
-            let quiet = h.health == Health::Ok
-                && r.evaluated_at.is_some()
-                && hosts_total > 0
-                && hosts_stale == 0
-                && h.remote_console.ready
-                && cert.as_ref().is_none_or(|c| c.class == "ok");
-            Some(Tile {
-                quiet,
-                place: [r.region.as_str(), r.location.as_str()]
-                    .into_iter()
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" · "),
-                purpose: r.purpose,
-                health: h.health,
-                badge: format::health_badge(h.health),
-                critical: h.open.critical,
-                warning: h.open.warning,
-                acknowledged: h.acknowledged,
-                evaluated: When::opt(r.evaluated_at, now),
-                hosts_total,
-                hosts_stale,
-                hosts_reporting: hosts_total - hosts_stale,
-                cert,
-                console: h.remote_console.state.as_str(),
-                console_detail: console_detail(h),
-                plans: plans.remove(&r.id).unwrap_or_default(),
-                name: r.name,
-                display_name: r.display_name,
-            })
+            let chips = plans.remove(&r.id).unwrap_or_default();
+            Some(tile(r, h, chips, now))
         })
         .collect();
     tiles.sort_by(|a, b| {
@@ -248,8 +161,79 @@ pub async fn show(
             .then(b.warning.cmp(&a.warning))
             .then(a.name.cmp(&b.name))
     });
+    let totals = totals(&tiles, quarantined);
+    let title = if totals.critical_stamps > 0 {
+        format!("{} critical · Overview", totals.critical_stamps)
+    } else {
+        "Overview".to_owned()
+    };
+    let compact_quiet = ctx.wallboard || tiles.len() > FULL_TILES_UP_TO;
+    let pager = OverviewPager::new(page, tiles.len(), ctx.wallboard);
+    let tiles: Vec<Tile> = tiles
+        .into_iter()
+        .skip((pager.page - 1) * OVERVIEW_PAGE)
+        .take(OVERVIEW_PAGE)
+        .collect();
+    OverviewPage {
+        chrome: Chrome::new(ctx, title, "overview").refresh(OVERVIEW_REFRESH_S),
+        quiet: tiles.iter().filter(|t| t.quiet).count(),
+        compact_quiet,
+        tiles,
+        totals,
+        origin: ctx.origin.clone(),
+        pager,
+    }
+}
+
+/// One stamp's tile; quiet when there is nothing to look at.
+fn tile(r: StampLine, h: &StampHealth, plans: Vec<PlanChip>, now: DateTime<Utc>) -> Tile {
+    let hosts_total = i64::from(r.hosts_total.unwrap_or(0));
+    let hosts_stale = i64::from(r.hosts_stale.unwrap_or(0));
+    let cert = r.nearest_cert_expiry.map(|t| {
+        let days = format::days_until(t, now);
+        CertSoon {
+            when: When::at(t, now),
+            days,
+            class: expiry_class(days, r.cert_warning_days, r.cert_critical_days),
+            host: r.nearest_cert_host.clone().unwrap_or_default(),
+        }
+    });
+    let quiet = h.health == Health::Ok
+        && r.evaluated_at.is_some()
+        && hosts_total > 0
+        && hosts_stale == 0
+        && h.remote_console.ready
+        && cert.as_ref().is_none_or(|c| c.class == "ok");
+    Tile {
+        quiet,
+        place: [r.region.as_str(), r.location.as_str()]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" · "),
+        purpose: r.purpose,
+        health: h.health,
+        badge: format::health_badge(h.health),
+        critical: h.open.critical,
+        warning: h.open.warning,
+        acknowledged: h.acknowledged,
+        evaluated: When::opt(r.evaluated_at, now),
+        hosts_total,
+        hosts_stale,
+        hosts_reporting: hosts_total - hosts_stale,
+        cert,
+        console: h.remote_console.state.as_str(),
+        console_detail: console_detail(h),
+        plans,
+        name: r.name,
+        display_name: r.display_name,
+    }
+}
+
+/// The fleet's figures over every tile (not only the page shown).
+fn totals(tiles: &[Tile], quarantined: i64) -> Totals {
     let count = |h: Health| tiles.iter().filter(|t| t.health == h).count();
-    let totals = Totals {
+    Totals {
         stamps: tiles.len(),
         critical_stamps: count(Health::Critical),
         degraded_stamps: count(Health::Degraded),
@@ -259,28 +243,7 @@ pub async fn show(
         critical: tiles.iter().map(|t| t.critical).sum(),
         warning: tiles.iter().map(|t| t.warning).sum(),
         quarantined,
-    };
-    let title = if totals.critical_stamps > 0 {
-        format!("{} critical · Overview", totals.critical_stamps)
-    } else {
-        "Overview".to_owned()
-    };
-    let compact_quiet = ctx.wallboard || tiles.len() > FULL_TILES_UP_TO;
-    let pager = OverviewPager::new(q.page.map_or(1, |p| p as usize), tiles.len(), ctx.wallboard);
-    let tiles: Vec<Tile> = tiles
-        .into_iter()
-        .skip((pager.page - 1) * OVERVIEW_PAGE)
-        .take(OVERVIEW_PAGE)
-        .collect();
-    page::render(&OverviewPage {
-        chrome: Chrome::new(&ctx, title, "overview").refresh(OVERVIEW_REFRESH_S),
-        quiet: tiles.iter().filter(|t| t.quiet).count(),
-        compact_quiet,
-        tiles,
-        totals,
-        origin: ctx.origin.clone(),
-        pager,
-    })
+    }
 }
 
 #[cfg(test)]
