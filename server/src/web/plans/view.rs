@@ -189,13 +189,7 @@ fn plan_row(
         h.remote_console.state,
     );
     PlanRow {
-        quota: format!(
-            "{} VMs · {} vCPUs · {} GiB · {}",
-            format::int(d.quota.vms),
-            format::int(d.quota.vcpus),
-            format::int(d.quota.memory_gb),
-            format::gb(d.quota.storage_gb)
-        ),
+        quota: format::quota(&d.quota),
         stamp_display: names.get(&r.stamp_id).cloned().unwrap_or_default(),
         stamp: d.stamp.to_string(),
         wap_plan_id: d.wap_plan_id,

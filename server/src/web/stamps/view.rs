@@ -354,13 +354,7 @@ fn network_row(n: NetworkDecl) -> NetworkRow {
 fn plan_line(p: PlanRow) -> PlanLine {
     let d = p.decl;
     PlanLine {
-        quota: format!(
-            "{} VMs · {} vCPUs · {} GiB · {}",
-            format::int(d.quota.vms),
-            format::int(d.quota.vcpus),
-            format::int(d.quota.memory_gb),
-            format::gb(d.quota.storage_gb)
-        ),
+        quota: format::quota(&d.quota),
         wap_plan_id: d.wap_plan_id,
         name: d.name,
         public: d.public,
