@@ -249,6 +249,7 @@ fn totals(tiles: &[Tile], quarantined: i64) -> Totals {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::health::{Readiness, RemoteConsole, SeverityCounts};
 
     #[test]
     fn expiry_classes_follow_the_stamp_thresholds() {
@@ -257,6 +258,86 @@ mod tests {
         assert_eq!(expiry_class(7, 30, 7), "warning");
         assert_eq!(expiry_class(29, 30, 7), "warning");
         assert_eq!(expiry_class(30, 30, 7), "ok");
+    }
+
+    fn health(health: Health, ready: bool) -> StampHealth {
+        StampHealth {
+            stamp: "ams-01".to_owned(),
+            health,
+            retired: false,
+            open: SeverityCounts {
+                critical: i64::from(health == Health::Critical),
+                ..SeverityCounts::default()
+            },
+            acknowledged: 0,
+            remote_console: RemoteConsole {
+                state: if ready {
+                    Readiness::Ready
+                } else {
+                    Readiness::Unknown
+                },
+                ready,
+                broken_link: None,
+                broken_links: Vec::new(),
+                open_rules: Vec::new(),
+                unknown_links: Vec::new(),
+                unknown: Vec::new(),
+                vmm_reported: true,
+            },
+        }
+    }
+
+    fn line(hosts_total: i32, hosts_stale: i32, cert_days: Option<i64>) -> StampLine {
+        let now = Utc::now();
+        StampLine {
+            id: 1,
+            name: "ams-01".to_owned(),
+            display_name: "Amsterdam 1".to_owned(),
+            region: "EU".to_owned(),
+            location: String::new(),
+            purpose: "production".to_owned(),
+            cert_warning_days: 30,
+            cert_critical_days: 7,
+            evaluated_at: Some(now),
+            hosts_total: Some(hosts_total),
+            hosts_stale: Some(hosts_stale),
+            nearest_cert_expiry: cert_days
+                .map(|d| now + chrono::Duration::days(d) + chrono::Duration::hours(1)),
+            nearest_cert_host: cert_days.map(|_| "hv01".to_owned()),
+        }
+    }
+
+    #[test]
+    fn a_tile_is_quiet_only_when_nothing_on_it_needs_a_look() {
+        let now = Utc::now();
+        let ok = health(Health::Ok, true);
+        let quiet = tile(line(4, 0, Some(90)), &ok, Vec::new(), now);
+        assert!(quiet.quiet);
+        assert_eq!((quiet.place.as_str(), quiet.hosts_reporting), ("EU", 4));
+        assert!(!tile(line(4, 1, None), &ok, Vec::new(), now).quiet);
+        assert!(!tile(line(0, 0, None), &ok, Vec::new(), now).quiet);
+        let soon = tile(line(4, 0, Some(20)), &ok, Vec::new(), now);
+        assert!(!soon.quiet);
+        assert_eq!(soon.cert.map(|c| c.class), Some("warning"));
+        assert!(
+            !tile(
+                line(4, 0, None),
+                &health(Health::Ok, false),
+                Vec::new(),
+                now
+            )
+            .quiet
+        );
+        let critical = tile(
+            line(4, 0, None),
+            &health(Health::Critical, true),
+            Vec::new(),
+            now,
+        );
+        assert!(!critical.quiet);
+        let t = totals(&[quiet, critical], 2);
+        assert_eq!((t.stamps, t.critical_stamps, t.ok_stamps), (2, 1, 1));
+        assert_eq!((t.hosts, t.critical, t.quarantined), (8, 1, 2));
     }
 
     #[test]
