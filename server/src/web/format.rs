@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::health::Health;
+use crate::inventory::model::Quota;
 
 /// A point in time as a page shows it: `<time datetime=iso title=abs>rel</time>`.
 #[derive(Debug, Clone)]
@@ -214,6 +215,17 @@ pub fn query(pairs: &[(&str, Option<&str>)]) -> String {
     } else {
         format!("?{}", parts.join("&"))
     }
+}
+
+/// A plan's quota in one line: `10 VMs · 20 vCPUs · 64 GiB · 1 TB`.
+pub fn quota(q: &Quota) -> String {
+    format!(
+        "{} VMs · {} vCPUs · {} GiB · {}",
+        int(q.vms),
+        int(q.vcpus),
+        int(q.memory_gb),
+        gb(q.storage_gb)
+    )
 }
 
 #[cfg(test)]

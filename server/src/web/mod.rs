@@ -1,6 +1,7 @@
 //! The NOC dashboard: server-rendered pages (askama templates in the top-level `templates/`),
 //! login and sessions, the write forms (acknowledge, replay) with CSRF protection, and the
-//! static assets. One file per page family; `configure` registers them all.
+//! static assets. One file per page family (a folder with `read.rs` and `view.rs` for the long
+//! ones); `configure` registers them all.
 
 pub mod access;
 pub mod assets;

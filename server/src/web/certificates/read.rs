@@ -7,7 +7,41 @@ use std::collections::HashMap;
 
 use sqlx::PgPool;
 
+use super::WINDOW_DAYS;
 use crate::facts::read::{CertFilter, CertificateRow};
+
+/// What the certificates page shows, as read.
+pub struct CertificatesData {
+    pub days: Vec<DayCount>,
+    /// One page of rows, and whether more follow.
+    pub rows: Vec<CertificateRow>,
+    pub more: bool,
+    /// Every stamp's certificate thresholds (warning days, critical days), by name.
+    pub thresholds: HashMap<String, (i32, i32)>,
+}
+
+/// Reads the certificates page: the timeline, `page_size` rows of the table and the thresholds.
+pub async fn certificates_page(
+    pool: &PgPool,
+    filter: &CertFilter,
+    page_size: i64,
+) -> Result<CertificatesData, sqlx::Error> {
+    let (stamp, store) = (filter.stamp.as_deref(), filter.store.as_deref());
+    // the timeline, the table and the thresholds are independent: read them at the same time
+    let (days, mut rows, thresholds) = tokio::try_join!(
+        per_day(pool, WINDOW_DAYS, stamp, store),
+        page(pool, filter, page_size + 1),
+        thresholds(pool),
+    )?;
+    let more = rows.len() as i64 > page_size;
+    rows.truncate(page_size as usize);
+    Ok(CertificatesData {
+        days,
+        rows,
+        more,
+        thresholds,
+    })
+}
 
 pub struct DayCount {
     /// Days from now (0: today); -1 gathers the ones already expired.

@@ -1,6 +1,8 @@
 //! The problems page's list: open problems in the order an operator works them (critical,
 //! warning, info; acknowledged ones after those that count; newest first within each), history
-//! (resolved, all) newest first; filtered like the API and paged by a keyset cursor.
+//! (resolved, all) newest first; filtered like the API and paged by a keyset cursor. Also the
+//! open problems of one stamp or host, most severe first, acknowledged ones last (stamp and host
+//! pages).
 
 use sqlx::PgPool;
 
@@ -25,6 +27,40 @@ impl Cursor {
             id: id.parse().ok()?,
         })
     }
+}
+
+/// A stamp the filter offers.
+pub struct StampChoice {
+    pub name: String,
+    pub display_name: String,
+    pub retired: bool,
+}
+
+/// What the problems page shows, as read.
+pub struct ProblemsData {
+    /// One page of problems with their ranks, and whether more follow.
+    pub rows: Vec<(i32, Problem)>,
+    pub more: bool,
+    pub stamps: Vec<StampChoice>,
+}
+
+/// Reads the problems page: `page_size` problems after `after`, and the stamps to choose from.
+pub async fn problems_page(
+    pool: &PgPool,
+    f: &Filter,
+    after: Option<Cursor>,
+    page_size: i64,
+) -> Result<ProblemsData, sqlx::Error> {
+    let mut rows = page(pool, f, after, page_size + 1).await?;
+    let more = rows.len() as i64 > page_size;
+    rows.truncate(page_size as usize);
+    let stamps = sqlx::query_as!(
+        StampChoice,
+        r#"select name, display_name, retired_at is not null as "retired!" from stamps order by name"#
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(ProblemsData { rows, more, stamps })
 }
 
 /// One page of problems and, for each, its rank (for the next page's cursor).
@@ -180,6 +216,41 @@ async fn details(pool: &PgPool, ranked: &[(i64, i32)]) -> Result<Vec<(i32, Probl
     Ok(rows
         .into_iter()
         .map(|r| (r.rank, crate::problems::problem!(r)))
+        .collect())
+}
+
+/// Open problems of a stamp and/or a host: unacknowledged first, then by severity, newest first.
+pub async fn open_for(
+    pool: &PgPool,
+    stamp_id: Option<i64>,
+    host_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Problem>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select p.id, p.rule, p.severity, s.name as stamp, h.fqdn::text as host, pl.wap_plan_id as "plan?",
+                  p.subject, p.message, p.evidence, p.opened_at,
+                  problem_last_seen(p.last_seen_at, p.resolved_at, p.stamp_id) as "last_seen_at!", p.resolved_at,
+                  problem_acknowledged(p.ack_at, p.ack_until) as "acknowledged!",
+                  p.ack_by, p.ack_note, p.ack_at, p.ack_until
+           from problems p
+           join stamps s on s.id = p.stamp_id
+           left join hosts h on h.id = p.host_id
+           left join plans pl on pl.id = p.plan_id
+           where p.resolved_at is null
+             and ($1::bigint is null or p.stamp_id = $1)
+             and ($2::bigint is null or p.host_id = $2)
+           order by 13, case p.severity when 'critical' then 0 when 'warning' then 1 else 2 end,
+                    p.opened_at desc, p.id desc
+           limit $3"#,
+        stamp_id,
+        host_id,
+        limit
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| crate::problems::problem!(r))
         .collect())
 }
 

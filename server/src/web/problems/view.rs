@@ -1,11 +1,15 @@
-//! A problem as the pages show it (shared by the problems, stamp and host pages), and the open
-//! problems of one stamp or host, most severe first, acknowledged ones last.
+//! A problem as the pages show it (shared by the problems, stamp and host pages), and the
+//! problems page built from what `query` read (no database here): the filter's choices, the
+//! rows and the page links.
 
+use askama::Template;
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
 
-use crate::problems::{Acknowledgement, Problem};
+use super::query::{Cursor, ProblemsData};
+use crate::problems::{Acknowledgement, Filter, Problem, State};
+use crate::web::access::Ctx;
 use crate::web::format::{self, Badge, When};
+use crate::web::page::{Chrome, Crumb};
 
 pub struct AckView {
     pub by: String,
@@ -93,44 +97,167 @@ impl ProblemView {
     }
 }
 
-/// Open problems of a stamp and/or a host: unacknowledged first, then by severity, newest first.
-pub async fn open_for(
-    pool: &PgPool,
-    stamp_id: Option<i64>,
-    host_id: Option<i64>,
-    limit: i64,
-) -> Result<Vec<Problem>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"select p.id, p.rule, p.severity, s.name as stamp, h.fqdn::text as host, pl.wap_plan_id as "plan?",
-                  p.subject, p.message, p.evidence, p.opened_at,
-                  problem_last_seen(p.last_seen_at, p.resolved_at, p.stamp_id) as "last_seen_at!", p.resolved_at,
-                  problem_acknowledged(p.ack_at, p.ack_until) as "acknowledged!",
-                  p.ack_by, p.ack_note, p.ack_at, p.ack_until
-           from problems p
-           join stamps s on s.id = p.stamp_id
-           left join hosts h on h.id = p.host_id
-           left join plans pl on pl.id = p.plan_id
-           where p.resolved_at is null
-             and ($1::bigint is null or p.stamp_id = $1)
-             and ($2::bigint is null or p.host_id = $2)
-           order by 13, case p.severity when 'critical' then 0 when 'warning' then 1 else 2 end,
-                    p.opened_at desc, p.id desc
-           limit $3"#,
-        stamp_id,
-        host_id,
-        limit
-    )
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| crate::problems::problem!(r))
-        .collect())
+/// A suggestion of the rule filter: a rule id, or the prefix of a family of rules.
+pub struct RuleOption {
+    pub value: &'static str,
+    pub label: String,
+}
+
+/// Every rule the engine knows, each family first (a prefix such as `remote_console` matches
+/// all of its rules).
+pub fn rule_options() -> Vec<RuleOption> {
+    let mut out: Vec<RuleOption> = Vec::new();
+    for r in crate::rules::RULES {
+        let prefix = r.id.split('.').next().unwrap_or(r.id);
+        if !out.iter().any(|o| o.value == prefix) {
+            out.push(RuleOption {
+                value: prefix,
+                label: format!("every {} rule", r.family),
+            });
+        }
+        out.push(RuleOption {
+            value: r.id,
+            label: r.description.to_owned(),
+        });
+    }
+    out
+}
+
+pub struct StampOption {
+    pub name: String,
+    pub label: String,
+}
+
+#[derive(Template)]
+#[template(path = "problems.html")]
+pub struct ProblemsPage {
+    pub chrome: Chrome,
+    pub problems: Vec<ProblemView>,
+    pub stamps: Vec<StampOption>,
+    pub rules: Vec<RuleOption>,
+    pub stamp: String,
+    pub severity: String,
+    pub rule: String,
+    pub state: String,
+    pub host: String,
+    pub plan: String,
+    pub ack: String,
+    pub filtered: bool,
+    pub next_href: String,
+    pub first_href: String,
+    pub acked: Option<i64>,
+    pub can_ack: bool,
+}
+
+/// The problems page of `data`, read with `filter` (`ack` as asked); `paged` when it does not
+/// start at the first problem.
+pub fn problems_page(
+    ctx: &Ctx,
+    data: ProblemsData,
+    filter: Filter,
+    ack: Option<String>,
+    paged: bool,
+    acked: Option<i64>,
+) -> ProblemsPage {
+    let st = filter.state;
+    let state_s = match st {
+        State::Open => "open",
+        State::Resolved => "resolved",
+        State::All => "all",
+    };
+    let wb = ctx.wallboard.then_some("1");
+    let href = |after: Option<String>| {
+        format!(
+            "/problems{}",
+            format::query(&[
+                ("stamp", filter.stamp.as_deref()),
+                ("severity", filter.severity.as_deref()),
+                ("rule", filter.rule.as_deref()),
+                ("state", (st != State::Open).then_some(state_s)),
+                ("host", filter.host.as_deref()),
+                ("plan", filter.plan.as_deref()),
+                ("ack", ack.as_deref()),
+                ("after", after.as_deref()),
+                ("wallboard", wb),
+            ])
+        )
+    };
+    let next_href = match data.rows.last() {
+        Some((rank, last)) if data.more => href(Some(
+            Cursor {
+                rank: *rank,
+                id: last.id,
+            }
+            .encode(),
+        )),
+        _ => String::new(),
+    };
+    let first_href = if paged { href(None) } else { String::new() };
+    let now = ctx.now;
+    let (title, crumbs) = title_and_crumbs(filter.stamp.as_deref());
+    ProblemsPage {
+        chrome: Chrome::new(ctx, title, "problems").crumbs(crumbs),
+        problems: (data.rows.into_iter())
+            .map(|(_, p)| ProblemView::new(p, now))
+            .collect(),
+        stamps: (data.stamps.into_iter())
+            .map(|s| StampOption {
+                label: if s.retired {
+                    format!("{} ({}, retired)", s.display_name, s.name)
+                } else {
+                    format!("{} ({})", s.display_name, s.name)
+                },
+                name: s.name,
+            })
+            .collect(),
+        rules: rule_options(),
+        filtered: filter.stamp.is_some()
+            || filter.severity.is_some()
+            || filter.rule.is_some()
+            || filter.host.is_some()
+            || filter.plan.is_some()
+            || ack.is_some()
+            || st != State::Open,
+        stamp: filter.stamp.unwrap_or_default(),
+        severity: filter.severity.unwrap_or_default(),
+        rule: filter.rule.unwrap_or_default(),
+        state: state_s.to_owned(),
+        host: filter.host.unwrap_or_default(),
+        plan: filter.plan.unwrap_or_default(),
+        ack: ack.unwrap_or_default(),
+        next_href,
+        first_href,
+        acked,
+        can_ack: ctx.can_operate() && !ctx.wallboard,
+    }
+}
+
+/// The page's title and crumbs: the problems of one stamp, or of all.
+fn title_and_crumbs(stamp: Option<&str>) -> (String, Vec<Crumb>) {
+    let mut crumbs = vec![Crumb::link("Overview", "/")];
+    let title = match stamp {
+        Some(s) => {
+            crumbs.push(Crumb::link(s.to_owned(), format!("/stamps/{s}")));
+            format!("Problems of {s}")
+        }
+        None => "Problems".to_owned(),
+    };
+    crumbs.push(Crumb::here("Problems"));
+    (title, crumbs)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rule_suggestions_cover_every_rule_and_family() {
+        let options = rule_options();
+        for r in crate::rules::RULES {
+            assert!(options.iter().any(|o| o.value == r.id), "{}", r.id);
+        }
+        assert!(options.iter().any(|o| o.value == "remote_console"));
+    }
 
     #[test]
     fn evidence_is_cut_to_a_readable_length() {

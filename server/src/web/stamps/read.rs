@@ -1,13 +1,121 @@
-//! What the stamp page reads beyond the inventory: one page of the stamp's hosts, its component
-//! versions and its server certificates' expiry by week. Every query starts from the stamp's
-//! hosts (`host_id = any(array(...))`), so its cost follows the stamp's size, never the fleet's.
+//! Everything the stamp page reads: the inventory (declaration, health, status, networks, scale
+//! units, plans), then at the same time one page of the stamp's hosts, its open problems, its
+//! component versions, its server certificates' expiry by week, its hosts with failed sections
+//! and its capacity history. Every query of this module starts from the stamp's hosts
+//! (`host_id = any(array(...))`), so its cost follows the stamp's size, never the fleet's.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
+use stampbook_wire::capacity::CapacityRow;
+
+use crate::facts::blind::{self, FailedHost};
+use crate::health::{self, StampHealth};
+use crate::inventory::model::ScaleUnit;
+use crate::inventory::store::{self, PlanRow, StampRow};
+use crate::inventory::validate::NetworkDecl;
+use crate::problems::Problem;
+use crate::web::error::WebError;
+use crate::web::problems::query::open_for;
+use crate::web::trends;
 
 pub const HOSTS_PER_PAGE: i64 = 100;
 /// Weeks the stamp's expiry timeline looks ahead.
 pub const TIMELINE_WEEKS: i32 = 26;
+/// Open problems listed on the stamp page (the rest are one click away).
+const PROBLEMS_SHOWN: i64 = 25;
+/// Hosts listed with their failed sections on the stamp page.
+const FAILED_HOSTS_SHOWN: i64 = 50;
+
+/// The stamp's row in `stamp_status` (none before its first evaluation).
+pub struct Status {
+    pub evaluated_at: DateTime<Utc>,
+    pub hosts_total: i32,
+    pub hosts_stale: i32,
+    pub nearest_cert_expiry: Option<DateTime<Utc>>,
+    pub nearest_cert_host: Option<String>,
+    pub physical_cores: i64,
+    pub physical_memory_mb: i64,
+    pub physical_storage_gb: i64,
+    pub used_vms: i64,
+    pub used_vcpus: i64,
+    pub used_memory_mb: i64,
+}
+
+/// What the stamp page shows, as read.
+pub struct StampData {
+    pub stamp: StampRow,
+    pub health: StampHealth,
+    pub status: Option<Status>,
+    pub networks: Vec<NetworkDecl>,
+    pub scale_units: Vec<ScaleUnit>,
+    pub plans: Vec<PlanRow>,
+    /// Hosts matching the search, and the page of them asked for.
+    pub hosts_total: i64,
+    pub hosts: Vec<HostLine>,
+    pub problems: Vec<Problem>,
+    pub weeks: Vec<WeekCount>,
+    pub versions: Vec<VersionCount>,
+    pub failed: Vec<FailedHost>,
+    pub history: Vec<CapacityRow>,
+}
+
+/// Reads the stamp page of `name`: hosts whose FQDN contains `search`, page `page` of them.
+pub async fn stamp_page(
+    pool: &PgPool,
+    name: &str,
+    search: Option<&str>,
+    page: i64,
+    now: DateTime<Utc>,
+) -> Result<StampData, WebError> {
+    let mut conn = pool.acquire().await?;
+    let stamp = store::fetch_stamp(&mut conn, name).await?.ok_or_else(|| {
+        WebError::NotFound(format!(
+            "There is no stamp named '{name}'. The overview lists every stamp."
+        ))
+    })?;
+    let health = health::for_stamp(&mut conn, stamp.id)
+        .await?
+        .ok_or_else(|| WebError::NotFound(format!("stamp '{name}'")))?;
+    let status = sqlx::query_as!(
+        Status,
+        "select evaluated_at, hosts_total, hosts_stale, nearest_cert_expiry, nearest_cert_host,
+                physical_cores, physical_memory_mb, physical_storage_gb, used_vms, used_vcpus, used_memory_mb
+         from stamp_status where stamp_id = $1",
+        stamp.id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let networks = store::fetch_networks(&mut conn, stamp.id).await?;
+    let scale_units = store::fetch_scale_units(&mut conn, stamp.id).await?;
+    let plans = store::list_plans(&mut conn, Some(stamp.decl.name.as_str()), None, 10_000).await?;
+    drop(conn);
+
+    let (id, interval) = (stamp.id, stamp.decl.report_interval_s);
+    // independent reads, each on its own pooled connection, at the same time
+    let ((hosts_total, hosts), problems, weeks, versions, failed, history) = tokio::try_join!(
+        hosts(pool, id, interval, search, page),
+        open_for(pool, Some(id), None, PROBLEMS_SHOWN),
+        expiry_weeks(pool, id),
+        versions(pool, id),
+        blind::failed_hosts(pool, id, FAILED_HOSTS_SHOWN),
+        trends::rows(pool, id, now),
+    )?;
+    Ok(StampData {
+        stamp,
+        health,
+        status,
+        networks,
+        scale_units,
+        plans,
+        hosts_total,
+        hosts,
+        problems,
+        weeks,
+        versions,
+        failed,
+        history,
+    })
+}
 
 pub struct HostLine {
     pub fqdn: String,

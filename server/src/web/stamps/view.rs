@@ -1,133 +1,367 @@
-//! The stamp page's derived views: component versions with their update rollups and drift,
-//! and the server-certificate expiry timeline laid out per week.
+//! The stamp page as shown, built from what `read` returned (no database here): the summary,
+//! the Remote Console chain, the hosts with their pager, and the panels of `panels`.
 
-use std::collections::BTreeMap;
+use askama::Template;
 
-use super::read::{self, TIMELINE_WEEKS};
-use crate::web::overview::expiry_class;
-use crate::web::svg::{self, Columns, Slot};
+use super::panels::{ComponentRow, components, timeline};
+use super::read::{self, HOSTS_PER_PAGE, StampData};
+use crate::facts::blind::FailedHost;
+use crate::health::{ChainLink, StampHealth};
+use crate::inventory::model::{ScaleUnit, Thresholds};
+use crate::inventory::store::PlanRow;
+use crate::inventory::validate::{NetworkDecl, StampDecl};
+use crate::web::access::Ctx;
+use crate::web::format::{self, Badge, When};
+use crate::web::overview::{CertSoon, console_detail, expiry_class};
+use crate::web::page::{Chrome, Crumb};
+use crate::web::problems::view::ProblemView;
+use crate::web::svg::Columns;
+use crate::web::trends::{self, ResourceChart};
 
-pub struct VersionRow {
-    pub version: String,
-    /// The update rollup this build is, when known.
-    pub rollup: String,
-    pub hosts: i64,
-    pub below_target: bool,
+pub struct ChainStep {
+    pub label: &'static str,
+    /// `fine`, `unknown` (an input was not collected) or `broken` (a problem is open).
+    pub state: &'static str,
 }
 
-pub struct ComponentRow {
+/// An input of the chain some hosts did not collect.
+pub struct UnknownRow {
+    pub link: &'static str,
+    pub input: String,
+    pub hosts: Vec<String>,
+    pub more: i64,
+}
+
+pub struct HostRow {
+    pub fqdn: String,
+    pub scale_unit: String,
+    pub roles: String,
+    pub os: String,
+    pub cores: String,
+    pub memory: String,
+    pub vms: String,
+    pub agent: String,
+    pub last: When,
+    pub stale: bool,
+    pub open_problems: i64,
+}
+
+pub struct NetworkRow {
     pub name: String,
-    pub target: String,
-    pub drift: bool,
-    pub versions: Vec<VersionRow>,
+    pub role: String,
+    pub cidr: String,
+    pub gateway: String,
+    pub required_prefixes: String,
 }
 
-/// The name of an update rollup for a component build (`VMM 2012 R2 UR14`), when known.
-pub fn rollup_name(component: &str, version: &str) -> Option<&'static str> {
-    crate::rules::versions::rollup_name(component, version)
+pub struct PlanLine {
+    pub wap_plan_id: String,
+    pub name: String,
+    pub public: bool,
+    pub cloud: String,
+    pub remote_console: bool,
+    pub quota: String,
+    pub subscriptions: i64,
 }
 
-/// Components with their versions; drift when hosts disagree or a version is below target.
-pub fn components(
-    counts: Vec<read::VersionCount>,
-    targets: &BTreeMap<String, String>,
-) -> Vec<ComponentRow> {
-    let mut out: Vec<ComponentRow> = Vec::new();
-    for c in counts {
-        let target = targets.get(&c.component).cloned().unwrap_or_default();
-        let below = !target.is_empty() && version_below(&c.version, &target);
-        let row = VersionRow {
-            rollup: rollup_name(&c.component, &c.version)
-                .unwrap_or_default()
-                .to_owned(),
-            below_target: below,
-            hosts: c.hosts,
-            version: c.version,
-        };
-        match out.last_mut() {
-            Some(last) if last.name == c.component => last.versions.push(row),
-            _ => out.push(ComponentRow {
-                name: c.component,
-                target,
-                drift: false,
-                versions: vec![row],
-            }),
-        }
-    }
-    for c in &mut out {
-        c.drift = c.versions.len() > 1 || c.versions.iter().any(|v| v.below_target);
-    }
-    out
+pub struct Summary {
+    pub evaluated: Option<When>,
+    pub hosts_total: i64,
+    pub hosts_stale: i64,
+    pub cert: Option<CertSoon>,
+    pub cores: String,
+    pub memory: String,
+    pub storage: String,
+    pub vms: String,
 }
 
-/// Dotted numeric versions compared part by part (`3.2.8145.0` < `3.2.8169.0`); a version that
-/// is not numeric is never called below.
-pub fn version_below(version: &str, target: &str) -> bool {
-    let parse =
-        |s: &str| -> Option<Vec<u64>> { s.trim().split('.').map(|p| p.parse().ok()).collect() };
-    match (parse(version), parse(target)) {
-        (Some(mut v), Some(mut t)) => {
-            let n = v.len().max(t.len());
-            v.resize(n, 0);
-            t.resize(n, 0);
-            v < t
-        }
-        _ => false,
+#[derive(Template)]
+#[template(path = "stamp.html")]
+pub struct StampPage {
+    pub chrome: Chrome,
+    pub name: String,
+    pub display_name: String,
+    pub facts: Vec<(&'static str, String)>,
+    pub retired: Option<When>,
+    pub badge: Badge,
+    pub critical: i64,
+    pub warning: i64,
+    pub acknowledged: i64,
+    /// `ready`, `unknown` or `broken`.
+    pub console: &'static str,
+    pub console_detail: String,
+    pub chain: Vec<ChainStep>,
+    pub console_unknown: Vec<UnknownRow>,
+    /// Hosts whose newest report lists sections it could not collect.
+    pub failed: Vec<FailedHost>,
+    pub summary: Summary,
+    pub problems: Vec<ProblemView>,
+    pub problems_more: i64,
+    pub can_ack: bool,
+    pub hosts: Vec<HostRow>,
+    pub hosts_total: i64,
+    pub page: i64,
+    pub pages: i64,
+    pub q: String,
+    pub prev_href: String,
+    pub next_href: String,
+    pub timeline: Columns,
+    pub timeline_total: i64,
+    pub components: Vec<ComponentRow>,
+    pub networks: Vec<NetworkRow>,
+    pub scale_units: Vec<ScaleUnit>,
+    pub plans: Vec<PlanLine>,
+    /// Capacity over time, one chart per resource.
+    pub trends: Vec<ResourceChart>,
+    pub origin: String,
+    pub acked: Option<i64>,
+}
+
+/// The stamp page of `data`, showing hosts page `page_no` of those whose FQDN contains `search`.
+pub fn stamp_page(
+    ctx: &Ctx,
+    data: StampData,
+    search: Option<&str>,
+    page_no: i64,
+    acked: Option<i64>,
+) -> StampPage {
+    let now = ctx.now;
+    let d = &data.stamp.decl;
+    let h = &data.health;
+    let t = &d.thresholds;
+    let pages = page_count(data.hosts_total);
+    let (prev_href, next_href) = page_links(page_no, pages, |p| {
+        format!(
+            "/stamps/{}{}#hosts",
+            d.name,
+            format::query(&[
+                ("q", search),
+                ("page", Some(&p.to_string())),
+                ("wallboard", ctx.wallboard.then_some("1")),
+            ])
+        )
+    });
+    let open_total = h.open.critical + h.open.warning + h.open.info + h.acknowledged;
+    let (timeline, timeline_total) =
+        timeline(&data.weeks, t.cert_warning_days, t.cert_critical_days);
+    let overview = format!("/{}", if ctx.wallboard { "?wallboard=1" } else { "" });
+    StampPage {
+        chrome: Chrome::new(ctx, format!("{} ({})", d.display_name, d.name), "overview").crumbs(
+            vec![
+                Crumb::link("Overview", overview),
+                Crumb::here(d.display_name.clone()),
+            ],
+        ),
+        name: d.name.to_string(),
+        display_name: d.display_name.clone(),
+        facts: declaration(d),
+        retired: When::opt(data.stamp.retired_at, now),
+        badge: format::health_badge(h.health),
+        critical: h.open.critical,
+        warning: h.open.warning,
+        acknowledged: h.acknowledged,
+        console: h.remote_console.state.as_str(),
+        console_detail: console_detail(h),
+        chain: chain(h),
+        console_unknown: console_unknown(h),
+        failed: data.failed,
+        summary: summary(data.status, data.hosts_total, t, now),
+        problems_more: (open_total - data.problems.len() as i64).max(0),
+        problems: (data.problems.into_iter())
+            .map(|p| ProblemView::new(p, now))
+            .collect(),
+        can_ack: ctx.can_operate() && !ctx.wallboard,
+        hosts: (data.hosts.into_iter()).map(|l| host_row(l, now)).collect(),
+        hosts_total: data.hosts_total,
+        page: page_no,
+        pages,
+        q: search.unwrap_or_default().to_owned(),
+        prev_href,
+        next_href,
+        timeline,
+        timeline_total,
+        components: components(data.versions, &d.target_versions),
+        networks: data.networks.into_iter().map(network_row).collect(),
+        scale_units: data.scale_units,
+        plans: data.plans.into_iter().map(plan_line).collect(),
+        trends: trends::stamp_charts(
+            d.name.as_str(),
+            &data.history,
+            now,
+            t.exhaustion_warning_days,
+            t.exhaustion_critical_days,
+        ),
+        origin: ctx.origin.clone(),
+        acked,
     }
 }
 
-pub fn timeline(
-    weeks: &[read::WeekCount],
-    warning_days: i32,
-    critical_days: i32,
-) -> (Columns, i64) {
-    // slot 0: already expired; slot w+1: week w from now
-    let mut slots: Vec<Slot> = (0..=TIMELINE_WEEKS)
-        .map(|i| Slot {
-            count: 0,
-            class: if i == 0 {
-                "b-expired"
-            } else {
-                match expiry_class(i64::from((i - 1) * 7), warning_days, critical_days) {
-                    "critical" => "b-critical",
-                    "warning" => "b-warning",
-                    _ => "b-ok",
-                }
-            },
-            title: String::new(),
-        })
-        .collect();
-    let mut total = 0;
-    for w in weeks {
-        let i = (w.week + 1).clamp(0, TIMELINE_WEEKS) as usize;
-        if let Some(s) = slots.get_mut(i) {
-            s.count += w.certificates;
-            total += w.certificates;
-        }
-    }
-    for (i, s) in slots.iter_mut().enumerate() {
-        s.title = if i == 0 {
-            format!("{} expired, still installed", s.count)
-        } else {
+/// Pages of [`HOSTS_PER_PAGE`] hosts that `total` hosts fill (at least one).
+pub fn page_count(total: i64) -> i64 {
+    ((total + HOSTS_PER_PAGE - 1) / HOSTS_PER_PAGE).max(1)
+}
+
+/// The links to the previous and next page of hosts (empty where there is none).
+pub fn page_links(page: i64, pages: i64, href: impl Fn(i64) -> String) -> (String, String) {
+    let prev = if page > 1 {
+        href(page - 1)
+    } else {
+        String::new()
+    };
+    let next = if page < pages {
+        href(page + 1)
+    } else {
+        String::new()
+    };
+    (prev, next)
+}
+
+/// The declaration as label and value pairs, without the empty ones.
+fn declaration(d: &StampDecl) -> Vec<(&'static str, String)> {
+    let t = &d.thresholds;
+    let mut facts: Vec<(&'static str, String)> = vec![
+        ("Region", d.region.clone()),
+        ("Location", d.location.clone()),
+        ("Purpose", d.purpose.clone()),
+        ("VMM server", d.vmm_server.clone().unwrap_or_default()),
+        ("SPF endpoint", d.spf_endpoint.clone().unwrap_or_default()),
+        (
+            "Remote Console gateway",
+            d.rd_gateway_fqdn.clone().unwrap_or_default(),
+        ),
+        ("Report interval", format!("{} s", d.report_interval_s)),
+        (
+            "Thresholds",
             format!(
-                "{} expiring in week {} (days {}–{})",
-                s.count,
-                i,
-                (i - 1) * 7,
-                i * 7 - 1
-            )
-        };
-    }
-    let chart = svg::columns(
-        &slots,
-        |i| match i {
-            0 => Some("expired".to_owned()),
-            i if i > 1 && (i - 1) % 4 == 0 => Some(format!("+{} w", i - 1)),
-            _ => None,
+                "certificates warn at {} d, critical at {} d · overcommit CPU {}×, memory {}×",
+                t.cert_warning_days, t.cert_critical_days, t.cpu_overcommit, t.memory_overcommit
+            ),
+        ),
+    ];
+    facts.retain(|(_, v)| !v.is_empty());
+    facts
+}
+
+/// The summary from `stamp_status`; before the first evaluation only the host count is known.
+fn summary(
+    status: Option<read::Status>,
+    hosts_total: i64,
+    t: &Thresholds,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Summary {
+    match status {
+        Some(s) => Summary {
+            evaluated: Some(When::at(s.evaluated_at, now)),
+            hosts_total: i64::from(s.hosts_total),
+            hosts_stale: i64::from(s.hosts_stale),
+            cert: s.nearest_cert_expiry.map(|e| {
+                let days = format::days_until(e, now);
+                CertSoon {
+                    when: When::at(e, now),
+                    days,
+                    class: expiry_class(days, t.cert_warning_days, t.cert_critical_days),
+                    host: s.nearest_cert_host.clone().unwrap_or_default(),
+                }
+            }),
+            cores: format!("{} cores", format::int(s.physical_cores)),
+            memory: format::mib(s.physical_memory_mb),
+            storage: format::gb(s.physical_storage_gb),
+            vms: format!(
+                "{} VMs · {} vCPUs · {}",
+                format::int(s.used_vms),
+                format::int(s.used_vcpus),
+                format::mib(s.used_memory_mb)
+            ),
         },
-        format!("{total} server certificates expire within {TIMELINE_WEEKS} weeks or have expired"),
-    );
-    (chart, total)
+        None => Summary {
+            evaluated: None,
+            hosts_total,
+            hosts_stale: 0,
+            cert: None,
+            cores: String::new(),
+            memory: String::new(),
+            storage: String::new(),
+            vms: String::new(),
+        },
+    }
+}
+
+/// The Remote Console chain link by link: broken (a problem is open), unknown or fine.
+fn chain(h: &StampHealth) -> Vec<ChainStep> {
+    [
+        ChainLink::VmmCertificate,
+        ChainLink::HostTrust,
+        ChainLink::RdGatewayTrust,
+    ]
+    .into_iter()
+    .map(|l| ChainStep {
+        label: l.describe(),
+        state: if h.remote_console.broken_links.contains(&l) {
+            "broken"
+        } else if h.remote_console.unknown_links.contains(&l) {
+            "unknown"
+        } else {
+            "fine"
+        },
+    })
+    .collect()
+}
+
+fn console_unknown(h: &StampHealth) -> Vec<UnknownRow> {
+    h.remote_console
+        .unknown
+        .iter()
+        .map(|u| UnknownRow {
+            link: u.link.describe(),
+            input: u.input.clone(),
+            more: u.hosts_total - u.hosts.len() as i64,
+            hosts: u.hosts.clone(),
+        })
+        .collect()
+}
+
+fn host_row(l: read::HostLine, now: chrono::DateTime<chrono::Utc>) -> HostRow {
+    HostRow {
+        scale_unit: l.scale_unit.unwrap_or_default(),
+        roles: l.roles.join(", "),
+        os: l.os,
+        cores: l.cpu_cores.map(|c| c.to_string()).unwrap_or_default(),
+        memory: l.memory_mb.map(format::mib).unwrap_or_default(),
+        vms: l.vm_count.map(|c| c.to_string()).unwrap_or_default(),
+        agent: l.agent_version.unwrap_or_default(),
+        last: When::at(l.last_collected_at, now),
+        stale: l.stale,
+        open_problems: l.open_problems,
+        fqdn: l.fqdn,
+    }
+}
+
+fn network_row(n: NetworkDecl) -> NetworkRow {
+    NetworkRow {
+        name: n.name,
+        role: n.role,
+        cidr: n.cidr.to_string(),
+        gateway: n.gateway.map(|g| g.to_string()).unwrap_or_default(),
+        required_prefixes: n
+            .required_prefixes
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+fn plan_line(p: PlanRow) -> PlanLine {
+    let d = p.decl;
+    PlanLine {
+        quota: format::quota(&d.quota),
+        wap_plan_id: d.wap_plan_id,
+        name: d.name,
+        public: d.public,
+        cloud: d.cloud,
+        remote_console: d.remote_console,
+        subscriptions: d.subscriptions,
+    }
 }
 
 #[cfg(test)]
@@ -135,34 +369,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn versions_compare_part_by_part() {
-        assert!(version_below("3.2.8145.0", "3.2.8169.0"));
-        assert!(!version_below("3.2.8169.0", "3.2.8169.0"));
-        assert!(!version_below("3.10.0.0", "3.9.9999.0"));
-        assert!(version_below("3.2", "3.2.0.1"));
-        assert!(!version_below("beta", "3.2"));
-    }
-
-    #[test]
-    fn drift_is_several_versions_or_one_below_target() {
-        let c = |component: &str, version: &str, hosts| read::VersionCount {
-            component: component.into(),
-            version: version.into(),
-            hosts,
-        };
-        let targets = BTreeMap::from([("vmm_server".to_owned(), "3.2.8169.0".to_owned())]);
-        let rows = components(
-            vec![
-                c("vmm_agent", "3.2.8145.0", 3),
-                c("vmm_agent", "3.2.8169.0", 90),
-                c("vmm_server", "3.2.8145.0", 1),
-                c("wap", "3.33.8196.14", 1),
-            ],
-            &targets,
-        );
-        assert_eq!(rows.len(), 3);
-        assert!(rows[0].drift && rows[0].versions.len() == 2);
-        assert!(rows[1].drift && rows[1].versions[0].below_target);
-        assert!(!rows[2].drift);
+    fn hosts_fill_pages_of_a_hundred_and_link_only_to_pages_that_exist() {
+        assert_eq!(page_count(0), 1);
+        assert_eq!(page_count(100), 1);
+        assert_eq!(page_count(101), 2);
+        let href = |p: i64| format!("p{p}");
+        assert_eq!(page_links(1, 1, href), (String::new(), String::new()));
+        assert_eq!(page_links(1, 3, href), (String::new(), "p2".to_owned()));
+        assert_eq!(page_links(2, 3, href), ("p1".to_owned(), "p3".to_owned()));
+        assert_eq!(page_links(3, 3, href), ("p2".to_owned(), String::new()));
     }
 }

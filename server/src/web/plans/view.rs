@@ -1,20 +1,21 @@
-//! `/plans`: every plan sold in WAP with its stamp, the stamp's health and Remote Console
-//! readiness, and the verdict a salesperson needs: can this plan be sold right now?
+//! The plans page as shown, built from what `read` returned (no database here): each plan with
+//! its stamp's health, the verdict (can it be sold now?) and what WAP says, the ones to stop
+//! selling first; then the plans only WAP knows.
 
-use actix_web::{HttpResponse, web};
+use std::collections::HashMap;
+
 use askama::Template;
 
-use super::access::Ctx;
-use super::error::WebError;
-use super::format::{self, Badge};
-use super::overview::console_detail;
-use super::page::{self, Chrome, Crumb};
+use super::read::PlansData;
 use crate::api::plan_wap::{Reconciler, WapStatus};
-use crate::health::{self, Health, Readiness};
+use crate::health::{Health, Readiness, StampHealth};
 use crate::inventory::model::Plan;
 use crate::inventory::store;
 use crate::rules::wap_plans::Disagreement;
-use crate::state::AppState;
+use crate::web::access::Ctx;
+use crate::web::format::{self, Badge};
+use crate::web::overview::console_detail;
+use crate::web::page::{Chrome, Crumb};
 
 pub struct PlanRow {
     pub wap_plan_id: String,
@@ -122,80 +123,19 @@ pub fn verdict(
     }
 }
 
-pub async fn list(state: web::Data<AppState>, ctx: Ctx) -> Result<HttpResponse, WebError> {
-    let db = super::reads::pool(&state, &ctx);
-    let mut conn = db.acquire().await?;
-    let rows = store::list_plans(&mut conn, None, None, 100_000).await?;
-    let mut ids: Vec<i64> = rows.iter().map(|r| r.stamp_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let healths = health::for_stamps(&mut conn, &ids).await?;
-    let names: std::collections::HashMap<i64, String> = sqlx::query!(
-        "select id, display_name from stamps where id = any($1)",
-        &ids
-    )
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .map(|r| (r.id, r.display_name))
-    .collect();
-    let wap = Reconciler::load(&mut conn).await?;
-    let mut plans: Vec<PlanRow> = rows
+/// The plans page of `data`.
+pub fn plans_page(ctx: &Ctx, data: PlansData) -> PlansPage {
+    let PlansData {
+        plans,
+        healths,
+        names,
+        wap,
+    } = data;
+    let mut plans: Vec<PlanRow> = plans
         .into_iter()
         .filter_map(|r| {
             let h = healths.get(&r.stamp_id)?;
-            let view = wap.view(Plan {
-                wap_plan_id: r.decl.wap_plan_id.clone(),
-                name: r.decl.name.clone(),
-                public: r.decl.public,
-                stamp: r.decl.stamp.to_string(),
-                cloud: r.decl.cloud.clone(),
-                remote_console: r.decl.remote_console,
-                quota: r.decl.quota.clone(),
-                subscriptions: r.decl.subscriptions,
-                created_at: r.created_at,
-                updated_at: r.updated_at,
-                stamp_health: h.clone(),
-            });
-            let d = r.decl;
-            let (sellable, verdict) = verdict(
-                h.retired,
-                h.health,
-                d.remote_console,
-                h.remote_console.state,
-            );
-            Some(PlanRow {
-                quota: format!(
-                    "{} VMs · {} vCPUs · {} GiB · {}",
-                    format::int(d.quota.vms),
-                    format::int(d.quota.vcpus),
-                    format::int(d.quota.memory_gb),
-                    format::gb(d.quota.storage_gb)
-                ),
-                stamp_display: names.get(&r.stamp_id).cloned().unwrap_or_default(),
-                stamp: d.stamp.to_string(),
-                wap_plan_id: d.wap_plan_id,
-                name: d.name,
-                public: d.public,
-                cloud: d.cloud,
-                remote_console: d.remote_console,
-                subscriptions: d.subscriptions,
-                retired: h.retired,
-                health: h.health,
-                badge: format::health_badge(h.health),
-                console: h.remote_console.state.as_str(),
-                console_detail: console_detail(h),
-                sellable,
-                verdict,
-                wap_status: view.wap_status.as_str(),
-                wap_state: view
-                    .wap
-                    .as_ref()
-                    .map(|w| w.state.clone())
-                    .unwrap_or_default(),
-                wap_subscriptions: view.wap.as_ref().and_then(|w| w.subscription_count),
-                disagreements: view.disagreements.iter().map(describe).collect(),
-            })
+            Some(plan_row(r, h, &names, &wap))
         })
         .collect();
     // the ones to stop selling first
@@ -211,8 +151,74 @@ pub async fn list(state: web::Data<AppState>, ctx: Ctx) -> Result<HttpResponse, 
         .iter()
         .filter(|p| p.wap_status != WapStatus::Matched.as_str() && p.wap_status != "unknown")
         .count();
-    let wap_only = wap
-        .wap_only(None)
+    PlansPage {
+        chrome: Chrome::new(ctx, "Plans", "plans")
+            .crumbs(vec![Crumb::link("Overview", "/"), Crumb::here("Plans")]),
+        plans,
+        on_hold,
+        wap_only: wap_only(&wap),
+        disagreeing,
+    }
+}
+
+/// One declared plan with its stamp's health (`h`), the verdict and what WAP says of it.
+fn plan_row(
+    r: store::PlanRow,
+    h: &StampHealth,
+    names: &HashMap<i64, String>,
+    wap: &Reconciler,
+) -> PlanRow {
+    let view = wap.view(Plan {
+        wap_plan_id: r.decl.wap_plan_id.clone(),
+        name: r.decl.name.clone(),
+        public: r.decl.public,
+        stamp: r.decl.stamp.to_string(),
+        cloud: r.decl.cloud.clone(),
+        remote_console: r.decl.remote_console,
+        quota: r.decl.quota.clone(),
+        subscriptions: r.decl.subscriptions,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+        stamp_health: h.clone(),
+    });
+    let d = r.decl;
+    let (sellable, verdict) = verdict(
+        h.retired,
+        h.health,
+        d.remote_console,
+        h.remote_console.state,
+    );
+    PlanRow {
+        quota: format::quota(&d.quota),
+        stamp_display: names.get(&r.stamp_id).cloned().unwrap_or_default(),
+        stamp: d.stamp.to_string(),
+        wap_plan_id: d.wap_plan_id,
+        name: d.name,
+        public: d.public,
+        cloud: d.cloud,
+        remote_console: d.remote_console,
+        subscriptions: d.subscriptions,
+        retired: h.retired,
+        health: h.health,
+        badge: format::health_badge(h.health),
+        console: h.remote_console.state.as_str(),
+        console_detail: console_detail(h),
+        sellable,
+        verdict,
+        wap_status: view.wap_status.as_str(),
+        wap_state: view
+            .wap
+            .as_ref()
+            .map(|w| w.state.clone())
+            .unwrap_or_default(),
+        wap_subscriptions: view.wap.as_ref().and_then(|w| w.subscription_count),
+        disagreements: view.disagreements.iter().map(describe).collect(),
+    }
+}
+
+/// The plans only WAP knows, with the stamps that reported them.
+fn wap_only(wap: &Reconciler) -> Vec<WapOnlyRow> {
+    wap.wap_only(None)
         .into_iter()
         .map(|p| {
             let mut stamps: Vec<String> =
@@ -226,15 +232,7 @@ pub async fn list(state: web::Data<AppState>, ctx: Ctx) -> Result<HttpResponse, 
                 stamps: stamps.join(", "),
             }
         })
-        .collect();
-    page::render(&PlansPage {
-        chrome: Chrome::new(&ctx, "Plans", "plans")
-            .crumbs(vec![Crumb::link("Overview", "/"), Crumb::here("Plans")]),
-        plans,
-        on_hold,
-        wap_only,
-        disagreeing,
-    })
+        .collect()
 }
 
 #[cfg(test)]
