@@ -19,7 +19,10 @@ use crate::error::ApiError;
 
 /// What every handler can reach through `web::Data<AppState>`.
 pub struct AppState {
+    /// Serves requests (and the heartbeat).
     pub pool: PgPool,
+    /// Serves the background workers only (`crate::db::background_pool`).
+    pub background_pool: PgPool,
     pub settings: ServeArgs,
     /// Signs session cookies.
     pub session_key: Vec<u8>,
@@ -60,6 +63,7 @@ impl AppState {
             account_failures: crate::auth::throttle::FailureThrottle::new(
                 settings.directory.ldap_failures_per_account_per_min,
             ),
+            background_pool: crate::db::background_pool(&pool, settings.db_background_pool_size),
             pool,
             settings,
             session_key,
