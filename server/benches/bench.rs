@@ -1,5 +1,6 @@
-//! Load and timing figures for `deploy/bench-ingest` and `deploy/bench-rules` (run with
-//! `cargo bench -p stampbook-server --bench bench -- <ingest|rules> ...`): a simulated fleet
+//! Load and timing figures for `deploy/bench-ingest`, `deploy/bench-rules` and
+//! `deploy/bench-background` (run with
+//! `cargo bench -p stampbook-server --bench bench -- <ingest|rules|push> ...`): a simulated fleet
 //! pushed over real HTTP to a running server, latencies and throughput measured here, and the
 //! rule engine timed in-process against the same database. The long phases show their progress
 //! on stderr (a bar on a terminal, plain lines otherwise); stdout carries the figures.
@@ -50,6 +51,27 @@ enum What {
     Profile {
         #[arg(long, default_value_t = 1)]
         stamp_id: i64,
+    },
+    /// Changed reports for the hosts of a fleet loaded in SQL by deploy/scale/fleet.sql (host
+    /// i is `host-000000i.example.net` in stamp `st(i mod stamps + 1)`), host after host from
+    /// `first`, pushed over HTTP for `seconds`: at `rate` reports/s, or as fast as
+    /// `--concurrency` allows (rate 0). One report in `fault_every` carries a machine
+    /// certificate that expired days ago (`cert.expired` opens); their ids go to `faults_out`.
+    Push {
+        #[arg(long)]
+        hosts: usize,
+        #[arg(long)]
+        stamps: usize,
+        #[arg(long, default_value_t = 1)]
+        first: usize,
+        #[arg(long, default_value_t = 0.0)]
+        rate: f64,
+        #[arg(long)]
+        seconds: f64,
+        #[arg(long, default_value_t = 10)]
+        fault_every: usize,
+        #[arg(long)]
+        faults_out: Option<std::path::PathBuf>,
     },
     /// A fleet loaded over HTTP, then full and incremental rule evaluation timed.
     Rules {
@@ -413,6 +435,30 @@ fn main() {
                 hosts,
                 incremental,
             } => rules(&cli, *stamps, *hosts, *incremental).await,
+            What::Push {
+                hosts,
+                stamps,
+                first,
+                rate,
+                seconds,
+                fault_every,
+                faults_out,
+            } => {
+                let fleet = FleetSql {
+                    hosts: *hosts,
+                    stamps: *stamps,
+                };
+                push(
+                    &cli,
+                    fleet,
+                    *first,
+                    *rate,
+                    *seconds,
+                    *fault_every,
+                    faults_out.as_deref(),
+                )
+                .await
+            }
             What::Profile { stamp_id } => profile(&cli, *stamp_id).await,
             What::Full => full(&cli).await,
         }
@@ -525,4 +571,175 @@ fn peak_rss_kib() -> Option<u64> {
         .trim()
         .parse()
         .ok()
+}
+
+/// The shape of a fleet loaded by deploy/scale/fleet.sql.
+#[derive(Clone, Copy)]
+struct FleetSql {
+    hosts: usize,
+    stamps: usize,
+}
+
+/// Two reports of a simulated Hyper-V host to dress as fleet.sql's hosts: a clean one, and one
+/// whose machine certificate expired (the simulator's `CertExpired` fault).
+fn templates() -> (Report, Report) {
+    use stampbook_agent::simulate::faults::FaultKind;
+    let (fleet, reports) = build(4, 30, true);
+    let faulty_host = fleet
+        .faults
+        .injections
+        .iter()
+        .find(|i| i.fault == FaultKind::CertExpired)
+        .and_then(|i| i.host.clone())
+        .expect("the simulated fleet has an expired certificate");
+    let faulty = reports
+        .iter()
+        .find(|r| r.host.fqdn == faulty_host)
+        .cloned()
+        .unwrap();
+    let clean = reports
+        .iter()
+        .find(|r| {
+            r.host.roles == [stampbook_wire::Role::HypervHost]
+                && !fleet
+                    .faults
+                    .injections
+                    .iter()
+                    .any(|i| i.stamp == r.host.stamp)
+        })
+        .or_else(|| {
+            reports.iter().find(|r| {
+                r.host.roles == [stampbook_wire::Role::HypervHost]
+                    && !fleet
+                        .faults
+                        .injections
+                        .iter()
+                        .any(|i| i.host.as_deref() == Some(r.host.fqdn.as_str()))
+            })
+        })
+        .cloned()
+        .expect("a clean Hyper-V host");
+    (clean, faulty)
+}
+
+/// Report `n` of a push from host `first`: fleet.sql's host, its stamp, facts that differ from
+/// what is stored (the VM count moves with each pass over the fleet).
+fn dressed(template: &Report, fleet: FleetSql, first: usize, n: usize) -> Report {
+    let i = (first - 1 + n) % fleet.hosts + 1;
+    let pass = (first - 1 + n) / fleet.hosts;
+    let mut r = template.clone();
+    r.report_id = uuid::Uuid::new_v4();
+    r.collected_at = Utc::now();
+    r.host.fqdn = format!("host-{i:07}.example.net");
+    r.host.stamp = format!("st{:04}", i % fleet.stamps + 1);
+    r.host.scale_unit = Some("su-01".to_owned());
+    if let Some(v) = r.host.vitals.as_mut() {
+        v.vm_count = Some(1000 + pass as u32);
+    }
+    r
+}
+
+async fn push(
+    cli: &Cli,
+    fleet: FleetSql,
+    first: usize,
+    rate: f64,
+    seconds: f64,
+    fault_every: usize,
+    faults_out: Option<&std::path::Path>,
+) {
+    let (clean, faulty) = templates();
+    // the bodies are encoded before the clock starts: the push measures the server, not gzip
+    let count = if rate > 0.0 {
+        (rate * seconds).ceil() as usize
+    } else {
+        // as fast as it goes: more than 2 cores have ever stored
+        (1500.0 * seconds).ceil() as usize
+    };
+    let mut progress = Progress::to(Out::Stderr, "encoding the reports", count as u64);
+    let mut faults = Vec::new();
+    let bodies: Vec<Vec<u8>> = (0..count)
+        .map(|n| {
+            let fault = fault_every > 0 && n % fault_every == fault_every / 2;
+            let r = dressed(if fault { &faulty } else { &clean }, fleet, first, n);
+            if fault {
+                faults.push(r.report_id);
+            }
+            progress.advance(1, "");
+            encode(&r)
+        })
+        .collect();
+    progress.finish();
+    let http = Client::new();
+    let url = format!("{}/api/v1/reports", cli.server);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(seconds);
+    let results: Vec<(usize, Duration, bool)> =
+        futures_util::stream::iter(bodies.into_iter().enumerate())
+            .take_while(|_| std::future::ready(Instant::now() < deadline))
+            .map(|(n, body)| {
+                let (http, url, token) = (http.clone(), url.clone(), cli.token.clone());
+                async move {
+                    if rate > 0.0 {
+                        tokio::time::sleep_until(
+                            (started + Duration::from_secs_f64(n as f64 / rate)).into(),
+                        )
+                        .await;
+                    }
+                    let t = Instant::now();
+                    let ok = match http
+                        .post(&url)
+                        .bearer_auth(token)
+                        .header("content-type", "application/json")
+                        .header("content-encoding", "gzip")
+                        .body(body)
+                        .send()
+                        .await
+                    {
+                        Ok(r) if r.status() == 202 => true,
+                        Ok(r) => {
+                            eprintln!(
+                                "report {n}: {} {}",
+                                r.status(),
+                                r.text().await.unwrap_or_default()
+                            );
+                            false
+                        }
+                        Err(e) => {
+                            eprintln!("report {n}: {e}");
+                            false
+                        }
+                    };
+                    (n, t.elapsed(), ok)
+                }
+            })
+            .buffer_unordered(cli.concurrency)
+            .collect()
+            .await;
+    let wall = started.elapsed();
+    let errors = results.iter().filter(|r| !r.2).count();
+    let sent: std::collections::HashSet<usize> = results.iter().map(|r| r.0).collect();
+    let run = Run {
+        count: results.len(),
+        wall,
+        latencies: results.iter().map(|r| r.1).collect(),
+    };
+    if run.count == 0 {
+        println!("pushed: 0 reports");
+        return;
+    }
+    print("pushed", &run);
+    println!("push_reports: {}", run.count);
+    println!("push_errors: {errors}");
+    println!("push_reports_per_s: {:.1}", run.per_s());
+    println!("push_last_host_offset: {}", first - 1 + run.count);
+    if let Some(path) = faults_out {
+        let lines: String = faults
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| sent.contains(&(k * fault_every + fault_every / 2)))
+            .map(|(_, id)| format!("{id}\n"))
+            .collect();
+        std::fs::write(path, lines).unwrap();
+    }
 }

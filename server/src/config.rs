@@ -161,6 +161,12 @@ pub struct ServeArgs {
     /// Do not run background workers (evaluator, webhook delivery) in this process.
     #[arg(long, env = "STAMPBOOK_NO_WORKERS", default_value_t = false)]
     pub no_workers: bool,
+    /// Connections of the background workers' own pool (rule evaluator, webhook and
+    /// Alertmanager delivery, capacity snapshots, retention), opened beside the
+    /// `STAMPBOOK_DB_POOL_SIZE` ones, which then serve requests only; default a quarter of
+    /// `STAMPBOOK_DB_POOL_SIZE`, at least 2.
+    #[arg(long, env = "STAMPBOOK_DB_BACKGROUND_POOL_SIZE")]
+    pub db_background_pool_size: Option<u32>,
     /// Seconds one webhook delivery may take, connection included.
     #[arg(long, env = "STAMPBOOK_WEBHOOK_TIMEOUT_S", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub webhook_timeout_s: u64,
@@ -382,6 +388,7 @@ impl ServeArgs {
             workers: Some(2),
             // tests run the evaluator themselves (rules::engine::evaluate_queued), deterministically
             no_workers: true,
+            db_background_pool_size: None,
             webhook_timeout_s: 10,
             webhook_max_attempts: 15,
             webhook_retry_base_ms: 10_000,

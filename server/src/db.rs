@@ -18,6 +18,22 @@ pub fn pool(url: &str, size: u32) -> Result<PgPool, sqlx::Error> {
         .connect_lazy(url)
 }
 
+/// The background workers' pool (`STAMPBOOK_DB_BACKGROUND_POOL_SIZE`): the database of
+/// `requests`, with `size` connections of its own (default a quarter of `requests`', at least 2),
+/// so that the evaluator and the deliverers never hold the connections requests wait for. Its
+/// workers wait up to a minute for a connection: background work may queue, requests must not.
+pub fn background_pool(requests: &PgPool, size: Option<u32>) -> PgPool {
+    let size = size
+        .unwrap_or_else(|| requests.options().get_max_connections() / 4)
+        .max(2);
+    PgPoolOptions::new()
+        .max_connections(size)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(60))
+        .idle_timeout(Duration::from_secs(300))
+        .connect_lazy_with(requests.connect_options().as_ref().clone())
+}
+
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {

@@ -139,21 +139,24 @@ impl Application {
             workers.push(tokio::spawn(probe.run()));
         }
         if !self.state.settings.no_workers {
+            // background work has its own pool: it never holds the connections requests need
             let s = self.state.clone();
+            let background = s.background_pool.clone();
             workers.push(tokio::spawn(crate::rules::worker::run(
-                s.pool.clone(),
+                background.clone(),
                 s.evaluator.clone(),
                 s.settings.evaluation_interval(),
                 s.metrics.clone(),
             )));
+            let retention = background.clone();
             workers.push(tokio::spawn(async move {
-                crate::retention::run(&s.pool, &s.settings).await;
+                crate::retention::run(&retention, &s.settings).await;
             }));
             workers.push(tokio::spawn(crate::capacity::snapshot::run(
-                self.state.pool.clone(),
+                background.clone(),
             )));
             workers.push(tokio::spawn(crate::webhooks::deliver::run(
-                self.state.pool.clone(),
+                background.clone(),
                 self.state.metrics.clone(),
                 crate::webhooks::deliver::Policy::from_settings(&self.state.settings),
             )));
@@ -161,7 +164,7 @@ impl Application {
                 crate::alertmanager::sink::Sink::from_settings(&self.state.settings)
             {
                 workers.push(tokio::spawn(crate::alertmanager::sink::run(
-                    self.state.pool.clone(),
+                    background,
                     sink,
                     self.state.metrics.clone(),
                 )));

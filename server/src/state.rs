@@ -19,10 +19,12 @@ use crate::error::ApiError;
 
 /// What every handler can reach through `web::Data<AppState>`.
 pub struct AppState {
-    /// The primary: writes, and reads that must see them.
+    /// The primary: requests' writes, and reads that must see them (and the heartbeat).
     pub pool: PgPool,
     /// Read-only work: the hot standby when configured and healthy, else the primary.
     pub reads: crate::db::read::Reads,
+    /// Serves the background workers only (`crate::db::background_pool`).
+    pub background_pool: PgPool,
     pub settings: ServeArgs,
     /// Signs session cookies.
     pub session_key: Vec<u8>,
@@ -64,6 +66,7 @@ impl AppState {
                 settings.directory.ldap_failures_per_account_per_min,
             ),
             reads: crate::db::read::Reads::primary_only(pool.clone()),
+            background_pool: crate::db::background_pool(&pool, settings.db_background_pool_size),
             pool,
             settings,
             session_key,

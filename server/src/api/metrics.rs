@@ -66,6 +66,22 @@ pub async fn handler(state: web::Data<AppState>) -> HttpResponse {
         "stampbook_db_pool_connections{{state=\"busy\"}} {}",
         size.saturating_sub(idle)
     );
+    let _ = writeln!(
+        out,
+        "# HELP stampbook_db_background_pool_connections Connections of the background workers' pool (evaluator, deliveries, retention), by state."
+    );
+    let _ = writeln!(out, "# TYPE stampbook_db_background_pool_connections gauge");
+    let size = state.background_pool.size();
+    let idle = state.background_pool.num_idle() as u32;
+    let _ = writeln!(
+        out,
+        "stampbook_db_background_pool_connections{{state=\"idle\"}} {idle}"
+    );
+    let _ = writeln!(
+        out,
+        "stampbook_db_background_pool_connections{{state=\"busy\"}} {}",
+        size.saturating_sub(idle)
+    );
     let open = sqlx::query!(
         // the kept per-stamp counts (see `health::refresh_counts`), not a scan of every open problem
         r#"select s.name, c.severity, sum(c.n)::bigint as "n!"

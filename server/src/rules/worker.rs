@@ -23,8 +23,9 @@ impl Evaluator {
     }
 }
 
-/// The evaluator loop of one replica: evaluates queued stamps when rung (after a short pause
-/// that gathers a burst of reports into one run) and queues every stamp every `interval`.
+/// The evaluator loop of one replica, on the background workers' pool: evaluates queued stamps
+/// when rung (after a short pause that gathers a burst of reports into one run) and queues every
+/// stamp every `interval`.
 pub async fn run(
     pool: sqlx::PgPool,
     evaluator: Evaluator,
@@ -33,6 +34,10 @@ pub async fn run(
 ) {
     tokio::spawn(listen(pool.clone(), evaluator.clone()));
     let mut lanes = super::engine::lanes();
+    // the listener keeps one connection of `pool` and the other workers need one now and then:
+    // no more lanes than what is left (each holds a connection for its stamp's transaction)
+    let spare = usize::try_from(pool.options().get_max_connections()).unwrap_or(usize::MAX);
+    lanes.truncate(spare.saturating_sub(2).max(1));
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

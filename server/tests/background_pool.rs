@@ -1,0 +1,120 @@
+//! Background work (the rule evaluator, deliveries, retention) has its own database pool: a
+//! server whose background pool is all taken still answers requests at once, and the evaluator
+//! still evaluates while every request connection is taken.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use sqlx::PgPool;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgPoolOptions, Postgres};
+use stampbook_server::auth::tokens;
+use stampbook_server::config::ServeArgs;
+use stampbook_server::startup::Application;
+
+/// Takes every connection `pool` will give within half a second (what long evaluations do).
+async fn hold_all(pool: &PgPool) -> Vec<PoolConnection<Postgres>> {
+    let mut held = Vec::new();
+    while let Ok(Ok(c)) = tokio::time::timeout(Duration::from_millis(500), pool.acquire()).await {
+        held.push(c);
+    }
+    held
+}
+
+async fn queued(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("select count(*) from evaluation_queue")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn requests_and_the_evaluator_do_not_wait_for_each_others_connections(pool: PgPool) {
+    let requests = PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(pool.connect_options().as_ref().clone())
+        .await
+        .unwrap();
+    let mut settings = ServeArgs::for_tests();
+    settings.no_workers = false;
+    settings.evaluation_interval_s = 3600;
+    settings.db_background_pool_size = Some(2);
+    common::install_crypto();
+    let app = Application::build(settings, requests.clone()).expect("application builds");
+    let state = app.state();
+    assert_eq!(state.background_pool.options().get_max_connections(), 2);
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let admin = tokens::create(&pool, "admin", "admin", None, "test")
+        .await
+        .unwrap()
+        .token;
+    let http = reqwest::Client::new();
+
+    // the evaluator's first (timer) run over the empty database is done
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // every background connection taken (the evaluator's LISTEN holds one of them already)
+    let held = hold_all(&state.background_pool).await;
+    assert_eq!(state.background_pool.size(), 2);
+    assert_eq!(state.background_pool.num_idle(), 0);
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("stampbook_db_background_pool_connections{state=\"busy\"} 2"),
+        "{metrics}"
+    );
+    // requests are answered at once, a change that queues an evaluation included
+    let started = Instant::now();
+    let r = http
+        .put(format!("{base}/api/v1/inventory"))
+        .bearer_auth(&admin)
+        .json(&common::spec_document())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "inventory applied: {}", r.status());
+    let answers = futures_util::future::join_all((0..16).map(|_| {
+        http.get(format!("{base}/api/v1/hosts?limit=50"))
+            .bearer_auth(&admin)
+            .send()
+    }))
+    .await;
+    for a in answers {
+        assert_eq!(a.unwrap().status(), 200);
+    }
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(3),
+        "requests waited for background connections: {took:?}"
+    );
+    // nothing was evaluated: the evaluator has no connection
+    assert!(queued(&pool).await > 0, "the inventory queued its stamps");
+
+    // the other way round: every request connection taken, the background ones given back;
+    // the evaluator drains the queue on its own pool
+    let held_requests = hold_all(&requests).await;
+    assert_eq!(requests.num_idle(), 0);
+    drop(held);
+    let started = Instant::now();
+    while queued(&pool).await > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the evaluator never drained the queue"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let evaluated: i64 = sqlx::query_scalar("select count(*) from stamp_status")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(evaluated > 0, "the stamps were evaluated");
+    drop(held_requests);
+}
