@@ -278,8 +278,7 @@ pub async fn for_stamps(
         }
     }
     let reported = sqlx::query_scalar!(
-        r#"select distinct h.stamp_id from hosts h join host_settings hs on hs.host_id = h.id
-           where h.stamp_id = any($1) and hs.vmm is not null"#,
+        r#"select distinct stamp_id from hosts where stamp_id = any($1) and vmm_settings"#,
         ids
     )
     .fetch_all(&mut *conn)

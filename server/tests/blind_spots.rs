@@ -384,3 +384,45 @@ async fn reports_an_agent_set_aside_are_shown_on_the_host_and_counted_in_metrics
         "{text}"
     );
 }
+
+/// The stamp's "has a VMM server reported its settings?" reads `hosts.vmm_settings`, kept by a
+/// trigger on host_settings: set by a report with VMM settings, cleared when they are sent as
+/// null, gone with the host.
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn the_vmm_settings_flag_follows_the_settings_row(pool: PgPool) {
+    let app = spawn(pool).await;
+    app.put_inventory(&spec_document()).await;
+    let flag = || async {
+        sqlx::query_scalar::<_, bool>("select vmm_settings from hosts where fqdn = $1")
+            .bind(VMM)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    let vmm_unknown = || async {
+        console(&app).await["unknown"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["input"] == "settings.vmm")
+    };
+    let c = chain();
+    push(&app, &vmm_report(&c)).await;
+    assert!(flag().await);
+    assert!(!vmm_unknown().await, "the VMM server reported its settings");
+
+    let mut cleared = vmm_report(&c);
+    cleared["settings"] = json!({"vmm": null});
+    push(&app, &cleared).await;
+    assert!(!flag().await);
+    assert!(vmm_unknown().await);
+
+    push(&app, &vmm_report(&c)).await;
+    assert!(flag().await);
+    sqlx::query("delete from hosts where fqdn = $1")
+        .bind(VMM)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert!(vmm_unknown().await, "the host is gone with its settings");
+}

@@ -1,5 +1,6 @@
 //! Big hosts and big fleets stay readable pages: a host's fact tables show at most 200 rows with
-//! the count of the rest and a link to them, and the overview shows 200 stamps a page.
+//! the count of the rest and a link to them, the overview shows 200 stamps a page and the plans
+//! page 100 plans a page.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -174,4 +175,68 @@ async fn an_overview_with_more_stamps_than_a_page_pages_through_each_stamp_once(
 
     let board = b.get("/?wallboard=1").await;
     board.assert_contains(&["href=\"/?page=2&#38;wallboard=1\""]);
+}
+
+/// The plan ids a plans page lists (each row links its id to the plan's problems).
+fn plan_ids(body: &str) -> Vec<String> {
+    body.split("href=\"/problems?plan=")
+        .skip(1)
+        .map(|rest| rest.split('&').next().unwrap().to_owned())
+        .collect()
+}
+
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn a_fleet_with_more_plans_than_a_page_pages_through_each_plan_once(pool: PgPool) {
+    let app = dashboard::spawn(pool.clone()).await;
+    let plans: Vec<serde_json::Value> = (0..130)
+        .map(|i| {
+            let stamp = if i % 2 == 0 { "ams-01" } else { "fra-01" };
+            serde_json::json!({"wap_plan_id": format!("plan-{i:03}"), "name": format!("Plan {i}"),
+                               "public": true, "stamp": stamp, "cloud": "Cloud",
+                               "quota": {"vms": 10, "vcpus": 20, "memory_gb": 64, "storage_gb": 1000}})
+        })
+        .collect();
+    let mut doc = common::spec_document();
+    doc["plans"] = serde_json::Value::Array(plans);
+    let r = app.put_inventory(&doc).await;
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let reader = app.token("reader", "read", None).await;
+    let mut b = Browser::new(&app.base);
+    b.logged_in(&reader).await;
+
+    let first = b.get("/plans").await;
+    assert_eq!(first.status, StatusCode::OK);
+    let on_first = plan_ids(&first.body);
+    assert_eq!(on_first.len(), 100, "a page shows 100 plans");
+    assert_eq!(on_first[0], "plan-000");
+    first.assert_contains(&[
+        "Plans <span class=\"muted\">130",
+        "href=\"/plans?after=plan-099\"",
+    ]);
+    assert!(!first.body.contains("← first"));
+
+    let second = b.get("/plans?after=plan-099").await;
+    assert_eq!(second.status, StatusCode::OK);
+    let on_second = plan_ids(&second.body);
+    assert_eq!(on_second.len(), 30);
+    second.assert_contains(&["href=\"/plans\"", "← first"]);
+    assert!(!second.body.contains("next →"));
+    let all: BTreeSet<String> = on_first.iter().chain(&on_second).cloned().collect();
+    assert_eq!(all.len(), 130, "every plan is on exactly one page");
+
+    // one stamp's plans, counted and paged alike
+    let fra = b.get("/plans?stamp=fra-01").await;
+    assert_eq!(fra.status, StatusCode::OK);
+    let on_fra = plan_ids(&fra.body);
+    assert_eq!(on_fra.len(), 65);
+    assert!(
+        on_fra
+            .iter()
+            .all(|id| id[5..].parse::<u32>().unwrap() % 2 == 1)
+    );
+    fra.assert_contains(&[
+        "Plans <span class=\"muted\">65",
+        "<option value=\"fra-01\" selected>",
+    ]);
+    assert!(!fra.body.contains("next →"));
 }

@@ -146,20 +146,25 @@ impl Reconciler {
         for r in wap::reported(&mut *conn, None, Some(&keys)).await? {
             reported.entry(r.plan.key()).or_default().push(r);
         }
-        let collected = wap::collected_stamps(&mut *conn, None)
-            .await?
-            .into_iter()
-            .collect();
         // which stamps a cloud is on matters only to compare a plan WAP reports
         let cloud_stamps = if reported.is_empty() {
             BTreeMap::new()
         } else {
             load::cloud_stamps_of_all(&mut *conn).await?
         };
-        let declared = load::declared_plans_of(conn, ids)
+        let declared: BTreeMap<String, (i64, DeclaredPlan)> =
+            load::declared_plans_of(&mut *conn, ids)
+                .await?
+                .into_iter()
+                .map(|(s, d)| (wap::key(&d.wap_plan_id), (s, d)))
+                .collect();
+        // whether their stamps' WAP servers reported plans at all
+        let mut stamps: Vec<i64> = declared.values().map(|(s, _)| *s).collect();
+        stamps.sort_unstable();
+        stamps.dedup();
+        let collected = wap::collected_stamps(conn, Some(&stamps))
             .await?
             .into_iter()
-            .map(|(s, d)| (wap::key(&d.wap_plan_id), (s, d)))
             .collect();
         Ok(Reconciler {
             reported,

@@ -1,6 +1,7 @@
 //! What hosts told us: certificate parsing, fact storage and history.
 
 pub mod blind;
+pub mod expiry_tally;
 pub mod history;
 pub mod list;
 pub mod model;

@@ -51,8 +51,12 @@ pub async fn show(
         after,
         ..Default::default()
     };
-    let data =
-        read::certificates_page(crate::web::reads::pool(&state, &ctx), &filter, PAGE_SIZE).await?;
+    let sources = read::Sources {
+        reads: crate::web::reads::pool(&state, &ctx),
+        counter: &state.background_pool,
+        tally_from: crate::facts::expiry_tally::TALLY_FROM_INSTALLATIONS,
+    };
+    let data = read::certificates_page(&sources, &filter, PAGE_SIZE).await?;
     page::render(&view::certificates_page(
         &ctx,
         data,

@@ -1,18 +1,25 @@
 //! The certificates page's queries, each shaped so that its cost follows what is shown, not the
-//! fleet: a fleet-wide count walks the certificates that expire in the window (index only) and
-//! counts each one's installations by index; with a stamp chosen, everything starts from that
-//! stamp's hosts.
+//! fleet: the fleet-wide timeline of a large fleet is read from the kept tally
+//! (`crate::facts::expiry_tally`), a small fleet's is counted live (walking the certificates that
+//! expire in the window, index only, and counting each one's installations by index); with a
+//! stamp chosen, everything starts from that stamp's hosts.
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use super::WINDOW_DAYS;
+use crate::facts::expiry_tally;
 use crate::facts::read::{CertFilter, CertificateRow};
+
+pub use crate::facts::expiry_tally::DayCount;
 
 /// What the certificates page shows, as read.
 pub struct CertificatesData {
     pub days: Vec<DayCount>,
+    /// When the timeline was counted, when it comes from the kept tally (else it is live).
+    pub counted_at: Option<DateTime<Utc>>,
     /// One page of rows, and whether more follow.
     pub rows: Vec<CertificateRow>,
     pub more: bool,
@@ -20,33 +27,60 @@ pub struct CertificatesData {
     pub thresholds: HashMap<String, (i32, i32)>,
 }
 
+/// Where the page reads and what decides its timeline.
+pub struct Sources<'a> {
+    /// Reads (the standby when there is one).
+    pub reads: &'a PgPool,
+    /// Counts the tally again when it is stale (the primary's background pool).
+    pub counter: &'a PgPool,
+    /// Installations from which the fleet-wide timeline comes from the tally.
+    pub tally_from: i64,
+}
+
 /// Reads the certificates page: the timeline, `page_size` rows of the table and the thresholds.
 pub async fn certificates_page(
-    pool: &PgPool,
+    src: &Sources<'_>,
     filter: &CertFilter,
     page_size: i64,
 ) -> Result<CertificatesData, sqlx::Error> {
     let (stamp, store) = (filter.stamp.as_deref(), filter.store.as_deref());
     // the timeline, the table and the thresholds are independent: read them at the same time
-    let (days, mut rows, thresholds) = tokio::try_join!(
-        per_day(pool, WINDOW_DAYS, stamp, store),
-        page(pool, filter, page_size + 1),
-        thresholds(pool),
+    let ((days, counted_at), mut rows, thresholds) = tokio::try_join!(
+        timeline(src, stamp, store),
+        page(src.reads, filter, page_size + 1),
+        thresholds(src.reads),
     )?;
     let more = rows.len() as i64 > page_size;
     rows.truncate(page_size as usize);
     Ok(CertificatesData {
         days,
+        counted_at,
         rows,
         more,
         thresholds,
     })
 }
 
-pub struct DayCount {
-    /// Days from now (0: today); -1 gathers the ones already expired.
-    pub day: i32,
-    pub installations: i64,
+/// The timeline: of a stamp, or of a small fleet, counted live; of a large fleet, the tally (and
+/// when it was counted), counted again in the background when stale.
+pub async fn timeline(
+    src: &Sources<'_>,
+    stamp: Option<&str>,
+    store: Option<&str>,
+) -> Result<(Vec<DayCount>, Option<DateTime<Utc>>), sqlx::Error> {
+    if stamp.is_some() || !expiry_tally::fleet_is_large(src.reads, src.tally_from).await? {
+        return Ok((per_day(src.reads, WINDOW_DAYS, stamp, store).await?, None));
+    }
+    let last = expiry_tally::last_run(src.reads).await?;
+    expiry_tally::count_if_stale(src.counter, last.as_ref(), Utc::now());
+    match last {
+        Some(run) => Ok((
+            expiry_tally::days(src.reads, WINDOW_DAYS, store).await?,
+            Some(run.counted_at),
+        )),
+        // never counted yet: this once, live
+        None => Ok((per_day(src.reads, WINDOW_DAYS, None, store).await?, None)),
+    }
 }
 
 /// Installations (host, store, certificate) expiring per day within `days`, expired ones at -1.

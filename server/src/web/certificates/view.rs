@@ -33,6 +33,8 @@ pub struct CertLine {
 pub struct CertificatesPage {
     pub chrome: Chrome,
     pub timeline: Columns,
+    /// When the fleet's timeline was counted, when it comes from the kept tally.
+    pub counted: Option<When>,
     pub total: i64,
     pub expired: i64,
     pub rows: Vec<CertLine>,
@@ -87,6 +89,7 @@ pub fn certificates_page(
             Crumb::here("Certificates"),
         ]),
         timeline,
+        counted: data.counted_at.map(|t| When::at(t, now)),
         total,
         expired,
         rows,

@@ -1,5 +1,7 @@
-//! What the plans page reads, on one connection: every declared plan, its stamp's health and
-//! display name, and what WAP reported of its plans (the reconciler's input).
+//! What the plans page reads, on one connection: one page of the declared plans in id order (of
+//! a stamp when chosen), their stamps' health and display names, what WAP says of them, and the
+//! fleet's counts (plans, plans on hold, plans that differ from WAP) from indexes and the open
+//! problems the evaluator keeps, so that a page costs its rows, not the fleet's plans.
 
 use std::collections::HashMap;
 
@@ -8,21 +10,49 @@ use sqlx::PgPool;
 use crate::api::plan_wap::Reconciler;
 use crate::health::{self, StampHealth};
 use crate::inventory::store::{self, PlanRow};
+use crate::rules::wap_plans;
+
+/// Which plans a page shows.
+pub struct PlansFilter<'a> {
+    pub stamp: Option<&'a str>,
+    /// The last plan id of the previous page.
+    pub after: Option<&'a str>,
+    pub page_size: i64,
+}
+
+/// The fleet's (or the stamp's) plan counts.
+pub struct PlanCounts {
+    pub plans: i64,
+    /// Plans with an open `plan.stamp_unhealthy` or `plan.stamp_missing` problem.
+    pub on_hold: i64,
+    /// Plans with an open problem saying WAP holds them otherwise (or not at all).
+    pub differing: i64,
+}
 
 /// What the plans page shows, as read.
 pub struct PlansData {
     pub plans: Vec<PlanRow>,
+    /// Whether more plans follow this page.
+    pub more: bool,
+    pub counts: PlanCounts,
     /// By stamp id.
     pub healths: HashMap<i64, StampHealth>,
     /// Each stamp's display name, by stamp id.
     pub names: HashMap<i64, String>,
+    /// Every stamp's name, for the filter.
+    pub stamps: Vec<String>,
     pub wap: Reconciler,
+    /// Whether the plans only WAP knows are listed (the first page, when a WAP server reported
+    /// plans).
+    pub with_wap_only: bool,
 }
 
-/// Reads the plans page.
-pub async fn plans(pool: &PgPool) -> Result<PlansData, sqlx::Error> {
+/// Reads one page of the plans page.
+pub async fn plans(pool: &PgPool, f: &PlansFilter<'_>) -> Result<PlansData, sqlx::Error> {
     let mut conn = pool.acquire().await?;
-    let plans = store::list_plans(&mut conn, None, None, 100_000).await?;
+    let mut plans = store::list_plans(&mut conn, f.stamp, f.after, f.page_size + 1).await?;
+    let more = plans.len() as i64 > f.page_size;
+    plans.truncate(usize::try_from(f.page_size).unwrap_or(0));
     let mut ids: Vec<i64> = plans.iter().map(|r| r.stamp_id).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -36,11 +66,73 @@ pub async fn plans(pool: &PgPool) -> Result<PlansData, sqlx::Error> {
     .into_iter()
     .map(|r| (r.id, r.display_name))
     .collect();
-    let wap = Reconciler::load(&mut conn).await?;
+    let stamps = sqlx::query_scalar!("select name from stamps order by name")
+        .fetch_all(&mut *conn)
+        .await?;
+    let counts = counts(&mut conn, f.stamp).await?;
+    // the plans only WAP knows need every declaration to tell them apart: only on the first
+    // page, and only when a WAP server reported plans at all
+    let with_wap_only = f.after.is_none() && wap_reported(&mut conn).await?;
+    let wap = if with_wap_only {
+        Reconciler::load(&mut conn).await?
+    } else {
+        let plan_ids: Vec<String> = plans.iter().map(|r| r.decl.wap_plan_id.clone()).collect();
+        Reconciler::load_for(&mut conn, &plan_ids).await?
+    };
     Ok(PlansData {
         plans,
+        more,
+        counts,
         healths,
         names,
+        stamps,
         wap,
+        with_wap_only,
+    })
+}
+
+/// Whether any WAP server has reported its plans (the partial index of such hosts).
+async fn wap_reported(conn: &mut sqlx::PgConnection) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from hosts where wap_collected_at is not null) as "any!""#
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// The plans (of `stamp` when given), those on hold and those that differ from WAP.
+async fn counts(
+    conn: &mut sqlx::PgConnection,
+    stamp: Option<&str>,
+) -> Result<PlanCounts, sqlx::Error> {
+    let hold = [
+        crate::rules::plans::STAMP_UNHEALTHY.to_owned(),
+        crate::rules::plans::STAMP_MISSING.to_owned(),
+    ];
+    let differ = [
+        wap_plans::QUOTA_MISMATCH.to_owned(),
+        wap_plans::CLOUD_MISMATCH.to_owned(),
+        wap_plans::NOT_IN_WAP.to_owned(),
+    ];
+    let r = sqlx::query!(
+        r#"with chosen as (select id from stamps where name = $1)
+           select (select count(*) from plans p
+                   where $1::text is null or p.stamp_id = (select id from chosen)) as "plans!",
+                  (select count(distinct pr.plan_id) from problems pr
+                   where pr.resolved_at is null and pr.rule = any($2) and pr.plan_id is not null
+                     and ($1::text is null or pr.stamp_id = (select id from chosen))) as "on_hold!",
+                  (select count(distinct pr.plan_id) from problems pr
+                   where pr.resolved_at is null and pr.rule = any($3) and pr.plan_id is not null
+                     and ($1::text is null or pr.stamp_id = (select id from chosen))) as "differing!""#,
+        stamp,
+        &hold[..],
+        &differ[..]
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(PlanCounts {
+        plans: r.plans,
+        on_hold: r.on_hold,
+        differing: r.differing,
     })
 }

@@ -1,13 +1,13 @@
 //! The plans page as shown, built from what `read` returned (no database here): each plan with
-//! its stamp's health, the verdict (can it be sold now?) and what WAP says, the ones to stop
-//! selling first; then the plans only WAP knows.
+//! its stamp's health, the verdict (can it be sold now?) and what WAP says, in id order with the
+//! links to the next and first page; then, on the first page, the plans only WAP knows.
 
 use std::collections::HashMap;
 
 use askama::Template;
 
-use super::read::PlansData;
-use crate::api::plan_wap::{Reconciler, WapStatus};
+use super::read::{PlansData, PlansFilter};
+use crate::api::plan_wap::Reconciler;
 use crate::health::{Health, Readiness, StampHealth};
 use crate::inventory::model::Plan;
 use crate::inventory::store;
@@ -89,9 +89,19 @@ pub fn describe(d: &Disagreement) -> String {
 pub struct PlansPage {
     pub chrome: Chrome,
     pub plans: Vec<PlanRow>,
-    pub on_hold: usize,
+    /// The fleet's (or the chosen stamp's) counts.
+    pub total: i64,
+    pub on_hold: i64,
     pub wap_only: Vec<WapOnlyRow>,
-    pub disagreeing: usize,
+    pub disagreeing: i64,
+    /// Every stamp, for the filter, and the chosen one ("" for all).
+    pub stamps: Vec<String>,
+    pub stamp: String,
+    /// The problems behind the counts, of the chosen stamp when there is one.
+    pub on_hold_href: String,
+    pub disagreeing_href: String,
+    pub next_href: String,
+    pub first_href: String,
 }
 
 /// SPEC §5's `plan.stamp_unhealthy` and `plan.stamp_missing`, in words. Readiness that is only
@@ -123,41 +133,65 @@ pub fn verdict(
     }
 }
 
-/// The plans page of `data`.
-pub fn plans_page(ctx: &Ctx, data: PlansData) -> PlansPage {
+/// The plans page of `data`, read with `f`.
+pub fn plans_page(ctx: &Ctx, data: PlansData, f: &PlansFilter<'_>) -> PlansPage {
     let PlansData {
         plans,
+        more,
+        counts,
         healths,
         names,
+        stamps,
         wap,
+        with_wap_only,
     } = data;
-    let mut plans: Vec<PlanRow> = plans
+    let wb = ctx.wallboard.then_some("1");
+    let href = |after: Option<&str>| {
+        format!(
+            "/plans{}",
+            format::query(&[("stamp", f.stamp), ("after", after), ("wallboard", wb)])
+        )
+    };
+    let next_href = match plans.last() {
+        Some(last) if more => href(Some(last.decl.wap_plan_id.as_str())),
+        _ => String::new(),
+    };
+    let first_href = if f.after.is_some() {
+        href(None)
+    } else {
+        String::new()
+    };
+    let problems = |rule: &str| {
+        format!(
+            "/problems{}",
+            format::query(&[("rule", Some(rule)), ("stamp", f.stamp), ("wallboard", wb)])
+        )
+    };
+    let plans: Vec<PlanRow> = plans
         .into_iter()
         .filter_map(|r| {
             let h = healths.get(&r.stamp_id)?;
             Some(plan_row(r, h, &names, &wap))
         })
         .collect();
-    // the ones to stop selling first
-    plans.sort_by(|a, b| {
-        a.sellable
-            .cmp(&b.sellable)
-            .then(b.health.cmp(&a.health))
-            .then(a.stamp.cmp(&b.stamp))
-            .then(a.name.cmp(&b.name))
-    });
-    let on_hold = plans.iter().filter(|p| !p.sellable).count();
-    let disagreeing = plans
-        .iter()
-        .filter(|p| p.wap_status != WapStatus::Matched.as_str() && p.wap_status != "unknown")
-        .count();
     PlansPage {
         chrome: Chrome::new(ctx, "Plans", "plans")
             .crumbs(vec![Crumb::link("Overview", "/"), Crumb::here("Plans")]),
         plans,
-        on_hold,
-        wap_only: wap_only(&wap),
-        disagreeing,
+        total: counts.plans,
+        on_hold: counts.on_hold,
+        wap_only: if with_wap_only {
+            wap_only(&wap, f.stamp)
+        } else {
+            Vec::new()
+        },
+        disagreeing: counts.differing,
+        stamps,
+        stamp: f.stamp.unwrap_or_default().to_owned(),
+        on_hold_href: problems(crate::rules::plans::STAMP_UNHEALTHY),
+        disagreeing_href: problems("plan"),
+        next_href,
+        first_href,
     }
 }
 
@@ -216,9 +250,10 @@ fn plan_row(
     }
 }
 
-/// The plans only WAP knows, with the stamps that reported them.
-fn wap_only(wap: &Reconciler) -> Vec<WapOnlyRow> {
-    wap.wap_only(None)
+/// The plans only WAP knows (reported by `stamp`'s WAP when given), with the stamps that
+/// reported them.
+fn wap_only(wap: &Reconciler, stamp: Option<&str>) -> Vec<WapOnlyRow> {
+    wap.wap_only(stamp)
         .into_iter()
         .map(|p| {
             let mut stamps: Vec<String> =
