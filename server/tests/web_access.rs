@@ -443,3 +443,33 @@ async fn a_copied_session_cookie_stops_working_at_logout(pool: PgPool) {
     );
     assert!(r.location().starts_with("/login"));
 }
+
+/// PostgreSQL text cannot hold NUL: a page whose path or query carries one (the plans page's new
+/// `stamp` and `after` among them) answers 422 with a page saying so, never a 500.
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn a_nul_in_a_page_address_is_a_422_not_a_500(pool: PgPool) {
+    let app = dashboard::spawn(pool.clone()).await;
+    app.put_inventory(&common::spec_document()).await;
+    let reader = app.token("r", "read", None).await;
+    let mut b = Browser::new(&app.base);
+    b.logged_in(&reader).await;
+    for path in [
+        "/plans?after=a%00b",
+        "/plans?stamp=a%00b",
+        "/certificates?stamp=a%00b",
+        "/certificates?store=a%00b",
+        "/problems?rule=a%00b",
+        "/stamps/a%00b",
+        "/hosts/a%00b.example.net",
+    ] {
+        let r = b.get(path).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}: {}",
+            r.body
+        );
+        assert!(r.body.contains("NUL character"), "{path}: {}", r.body);
+    }
+    assert_eq!(b.get("/plans").await.status, StatusCode::OK);
+}

@@ -42,6 +42,20 @@ fn label(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// A pool's connections as a gauge by state (idle, busy).
+fn pool_gauge(out: &mut String, name: &str, help: &str, pool: &sqlx::PgPool) {
+    let size = pool.size();
+    let idle = pool.num_idle() as u32;
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} gauge");
+    let _ = writeln!(out, "{name}{{state=\"idle\"}} {idle}");
+    let _ = writeln!(
+        out,
+        "{name}{{state=\"busy\"}} {}",
+        size.saturating_sub(idle)
+    );
+}
+
 /// `GET /metrics`: the Prometheus text format. Unauthenticated, like `/healthz`: it carries
 /// counts, never names of hosts or tokens (stamp names are labels).
 #[utoipa::path(get, path = "/metrics", tag = "system", operation_id = "metrics",
@@ -50,37 +64,17 @@ pub async fn handler(state: web::Data<AppState>) -> HttpResponse {
     let mut out = String::with_capacity(4096);
     state.metrics.render_counters(&mut out);
     state.reads.render(&mut out);
-    let _ = writeln!(
-        out,
-        "# HELP stampbook_db_pool_connections Connections of the database pool, by state."
+    pool_gauge(
+        &mut out,
+        "stampbook_db_pool_connections",
+        "Connections of the database pool, by state.",
+        &state.pool,
     );
-    let _ = writeln!(out, "# TYPE stampbook_db_pool_connections gauge");
-    let size = state.pool.size();
-    let idle = state.pool.num_idle() as u32;
-    let _ = writeln!(
-        out,
-        "stampbook_db_pool_connections{{state=\"idle\"}} {idle}"
-    );
-    let _ = writeln!(
-        out,
-        "stampbook_db_pool_connections{{state=\"busy\"}} {}",
-        size.saturating_sub(idle)
-    );
-    let _ = writeln!(
-        out,
-        "# HELP stampbook_db_background_pool_connections Connections of the background workers' pool (evaluator, deliveries, retention), by state."
-    );
-    let _ = writeln!(out, "# TYPE stampbook_db_background_pool_connections gauge");
-    let size = state.background_pool.size();
-    let idle = state.background_pool.num_idle() as u32;
-    let _ = writeln!(
-        out,
-        "stampbook_db_background_pool_connections{{state=\"idle\"}} {idle}"
-    );
-    let _ = writeln!(
-        out,
-        "stampbook_db_background_pool_connections{{state=\"busy\"}} {}",
-        size.saturating_sub(idle)
+    pool_gauge(
+        &mut out,
+        "stampbook_db_background_pool_connections",
+        "Connections of the background workers' pool (evaluator, deliveries, retention), by state.",
+        &state.background_pool,
     );
     let open = sqlx::query!(
         // the kept per-stamp counts (see `health::refresh_counts`), not a scan of every open problem

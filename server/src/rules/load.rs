@@ -550,19 +550,11 @@ pub async fn capacity(
     })
 }
 
-/// Every declared plan of the inventory as the WAP comparison reads it, with its stamp's id.
-pub async fn declared_plans(
-    conn: &mut PgConnection,
-) -> Result<Vec<(i64, DeclaredPlan)>, sqlx::Error> {
-    Ok(sqlx::query!(
-        r#"select p.id, p.wap_plan_id, p.name, p.stamp_id, s.name as stamp, p.cloud, p.public,
-                  p.quota_vms, p.quota_vcpus, p.quota_memory_gb, p.quota_storage_gb
-           from plans p join stamps s on s.id = p.stamp_id order by p.wap_plan_id"#
-    )
-    .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(|r| {
+/// A row of the declared-plan select list (`p.id, p.wap_plan_id, p.name, p.stamp_id, s.name as
+/// stamp, p.cloud, p.public, p.quota_*`) as (stamp id, [`DeclaredPlan`]).
+macro_rules! declared_plan {
+    ($r:expr) => {{
+        let r = $r;
         (
             r.stamp_id,
             DeclaredPlan {
@@ -578,7 +570,22 @@ pub async fn declared_plans(
                 storage_gb: r.quota_storage_gb,
             },
         )
-    })
+    }};
+}
+
+/// Every declared plan of the inventory as the WAP comparison reads it, with its stamp's id.
+pub async fn declared_plans(
+    conn: &mut PgConnection,
+) -> Result<Vec<(i64, DeclaredPlan)>, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"select p.id, p.wap_plan_id, p.name, p.stamp_id, s.name as stamp, p.cloud, p.public,
+                  p.quota_vms, p.quota_vcpus, p.quota_memory_gb, p.quota_storage_gb
+           from plans p join stamps s on s.id = p.stamp_id order by p.wap_plan_id"#
+    )
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(|r| declared_plan!(r))
     .collect())
 }
 
@@ -597,23 +604,7 @@ pub async fn declared_plans_of(
     .fetch_all(conn)
     .await?
     .into_iter()
-    .map(|r| {
-        (
-            r.stamp_id,
-            DeclaredPlan {
-                plan_id: r.id,
-                wap_plan_id: r.wap_plan_id,
-                name: r.name,
-                stamp: r.stamp,
-                cloud: r.cloud,
-                public: r.public,
-                vms: r.quota_vms,
-                vcpus: r.quota_vcpus,
-                memory_gb: r.quota_memory_gb,
-                storage_gb: r.quota_storage_gb,
-            },
-        )
-    })
+    .map(|r| declared_plan!(r))
     .collect())
 }
 

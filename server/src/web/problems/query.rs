@@ -192,30 +192,20 @@ async fn open_ranked(
     Ok(rows.into_iter().map(|r| (r.id, r.rank)).collect())
 }
 
-/// The problems of a page with their names, in the page's order.
+/// The problems of a page with their names, in the page's order (`problems::by_ids`, the API's
+/// read of problems by id).
 async fn details(pool: &PgPool, ranked: &[(i64, i32)]) -> Result<Vec<(i32, Problem)>, sqlx::Error> {
     let ids: Vec<i64> = ranked.iter().map(|(id, _)| *id).collect();
-    let ranks: Vec<i32> = ranked.iter().map(|(_, rank)| *rank).collect();
-    let rows = sqlx::query!(
-        r#"select p.id, p.rule, p.severity, s.name as stamp, h.fqdn::text as host, pl.wap_plan_id as "plan?",
-                  p.subject, p.message, p.evidence, p.opened_at,
-                  problem_last_seen(p.last_seen_at, p.resolved_at, p.stamp_id) as "last_seen_at!", p.resolved_at,
-                  problem_acknowledged(p.ack_at, p.ack_until) as "acknowledged!",
-                  p.ack_by, p.ack_note, p.ack_at, p.ack_until, k.rank as "rank!"
-           from unnest($1::bigint[], $2::int[]) with ordinality as k(id, rank, ord)
-           join problems p on p.id = k.id
-           join stamps s on s.id = p.stamp_id
-           left join hosts h on h.id = p.host_id
-           left join plans pl on pl.id = p.plan_id
-           order by k.ord"#,
-        &ids,
-        &ranks
-    )
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.rank, crate::problems::problem!(r)))
+    let mut conn = pool.acquire().await?;
+    let mut found: std::collections::HashMap<i64, Problem> =
+        crate::problems::by_ids(&mut conn, &ids)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+    Ok(ranked
+        .iter()
+        .filter_map(|(id, rank)| Some((*rank, found.remove(id)?)))
         .collect())
 }
 
