@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,22 +22,10 @@ use stampbook_server::rules::engine;
 use stampbook_server::startup::Application;
 
 fn alertmanager_bin() -> PathBuf {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    [
-        std::env::var_os("STAMPBOOK_ALERTMANAGER").map(PathBuf::from),
-        Some(repo.join(".data/tools/usr/bin/prometheus-alertmanager")),
-        Some(PathBuf::from("prometheus-alertmanager")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|p| {
-        Command::new(p)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-    .expect(
-        "alertmanager not found: run deploy/alertmanager (it fetches the Debian package's binary)",
+    common::debian_tool(
+        "STAMPBOOK_ALERTMANAGER",
+        "prometheus-alertmanager",
+        "deploy/alertmanager",
     )
 }
 

@@ -13,22 +13,7 @@ use std::process::{Command, Stdio};
 use sqlx::PgPool;
 
 fn promtool() -> PathBuf {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let candidates = [
-        std::env::var_os("STAMPBOOK_PROMTOOL").map(PathBuf::from),
-        Some(repo.join(".data/tools/usr/bin/promtool")),
-        Some(PathBuf::from("promtool")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| {
-            Command::new(p)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .expect("promtool not found: run deploy/promtool (it fetches the Debian package's binary)")
+    common::debian_tool("STAMPBOOK_PROMTOOL", "promtool", "deploy/promtool")
 }
 
 fn run(args: &[&str], stdin: Option<&str>) -> (bool, String) {

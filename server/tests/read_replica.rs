@@ -519,21 +519,7 @@ async fn every_read_route_answers_from_the_standby(app: &TestApp) {
 }
 
 fn check_metrics(text: &str) {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let promtool = [
-        std::env::var_os("STAMPBOOK_PROMTOOL").map(PathBuf::from),
-        Some(repo.join(".data/tools/usr/bin/promtool")),
-        Some(PathBuf::from("promtool")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|p| {
-        Command::new(p)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-    .expect("promtool not found: run deploy/promtool (it fetches the Debian package's binary)");
+    let promtool = common::debian_tool("STAMPBOOK_PROMTOOL", "promtool", "deploy/promtool");
     let mut child = Command::new(promtool)
         .args(["check", "metrics"])
         .stdin(std::process::Stdio::piped())

@@ -137,15 +137,21 @@ fn plan_wap(seen: &[&Reported]) -> Option<PlanWap> {
     })
 }
 
+/// What the WAP servers reported, by plan key.
+fn by_key(rows: Vec<Reported>) -> BTreeMap<String, Vec<Reported>> {
+    let mut out: BTreeMap<String, Vec<Reported>> = BTreeMap::new();
+    for r in rows {
+        out.entry(r.plan.key()).or_default().push(r);
+    }
+    out
+}
+
 impl Reconciler {
     /// What WAP says of the declared plans `ids` only (a page of the declared plans): their
     /// reports and declarations, not the fleet's, so a page costs its plans.
     pub async fn load_for(conn: &mut PgConnection, ids: &[String]) -> Result<Self, sqlx::Error> {
         let keys: Vec<String> = ids.iter().map(|id| wap::key(id)).collect();
-        let mut reported: BTreeMap<String, Vec<Reported>> = BTreeMap::new();
-        for r in wap::reported(&mut *conn, None, Some(&keys)).await? {
-            reported.entry(r.plan.key()).or_default().push(r);
-        }
+        let reported = by_key(wap::reported(&mut *conn, None, Some(&keys)).await?);
         // which stamps a cloud is on matters only to compare a plan WAP reports
         let cloud_stamps = if reported.is_empty() {
             BTreeMap::new()
@@ -176,10 +182,7 @@ impl Reconciler {
 
     /// What WAP says of every plan, declared or not.
     pub async fn load(conn: &mut PgConnection) -> Result<Self, sqlx::Error> {
-        let mut reported: BTreeMap<String, Vec<Reported>> = BTreeMap::new();
-        for r in wap::reported(&mut *conn, None, None).await? {
-            reported.entry(r.plan.key()).or_default().push(r);
-        }
+        let reported = by_key(wap::reported(&mut *conn, None, None).await?);
         let collected = wap::collected_stamps(&mut *conn, None)
             .await?
             .into_iter()

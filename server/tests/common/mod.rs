@@ -200,3 +200,26 @@ pub async fn simulate_fleet(app: &TestApp, stamps: u16, hosts_per_stamp: u16) {
         .await
         .unwrap();
 }
+
+/// A tool a test runs as the real component (promtool, Alertmanager): `$env` when set, else the
+/// binary the project's own script unpacked from the Debian package into `.data/tools` (`deb`
+/// names it under `/usr/bin`), else the one on `PATH`; the first that answers `--version`.
+pub fn debian_tool(env: &str, deb: &str, script: &str) -> PathBuf {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    [
+        std::env::var_os(env).map(PathBuf::from),
+        Some(repo.join(".data/tools/usr/bin").join(deb)),
+        Some(PathBuf::from(deb)),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| {
+        Command::new(p)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+    .unwrap_or_else(|| {
+        panic!("{deb} not found: run {script} (it fetches the Debian package's binary)")
+    })
+}
