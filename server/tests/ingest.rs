@@ -744,3 +744,29 @@ async fn the_outcomes_a_report_row_records_are_the_ones_the_database_allows(pool
         ReportOutcome::RECORDED.iter().map(|o| o.as_str()).collect();
     assert_eq!(allowed, recorded, "{check}");
 }
+
+/// FQDNs compare without case (`hosts.fqdn` is citext; DNS names are case-insensitive): a host
+/// that reports its name in other letters is the same host, and a changed report of it updates it.
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn a_changed_report_in_other_letters_updates_the_same_host(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    app.put_inventory(&spec_document()).await;
+    let (der, _) = cert_b64("gw01.ams-01.example.net", 200);
+    let mut rep = report("gw01.ams-01.example.net", "ams-01", &der);
+    post(&app, &app.admin, &rep).await;
+    rep["report_id"] = json!(uuid::Uuid::new_v4());
+    rep["collected_at"] = json!(Utc::now());
+    rep["host"]["fqdn"] = json!("GW01.AMS-01.Example.NET");
+    rep["services"][0]["state"] = json!("stopped");
+    let res = post(&app, &app.admin, &rep).await;
+    assert_eq!(res.status(), 202);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["outcome"], "stored", "{body}");
+    assert_eq!(
+        count(&pool, "select count(*) from hosts").await,
+        1,
+        "one host, whatever the letters"
+    );
+    let host = app.get_json("/api/v1/hosts/gw01.ams-01.example.net").await;
+    assert_eq!(host["services"][0]["state"], "stopped", "{host}");
+}

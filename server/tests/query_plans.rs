@@ -42,6 +42,7 @@ enum P {
     Big(Option<i64>),
     Bool(Option<bool>),
     Time(Option<DateTime<Utc>>),
+    Texts(Vec<String>),
 }
 
 fn text(s: &str) -> P {
@@ -86,6 +87,13 @@ fn literal(p: &P) -> String {
         P::Big(v) => or_null(v, "bigint", i64::to_string),
         P::Bool(v) => or_null(v, "bool", bool::to_string),
         P::Time(v) => or_null(v, "timestamptz", |t| format!("'{}'", t.to_rfc3339())),
+        P::Texts(v) => format!(
+            "array[{}]::text[]",
+            v.iter()
+                .map(|s| format!("'{}'", s.replace('\'', "''")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
@@ -562,7 +570,25 @@ async fn cases(pool: &PgPool) -> Vec<Case> {
         history::OF_KIND_PAGE,
         vec![P::Big(Some(host_id)), text("route"), P::Big(None), limit],
     ));
+    out.extend(lookups());
     out
+}
+
+/// Statements of ingest that find one row: an index lookup, whatever the fleet's size (a changed
+/// report's host is found and locked by its FQDN on every report).
+fn lookups() -> Vec<Case> {
+    let rules = stampbook_server::rules::RESOLVED_BY_A_REPORT
+        .iter()
+        .map(|r| (*r).to_owned())
+        .collect();
+    vec![bounded(
+        page_case(
+            "the host a changed report writes, locked",
+            stampbook_server::facts::report::HOST_FOR_REPORT,
+            vec![text("host-0050001.example.net"), P::Texts(rules)],
+        ),
+        SLACK,
+    )]
 }
 
 #[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]

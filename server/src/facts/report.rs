@@ -15,6 +15,10 @@ use super::history::{self, Change};
 use super::model::{HostIn, ParsedReport};
 use super::store;
 use crate::domain::ReportOutcome;
+
+/// The statement that finds and locks the host a changed report writes (plan-checked by
+/// `tests/query_plans.rs`: one index lookup, whatever the fleet's size).
+pub const HOST_FOR_REPORT: &str = include_str!("sql/host_for_report.sql");
 use crate::error::ApiError;
 
 /// What identifies a report's facts: everything but its id, time and agent. The collection errors
@@ -177,11 +181,8 @@ pub async fn write(tx: &mut PgConnection, r: &Incoming<'_>) -> Result<Written, A
     let received = Utc::now();
     let collected = r.report.collected_at.min(received);
     let host = &r.parsed.host;
-    let current = sqlx::query!(
-        r#"select id, stamp_id, last_collected_at, facts_digest,
-                  exists (select 1 from problems p where p.host_id = hosts.id and p.rule = any($2)
-                          and p.resolved_at is null) as "resolvable_open!"
-           from hosts where fqdn = $1::text for update"#,
+    let current = sqlx::query_file!(
+        "src/facts/sql/host_for_report.sql",
         host.fqdn.as_str(),
         &owned(r.resolved_by_report)
     )
