@@ -28,6 +28,8 @@ use stampbook_server::{audit, facts::read};
 const FLEET: &str = include_str!("../../deploy/scale/fleet.sql");
 const HOSTS: i32 = 100_000;
 const STAMPS: i32 = 1_000;
+/// Plans fleet.sql declares on each stamp.
+const PLANS_PER_STAMP: i32 = 10;
 /// The page size the checks ask for; the lists fetch one more row to know there is a next page.
 const LIMIT: i64 = 50;
 /// Rows a scan may read per row fetched (LIMIT + 1) before the list no longer costs what it returns.
@@ -116,7 +118,12 @@ async fn explain(conn: &mut PgConnection, case: &Case, mode: &str) -> Value {
         .map(literal)
         .collect::<Vec<_>>()
         .join(", ");
-    let sql = format!("explain (analyze, format json) execute plan_check({args})");
+    let args = if args.is_empty() {
+        args
+    } else {
+        format!("({args})")
+    };
+    let sql = format!("explain (analyze, format json) execute plan_check{args}");
     let q = sqlx::query_scalar::<_, Value>(sqlx::AssertSqlSafe(sql)).persistent(false);
     let explained = q
         .fetch_one(&mut *conn)
@@ -571,6 +578,7 @@ async fn cases(pool: &PgPool) -> Vec<Case> {
         vec![P::Big(Some(host_id)), text("route"), P::Big(None), limit],
     ));
     out.extend(lookups());
+    out.extend(wap_rule_inputs(pool).await);
     out
 }
 
@@ -589,6 +597,50 @@ fn lookups() -> Vec<Case> {
         ),
         SLACK,
     )]
+}
+
+/// What the WAP plan rules of one stamp read: about the stamp's own plans (fleet.sql declares
+/// 10 a stamp) and what its WAP servers report, never every plan of the fleet.
+async fn wap_rule_inputs(pool: &PgPool) -> Vec<Case> {
+    use stampbook_server::rules::load;
+    let stamp_id: i64 = sqlx::query_scalar("select id from stamps where name = 'st0500'")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let plans = SLACK * (i64::from(PLANS_PER_STAMP) + 1);
+    let keys = |v: &[&str]| P::Texts(v.iter().map(|s| (*s).to_owned()).collect());
+    vec![
+        bounded(
+            page_case(
+                "the declared plans of a stamp",
+                load::DECLARED_PLANS_OF_STAMP,
+                vec![P::Big(Some(stamp_id))],
+            ),
+            plans,
+        ),
+        // three reported ids: one declared there, one declared elsewhere, one nowhere
+        bounded(
+            page_case(
+                "which reported plan ids are declared",
+                load::DECLARED_AMONG,
+                vec![keys(&[
+                    "plan-st0500-3",
+                    "plan-st0123-1",
+                    "gold-not-declared",
+                ])],
+            ),
+            SLACK * 3,
+        ),
+        // the plans naming two clouds: fleet.sql names one cloud per stamp, on its 10 plans
+        bounded(
+            page_case(
+                "the stamps declaring a reported cloud",
+                load::CLOUD_STAMPS_AMONG,
+                vec![keys(&["cloud st0500", "cloud st0777", "no such cloud"])],
+            ),
+            SLACK * 2 * (i64::from(PLANS_PER_STAMP) + 1),
+        ),
+    ]
 }
 
 #[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]

@@ -18,6 +18,7 @@ use super::model::{
 use super::remote_console::{self, RemoteConsoleContext, RemoteConsoleInputs};
 use super::wap_plans::{DeclaredPlan, WapInputs};
 use crate::facts::wap as wap_facts;
+use crate::facts::wap::WapPlanFact;
 use crate::facts::x509::{KeyAlgorithm, KeyUsageFlag, ParsedCertificate, SignatureHash};
 use crate::inventory::model::Thresholds;
 
@@ -573,6 +574,13 @@ macro_rules! declared_plan {
     }};
 }
 
+/// The declared plans of one stamp, the WAP rules' side of the comparison.
+pub const DECLARED_PLANS_OF_STAMP: &str = include_str!("sql/declared_plans_of_stamp.sql");
+/// Which reported plan keys are declared on any stamp.
+pub const DECLARED_AMONG: &str = include_str!("sql/declared_among.sql");
+/// The stamps whose declared plans name each of some clouds.
+pub const CLOUD_STAMPS_AMONG: &str = include_str!("sql/cloud_stamps_among.sql");
+
 /// Every declared plan of the inventory as the WAP comparison reads it, with its stamp's id.
 pub async fn declared_plans(
     conn: &mut PgConnection,
@@ -640,30 +648,58 @@ pub fn cloud_stamps(declared: &[(i64, DeclaredPlan)]) -> BTreeMap<String, BTreeS
 }
 
 /// What the WAP plan rules of one stamp read: its WAP servers' plans, whether they ever
-/// reported, and the inventory's plans (this stamp's, every id, every cloud's stamps).
+/// reported, this stamp's declared plans, and of the rest of the inventory only what the reported
+/// plans name (which of their ids are declared, which stamps declare their clouds): the cost of a
+/// stamp's evaluation does not grow with the fleet's plans.
 pub async fn wap(conn: &mut PgConnection, stamp_id: i64) -> Result<WapInputs, sqlx::Error> {
     let stamps = [stamp_id];
     let collected = !wap_facts::collected_stamps(&mut *conn, Some(&stamps))
         .await?
         .is_empty();
-    let reported = wap_facts::reported(&mut *conn, Some(&stamps), None)
+    let reported: Vec<(String, WapPlanFact)> = wap_facts::reported(&mut *conn, Some(&stamps), None)
         .await?
         .into_iter()
         .map(|r| (r.host, r.plan))
         .collect();
-    let all = declared_plans(conn).await?;
+    let declared = sqlx::query_file!("src/rules/sql/declared_plans_of_stamp.sql", stamp_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| declared_plan!(r).1)
+        .collect();
+    let keys: Vec<String> = reported
+        .iter()
+        .map(|(_, p)| p.key())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let declared_ids = if keys.is_empty() {
+        BTreeSet::new()
+    } else {
+        sqlx::query_file_scalar!("src/rules/sql/declared_among.sql", &keys)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    let clouds: Vec<String> = super::wap_plans::named_clouds(&reported)
+        .into_iter()
+        .collect();
+    let cloud_stamps = if clouds.is_empty() {
+        BTreeMap::new()
+    } else {
+        sqlx::query_file!("src/rules/sql/cloud_stamps_among.sql", &clouds)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|r| (r.cloud, r.stamps.into_iter().collect()))
+            .collect()
+    };
     Ok(WapInputs {
         collected,
         reported,
-        declared_ids: all
-            .iter()
-            .map(|(_, d)| d.wap_plan_id.to_lowercase())
-            .collect(),
-        cloud_stamps: cloud_stamps(&all),
-        declared: all
-            .into_iter()
-            .filter(|(s, _)| *s == stamp_id)
-            .map(|(_, d)| d)
-            .collect(),
+        declared,
+        declared_ids,
+        cloud_stamps,
     })
 }

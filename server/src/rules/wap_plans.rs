@@ -165,6 +165,19 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
     }
 }
 
+/// The clouds (lower-cased names and ids) the `Clouds` settings of these plans name: what
+/// [`WapInputs::cloud_stamps`] must answer for.
+pub fn named_clouds(reported: &[(String, WapPlanFact)]) -> BTreeSet<String> {
+    reported
+        .iter()
+        .flat_map(|(_, plan)| setting(plan, "Clouds"))
+        .flat_map(cloud_refs)
+        .flat_map(|cloud| [cloud.name, cloud.id])
+        .flatten()
+        .map(|name| name.to_lowercase())
+        .collect()
+}
+
 fn setting<'a>(plan: &'a WapPlanFact, key: &str) -> Vec<&'a str> {
     plan.quotas
         .iter()
