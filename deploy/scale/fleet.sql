@@ -5,7 +5,8 @@
 --
 -- Per host: 2 machine certificates of its own (LocalMachine\My, expiring over the next two
 -- years) and its stamp's CA (LocalMachine\Root, shared by the stamp's hosts), 3 routes, role
--- settings on the VMM servers; 1 host in 10 has an open problem and 1 in 10 a resolved one
+-- settings on the VMM servers, the VMM agent's version (and the VMM server's) as a component, the
+-- Hyper-V service; 1 host in 10 has an open problem and 1 in 10 a resolved one
 -- (in every stamp); 1 host in 20 is stale; 10 plans per stamp (1 in 20 with an open problem).
 -- Host names interleave the stamps (host i is in stamp i mod stamps), so
 -- walking the FQDN index and keeping one stamp's hosts reads stamps × the rows it returns:
@@ -97,6 +98,15 @@ begin
 
     insert into host_settings (host_id, vmm)
     select h.id, '{"server": "vmm"}'::jsonb from hosts h where 'vmm_server' = any(h.roles);
+    -- components as the agent names them (System Center 2012 R2 UR builds); 1 host in 100 a
+    -- rollup behind; the Hyper-V service on every Hyper-V host
+    insert into host_components (host_id, name, version)
+    select h.id, 'vmm_agent', case when h.id % 100 = 3 then '3.2.8145.0' else '3.2.8169.0' end
+    from hosts h where h.roles && array['hyperv_host', 'vmm_server'];
+    insert into host_components (host_id, name, version)
+    select h.id, 'vmm_server', '3.2.8169.0' from hosts h where 'vmm_server' = any(h.roles);
+    insert into host_services (host_id, name, state, started_at)
+    select h.id, 'vmms', 'running', now() - interval '30 days' from hosts h where 'hyperv_host' = any(h.roles);
 
     -- 1 host in 10 has an open problem (its newest certificate's expiry), 1 in 10 a resolved one
     insert into problems (rule, severity, stamp_id, host_id, subject, message, opened_at, last_seen_at, resolved_at)

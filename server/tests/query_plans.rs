@@ -599,8 +599,8 @@ fn lookups() -> Vec<Case> {
     )]
 }
 
-/// What the WAP plan rules of one stamp read: about the stamp's own plans (fleet.sql declares
-/// 10 a stamp) and what its WAP servers report, never every plan of the fleet.
+/// What the stamp-wide and WAP plan rules of one stamp read: about the stamp's own hosts and plans
+/// (fleet.sql declares 10 a stamp) and what its WAP servers report, never the whole fleet.
 async fn wap_rule_inputs(pool: &PgPool) -> Vec<Case> {
     use stampbook_server::rules::load;
     let stamp_id: i64 = sqlx::query_scalar("select id from stamps where name = 'st0500'")
@@ -610,6 +610,15 @@ async fn wap_rule_inputs(pool: &PgPool) -> Vec<Case> {
     let plans = SLACK * (i64::from(PLANS_PER_STAMP) + 1);
     let keys = |v: &[&str]| P::Texts(v.iter().map(|s| (*s).to_owned()).collect());
     vec![
+        // a stamp's 100 hosts, one or two components each
+        bounded(
+            page_case(
+                "the components of a stamp's hosts",
+                load::COMPONENTS_OF_STAMP,
+                vec![P::Big(Some(stamp_id))],
+            ),
+            SLACK * 2 * i64::from(HOSTS / STAMPS),
+        ),
         bounded(
             page_case(
                 "the declared plans of a stamp",

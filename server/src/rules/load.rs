@@ -481,17 +481,14 @@ pub async fn components(
     conn: &mut PgConnection,
     stamp_id: i64,
 ) -> Result<Vec<(i64, String, String, String)>, sqlx::Error> {
-    Ok(sqlx::query!(
-        r#"select h.id, h.fqdn::text as "fqdn!", c.name, c.version
-           from hosts h cross join lateral (select name, version from host_components c where c.host_id = h.id) c
-           where h.stamp_id = $1 order by h.id, c.name"#,
-        stamp_id
+    Ok(
+        sqlx::query_file!("src/rules/sql/components_of_stamp.sql", stamp_id)
+            .fetch_all(conn)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.fqdn, r.name, r.version))
+            .collect(),
     )
-    .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(|r| (r.id, r.fqdn, r.name, r.version))
-    .collect())
 }
 
 pub async fn plans(conn: &mut PgConnection, stamp_id: i64) -> Result<Vec<PlanFact>, sqlx::Error> {
@@ -574,6 +571,8 @@ macro_rules! declared_plan {
     }};
 }
 
+/// The components of a stamp's hosts, the version rules' input.
+pub const COMPONENTS_OF_STAMP: &str = include_str!("sql/components_of_stamp.sql");
 /// The declared plans of one stamp, the WAP rules' side of the comparison.
 pub const DECLARED_PLANS_OF_STAMP: &str = include_str!("sql/declared_plans_of_stamp.sql");
 /// Which reported plan keys are declared on any stamp.
