@@ -248,3 +248,61 @@ impl fmt::Display for ReportOutcome {
         f.write_str(self.as_str())
     }
 }
+
+/// A time as PostgreSQL keeps it in a `timestamptz`: to the microsecond, rounded to the nearest
+/// (half to even, as its input does). Windows counts 100-ns ticks and agents may send them
+/// (`2026-12-02T14:31:19.7410226Z`); a fact compared with what was stored must be rounded the
+/// same way, or every report would change it.
+pub fn stored_time(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    use chrono::{SubsecRound, Timelike};
+    let nanos = t.nanosecond() % 1_000_000_000; // a leap second's extra second is kept as is
+    let (micros, rest) = (nanos / 1_000, nanos % 1_000);
+    let truncated = t.trunc_subsecs(6);
+    if rest > 500 || (rest == 500 && micros % 2 == 1) {
+        truncated + chrono::Duration::microseconds(1)
+    } else {
+        truncated
+    }
+}
+
+#[cfg(test)]
+mod stored_time_tests {
+    use chrono::{DateTime, Utc};
+
+    use super::stored_time;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn times_round_to_the_microsecond_as_postgresql_does() {
+        let cases = [
+            (
+                "2026-12-02T14:31:19.7410226Z",
+                "2026-12-02T14:31:19.741023Z",
+            ),
+            (
+                "2026-12-02T14:31:19.741022601Z",
+                "2026-12-02T14:31:19.741023Z",
+            ),
+            (
+                "2026-12-02T14:31:19.7410224Z",
+                "2026-12-02T14:31:19.741022Z",
+            ),
+            (
+                "2026-12-02T14:31:19.7410225Z",
+                "2026-12-02T14:31:19.741022Z",
+            ),
+            (
+                "2026-12-02T14:31:19.7410235Z",
+                "2026-12-02T14:31:19.741024Z",
+            ),
+            ("2026-12-02T14:31:19.741023Z", "2026-12-02T14:31:19.741023Z"),
+            ("2026-12-31T23:59:59.9999996Z", "2027-01-01T00:00:00Z"),
+        ];
+        for (given, kept) in cases {
+            assert_eq!(stored_time(at(given)), at(kept), "{given}");
+        }
+    }
+}

@@ -770,3 +770,50 @@ async fn a_changed_report_in_other_letters_updates_the_same_host(pool: PgPool) {
     let host = app.get_json("/api/v1/hosts/gw01.ams-01.example.net").await;
     assert_eq!(host["services"][0]["state"], "stopped", "{host}");
 }
+
+/// Windows keeps times in 100-ns ticks (PowerShell 7's `ConvertTo-Json` and the round-trip
+/// format write 7 decimals), PostgreSQL in microseconds: a time the database rounded is the same
+/// time, so a later report that moves only the VM count changes only the vitals, never the
+/// services or certificates it repeats (no history row, no whole-stamp evaluation for a Root
+/// certificate that did not change).
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn times_finer_than_a_microsecond_do_not_make_repeated_facts_changes(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    app.put_inventory(&spec_document()).await;
+    let (der, _) = cert_b64("gw01.ams-01.example.net", 200);
+    let mut rep = report("gw01.ams-01.example.net", "ams-01", &der);
+    rep["services"][0]["started_at"] = json!("2026-12-02T14:31:19.7410226Z");
+    rep["certificates"][0]["added_at"] = json!("2026-04-23T19:24:45.741022601Z");
+    rep["certificates"][0]["store"] = json!("LocalMachine\\Root");
+    rep["certificates"][0]["has_private_key"] = json!(false);
+    post(&app, &app.admin, &rep).await;
+    // what the inventory and the first report queued
+    stampbook_server::rules::engine::evaluate_queued(&pool)
+        .await
+        .unwrap();
+    rep["report_id"] = json!(uuid::Uuid::new_v4());
+    rep["collected_at"] = json!(Utc::now());
+    rep["host"]["vitals"]["vm_count"] = json!(3);
+    let body: Value = post(&app, &app.admin, &rep).await.json().await.unwrap();
+    assert_eq!(body["outcome"], "stored", "{body}");
+    let history = app
+        .get_json("/api/v1/hosts/gw01.ams-01.example.net/history")
+        .await;
+    let changed: Vec<String> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["change"] == "changed")
+        .map(|i| format!("{} {}", i["kind"], i["key"]))
+        .collect();
+    assert_eq!(changed, ["\"vitals\" \"vitals\""], "{history}");
+    let whole = count(
+        &pool,
+        "select count(*) from evaluation_queue where host_ids is null",
+    )
+    .await;
+    assert_eq!(
+        whole, 0,
+        "a report that repeats its Root certificate asks for its host only"
+    );
+}

@@ -77,7 +77,7 @@ pub async fn touch_unchanged(
     resolved_by_report: &[&str],
 ) -> Result<Option<Touched>, sqlx::Error> {
     let received = Utc::now();
-    let collected = report.collected_at.min(received);
+    let collected = crate::domain::stored_time(report.collected_at).min(received);
     let done = sqlx::query!(
         r#"with current as (
                select h.id, h.stamp_id from hosts h join stamps s on s.id = h.stamp_id
@@ -179,7 +179,7 @@ pub enum Written {
 /// history and the `reports` row.
 pub async fn write(tx: &mut PgConnection, r: &Incoming<'_>) -> Result<Written, ApiError> {
     let received = Utc::now();
-    let collected = r.report.collected_at.min(received);
+    let collected = crate::domain::stored_time(r.report.collected_at).min(received);
     let host = &r.parsed.host;
     let current = sqlx::query_file!(
         "src/facts/sql/host_for_report.sql",

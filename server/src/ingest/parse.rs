@@ -138,7 +138,8 @@ pub fn parse(report: &Report, host: HostIn) -> Result<ParsedReport, ApiError> {
                         .map(str::trim)
                         .filter(|p| !p.is_empty())
                         .map(str::to_owned),
-                    added_at: c.added_at,
+                    // as the database will keep it, so that the next report compares equal
+                    added_at: c.added_at.map(crate::domain::stored_time),
                     added_at_upper_bound: c.added_at.is_some()
                         && c.added_at_source.as_deref()
                             == Some(stampbook_wire::ADDED_AT_REGISTRY_LAST_WRITE),
@@ -228,7 +229,7 @@ pub fn parse(report: &Report, host: HostIn) -> Result<ParsedReport, ApiError> {
                 out.push(ServiceFact {
                     name,
                     state,
-                    started_at: s.started_at,
+                    started_at: s.started_at.map(crate::domain::stored_time),
                 });
             }
             Some(out)
