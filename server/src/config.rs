@@ -152,6 +152,11 @@ pub struct ServeArgs {
     /// Seconds between full rule evaluations of every stamp (time-based rules: expiry, staleness).
     #[arg(long, env = "STAMPBOOK_EVALUATION_INTERVAL_S", default_value_t = 60)]
     pub evaluation_interval_s: u64,
+    /// While HTTP requests are being answered, each rule evaluation lane rests this many times
+    /// the length of the stamp run it just made (2: it evaluates at most a third of the time,
+    /// and requests keep the cores); 0 never rests. At most 2 s at once.
+    #[arg(long, env = "STAMPBOOK_EVALUATION_REST", default_value_t = 2.0)]
+    pub evaluation_rest: f64,
     /// Days accepted report ids are remembered (idempotency window).
     #[arg(long, env = "STAMPBOOK_REPORT_RETENTION_DAYS", default_value_t = 14)]
     pub report_retention_days: u32,
@@ -384,6 +389,7 @@ impl ServeArgs {
             rate_limit_per_min: 0,
             auth_failures_per_min: 30,
             evaluation_interval_s: 3600,
+            evaluation_rest: 2.0,
             report_retention_days: 14,
             workers: Some(2),
             // tests run the evaluator themselves (rules::engine::evaluate_queued), deterministically

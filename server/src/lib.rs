@@ -16,6 +16,7 @@ pub mod error;
 pub mod facts;
 pub mod health;
 pub mod heartbeat;
+pub mod in_flight;
 pub mod ingest;
 pub mod inventory;
 pub mod json;

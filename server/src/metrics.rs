@@ -56,6 +56,19 @@ pub struct Metrics {
     /// agent's last successful push, so the sum counts every lost report once).
     spool_dropped: AtomicU64,
     spool_rejected: AtomicU64,
+    /// HTTP requests being answered now (the evaluator gives way while any is).
+    requests_in_flight: AtomicU64,
+    /// Time the evaluator rested to give way to requests.
+    evaluation_rest_us: AtomicU64,
+}
+
+/// A request being answered: counted in flight until dropped.
+pub struct InFlight<'a>(&'a Metrics);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.requests_in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Metrics {
@@ -80,6 +93,22 @@ impl Metrics {
         if let Ok(n) = u64::try_from(reports) {
             self.spool_rejected.fetch_add(n, Ordering::Relaxed);
         }
+    }
+
+    /// A request begins; it is in flight until the answer is dropped.
+    pub fn request_begun(&self) -> InFlight<'_> {
+        self.requests_in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(self)
+    }
+
+    pub fn requests_in_flight(&self) -> u64 {
+        self.requests_in_flight.load(Ordering::Relaxed)
+    }
+
+    /// The evaluator rested this long to give way to requests.
+    pub fn evaluation_rested(&self, took: Duration) {
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.evaluation_rest_us.fetch_add(us, Ordering::Relaxed);
     }
 
     pub fn rule_run(&self, took: Duration) {
@@ -130,6 +159,29 @@ impl Metrics {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .render(out, "stampbook_ingest_duration_seconds");
+        let _ = writeln!(
+            out,
+            "# HELP stampbook_http_requests_in_flight HTTP requests being answered now."
+        );
+        let _ = writeln!(out, "# TYPE stampbook_http_requests_in_flight gauge");
+        let _ = writeln!(
+            out,
+            "stampbook_http_requests_in_flight {}",
+            self.requests_in_flight()
+        );
+        let _ = writeln!(
+            out,
+            "# HELP stampbook_evaluation_rest_seconds_total Time the rule evaluator rested to give way to requests (STAMPBOOK_EVALUATION_REST)."
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE stampbook_evaluation_rest_seconds_total counter"
+        );
+        let _ = writeln!(
+            out,
+            "stampbook_evaluation_rest_seconds_total {}",
+            self.evaluation_rest_us.load(Ordering::Relaxed) as f64 / 1e6
+        );
         let _ = writeln!(
             out,
             "# HELP stampbook_rule_run_duration_seconds Time of one stamp's rule evaluation."

@@ -108,6 +108,7 @@ impl Application {
                 .wrap(security_headers())
                 .wrap(from_fn(request_id_header))
                 .wrap(from_fn(crate::access_log::middleware))
+                .wrap(from_fn(crate::in_flight::middleware))
                 .wrap(TracingLogger::default())
                 .configure(routes)
                 .default_service(web::to(crate::web::not_found))
@@ -146,7 +147,7 @@ impl Application {
                 background.clone(),
                 s.evaluator.clone(),
                 s.settings.evaluation_interval(),
-                s.metrics.clone(),
+                crate::rules::engine::Pace::new(s.metrics.clone(), s.settings.evaluation_rest),
             )));
             let retention = background.clone();
             workers.push(tokio::spawn(async move {

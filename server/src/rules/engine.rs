@@ -501,6 +501,46 @@ pub async fn request_all(pool: &PgPool) -> Result<u64, sqlx::Error> {
     .rows_affected())
 }
 
+/// How the evaluator gives way to requests: while any request is in flight, a lane rests
+/// `rest` times the length of the stamp run it just made before taking the next (2: a lane
+/// evaluates at most a third of the time requests are being answered), never more than
+/// [`Pace::MAX_REST`] at once. Without metrics (tools, tests) or at 0 it never rests.
+#[derive(Clone, Default)]
+pub struct Pace {
+    metrics: Option<Arc<Metrics>>,
+    rest: f64,
+}
+
+impl Pace {
+    pub const MAX_REST: std::time::Duration = std::time::Duration::from_secs(2);
+
+    pub fn new(metrics: Arc<Metrics>, rest: f64) -> Pace {
+        Pace {
+            metrics: Some(metrics),
+            rest: if rest.is_finite() { rest.max(0.0) } else { 0.0 },
+        }
+    }
+
+    /// Only counts runs (the `/metrics` histogram), never rests.
+    pub fn counting(metrics: Option<Arc<Metrics>>) -> Pace {
+        Pace { metrics, rest: 0.0 }
+    }
+
+    /// How long to rest after a run that took `took`, as things stand now.
+    pub fn rest_after(&self, took: std::time::Duration) -> Option<std::time::Duration> {
+        let m = self.metrics.as_deref()?;
+        (self.rest > 0.0 && m.requests_in_flight() > 0)
+            .then(|| took.mul_f64(self.rest).min(Pace::MAX_REST))
+    }
+
+    async fn after(&self, took: std::time::Duration) {
+        if let (Some(rest), Some(m)) = (self.rest_after(took), self.metrics.as_deref()) {
+            tokio::time::sleep(rest).await;
+            m.evaluation_rested(rest);
+        }
+    }
+}
+
 /// Evaluates everything queued until the queue is empty, with one lane per certificate cache
 /// in `caches` (lanes take different stamps, so they use the cores side by side); answers how
 /// many stamps ran. A stamp whose evaluation fails goes back to the queue.
@@ -509,15 +549,24 @@ pub async fn drain(
     caches: &mut Vec<CertCache>,
     metrics: Option<Arc<Metrics>>,
 ) -> Result<usize, sqlx::Error> {
+    drain_paced(pool, caches, &Pace::counting(metrics)).await
+}
+
+/// [`drain`], giving way to requests as `pace` says.
+pub async fn drain_paced(
+    pool: &PgPool,
+    caches: &mut Vec<CertCache>,
+    pace: &Pace,
+) -> Result<usize, sqlx::Error> {
     if caches.is_empty() {
         caches.push(CertCache::default());
     }
     let lanes: Vec<_> = std::mem::take(caches)
         .into_iter()
         .map(|mut certs| {
-            let (pool, metrics) = (pool.clone(), metrics.clone());
+            let (pool, pace) = (pool.clone(), pace.clone());
             tokio::spawn(async move {
-                let result = lane(&pool, &mut certs, metrics.as_deref()).await;
+                let result = lane(&pool, &mut certs, &pace).await;
                 (certs, result)
             })
         })
@@ -545,11 +594,8 @@ pub async fn drain(
     }
 }
 
-async fn lane(
-    pool: &PgPool,
-    certs: &mut CertCache,
-    metrics: Option<&Metrics>,
-) -> Result<usize, sqlx::Error> {
+async fn lane(pool: &PgPool, certs: &mut CertCache, pace: &Pace) -> Result<usize, sqlx::Error> {
+    let metrics = pace.metrics.as_deref();
     let mut done = 0;
     loop {
         let taken = take(pool, 1).await?;
@@ -565,6 +611,7 @@ async fn lane(
                     stamp_rules: *stamp_rules,
                 },
             };
+            let started = Instant::now();
             match evaluate_linked(
                 pool,
                 *stamp_id,
@@ -576,7 +623,10 @@ async fn lane(
             )
             .await
             {
-                Ok(_) => done += 1,
+                Ok(_) => {
+                    done += 1;
+                    pace.after(started.elapsed()).await;
+                }
                 Err(e) => {
                     tracing::error!(stamp_id, error = %e, "rule evaluation failed; queued again");
                     let mut conn = pool.acquire().await?;
@@ -608,4 +658,32 @@ pub async fn evaluate_all(pool: &PgPool) -> Result<usize, sqlx::Error> {
 /// For tests: evaluate what is queued now.
 pub async fn evaluate_queued(pool: &PgPool) -> Result<usize, sqlx::Error> {
     drain(pool, &mut lanes(), None).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn a_lane_rests_only_while_requests_are_being_answered() {
+        let m = Arc::new(Metrics::default());
+        let pace = Pace::new(m.clone(), 2.0);
+        let run = Duration::from_millis(30);
+        assert_eq!(pace.rest_after(run), None, "no request in flight: no rest");
+        let answering = m.request_begun();
+        assert_eq!(pace.rest_after(run), Some(Duration::from_millis(60)));
+        assert_eq!(
+            pace.rest_after(Duration::from_secs(10)),
+            Some(Pace::MAX_REST),
+            "a long run rests at most MAX_REST"
+        );
+        assert_eq!(Pace::new(m.clone(), 0.0).rest_after(run), None, "0: never");
+        assert_eq!(Pace::new(m.clone(), f64::NAN).rest_after(run), None);
+        assert_eq!(Pace::counting(Some(m.clone())).rest_after(run), None);
+        drop(answering);
+        assert_eq!(m.requests_in_flight(), 0);
+        assert_eq!(pace.rest_after(run), None, "the request was answered");
+    }
 }

@@ -24,13 +24,13 @@ impl Evaluator {
 }
 
 /// The evaluator loop of one replica, on the background workers' pool: evaluates queued stamps
-/// when rung (after a short pause that gathers a burst of reports into one run) and queues every
-/// stamp every `interval`.
+/// when rung (after a short pause that gathers a burst of reports into one run), giving way to
+/// requests as `pace` says, and queues every stamp every `interval`.
 pub async fn run(
     pool: sqlx::PgPool,
     evaluator: Evaluator,
     interval: std::time::Duration,
-    metrics: Arc<crate::metrics::Metrics>,
+    pace: super::engine::Pace,
 ) {
     tokio::spawn(listen(pool.clone(), evaluator.clone()));
     let mut lanes = super::engine::lanes();
@@ -51,7 +51,7 @@ pub async fn run(
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
         }
-        if let Err(e) = super::engine::drain(&pool, &mut lanes, Some(metrics.clone())).await {
+        if let Err(e) = super::engine::drain_paced(&pool, &mut lanes, &pace).await {
             tracing::warn!(error = %e, "rule evaluation stopped; retrying at the next ring or tick");
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
