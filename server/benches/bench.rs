@@ -55,8 +55,11 @@ enum What {
     /// Changed reports for the hosts of a fleet loaded in SQL by deploy/scale/fleet.sql (host
     /// i is `host-000000i.example.net` in stamp `st(i mod stamps + 1)`), host after host from
     /// `first`, pushed over HTTP for `seconds`: at `rate` reports/s, or as fast as
-    /// `--concurrency` allows (rate 0). One report in `fault_every` carries a machine
-    /// certificate that expired days ago (`cert.expired` opens); their ids go to `faults_out`.
+    /// `--concurrency` allows (rate 0), at most `count` of them. One report in `fault_every`
+    /// (the one at `fault_offset`, default `fault_every / 2`) carries a machine certificate
+    /// that expired days ago (`cert.expired` opens); their ids go to `faults_out`. `pass`
+    /// moves the VM count of every report, so that hosts pushed before report changed facts
+    /// again (a fleet's steady state) rather than facts that replace everything stored.
     Push {
         #[arg(long)]
         hosts: usize,
@@ -71,7 +74,18 @@ enum What {
         #[arg(long, default_value_t = 10)]
         fault_every: usize,
         #[arg(long)]
+        fault_offset: Option<usize>,
+        #[arg(long)]
         faults_out: Option<std::path::PathBuf>,
+        #[arg(long, default_value_t = 0)]
+        pass: usize,
+        #[arg(long)]
+        count: Option<usize>,
+        /// The two report templates, kept here across pushes (made on the first): the same
+        /// certificates in every push, so that a second push over the same hosts changes only
+        /// what `pass` moves.
+        #[arg(long)]
+        templates: Option<std::path::PathBuf>,
     },
     /// A fleet loaded over HTTP, then full and incremental rule evaluation timed.
     Rules {
@@ -442,22 +456,27 @@ fn main() {
                 rate,
                 seconds,
                 fault_every,
+                fault_offset,
                 faults_out,
+                pass,
+                count,
+                templates,
             } => {
                 let fleet = FleetSql {
                     hosts: *hosts,
                     stamps: *stamps,
                 };
-                push(
-                    &cli,
-                    fleet,
-                    *first,
-                    *rate,
-                    *seconds,
-                    *fault_every,
-                    faults_out.as_deref(),
-                )
-                .await
+                let plan = PushPlan {
+                    first: *first,
+                    pass: *pass,
+                    rate: *rate,
+                    seconds: *seconds,
+                    count: *count,
+                    fault_every: *fault_every,
+                    fault_offset: fault_offset.unwrap_or(*fault_every / 2),
+                };
+                let templates = kept_templates(templates.as_deref());
+                push(&cli, fleet, &plan, &templates, faults_out.as_deref()).await
             }
             What::Profile { stamp_id } => profile(&cli, *stamp_id).await,
             What::Full => full(&cli).await,
@@ -622,11 +641,29 @@ fn templates() -> (Report, Report) {
     (clean, faulty)
 }
 
+/// What one push sends (see `What::Push`).
+struct PushPlan {
+    first: usize,
+    pass: usize,
+    rate: f64,
+    seconds: f64,
+    count: Option<usize>,
+    fault_every: usize,
+    fault_offset: usize,
+}
+
+impl PushPlan {
+    fn faulty(&self, n: usize) -> bool {
+        self.fault_every > 0 && n % self.fault_every == self.fault_offset % self.fault_every
+    }
+}
+
 /// Report `n` of a push from host `first`: fleet.sql's host, its stamp, facts that differ from
-/// what is stored (the VM count moves with each pass over the fleet).
-fn dressed(template: &Report, fleet: FleetSql, first: usize, n: usize) -> Report {
+/// what is stored (the VM count moves with each pass over the fleet, and with `pass`).
+fn dressed(template: &Report, fleet: FleetSql, plan: &PushPlan, n: usize) -> Report {
+    let first = plan.first;
     let i = (first - 1 + n) % fleet.hosts + 1;
-    let pass = (first - 1 + n) / fleet.hosts;
+    let pass = (first - 1 + n) / fleet.hosts + plan.pass;
     let mut r = template.clone();
     r.report_id = uuid::Uuid::new_v4();
     r.collected_at = Utc::now();
@@ -639,16 +676,27 @@ fn dressed(template: &Report, fleet: FleetSql, first: usize, n: usize) -> Report
     r
 }
 
+/// [`templates`], read from `path` when an earlier push kept them there (else made and kept).
+fn kept_templates(path: Option<&std::path::Path>) -> (Report, Report) {
+    let Some(path) = path else {
+        return templates();
+    };
+    if let Ok(bytes) = std::fs::read(path) {
+        return serde_json::from_slice(&bytes).expect("the kept report templates read back");
+    }
+    let made = templates();
+    std::fs::write(path, serde_json::to_vec(&made).unwrap()).unwrap();
+    made
+}
+
 async fn push(
     cli: &Cli,
     fleet: FleetSql,
-    first: usize,
-    rate: f64,
-    seconds: f64,
-    fault_every: usize,
+    plan: &PushPlan,
+    (clean, faulty): &(Report, Report),
     faults_out: Option<&std::path::Path>,
 ) {
-    let (clean, faulty) = templates();
+    let (first, rate, seconds) = (plan.first, plan.rate, plan.seconds);
     // the bodies are encoded before the clock starts: the push measures the server, not gzip
     let count = if rate > 0.0 {
         (rate * seconds).ceil() as usize
@@ -656,14 +704,15 @@ async fn push(
         // as fast as it goes: more than 2 cores have ever stored
         (1500.0 * seconds).ceil() as usize
     };
+    let count = plan.count.map_or(count, |c| c.min(count));
     let mut progress = Progress::to(Out::Stderr, "encoding the reports", count as u64);
     let mut faults = Vec::new();
     let bodies: Vec<Vec<u8>> = (0..count)
         .map(|n| {
-            let fault = fault_every > 0 && n % fault_every == fault_every / 2;
-            let r = dressed(if fault { &faulty } else { &clean }, fleet, first, n);
+            let fault = plan.faulty(n);
+            let r = dressed(if fault { faulty } else { clean }, fleet, plan, n);
             if fault {
-                faults.push(r.report_id);
+                faults.push((n, r.report_id));
             }
             progress.advance(1, "");
             encode(&r)
@@ -736,8 +785,7 @@ async fn push(
     if let Some(path) = faults_out {
         let lines: String = faults
             .iter()
-            .enumerate()
-            .filter(|(k, _)| sent.contains(&(k * fault_every + fault_every / 2)))
+            .filter(|(n, _)| sent.contains(n))
             .map(|(_, id)| format!("{id}\n"))
             .collect();
         std::fs::write(path, lines).unwrap();
