@@ -1,5 +1,7 @@
-//! Counts the requests being answered ([`crate::metrics::Metrics::request_begun`]): the rule
-//! evaluator gives way while any is (`STAMPBOOK_EVALUATION_REST`), and `/metrics` shows how many.
+//! Counts the requests being answered ([`crate::metrics::Metrics::request_begun`]), agents'
+//! reports apart: the rule evaluator gives way while any other is (`STAMPBOOK_EVALUATION_REST`;
+//! reports are the evaluator's own input, and it must keep up with them), and `/metrics` shows
+//! how many.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -15,6 +17,7 @@ pub async fn middleware(
     let metrics = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.metrics.clone());
-    let _answering = metrics.as_deref().map(|m| m.request_begun());
+    let report = req.method() == actix_web::http::Method::POST && req.path() == "/api/v1/reports";
+    let _answering = metrics.as_deref().map(|m| m.request_begun(report));
     next.call(req).await
 }

@@ -56,18 +56,20 @@ pub struct Metrics {
     /// agent's last successful push, so the sum counts every lost report once).
     spool_dropped: AtomicU64,
     spool_rejected: AtomicU64,
-    /// HTTP requests being answered now (the evaluator gives way while any is).
-    requests_in_flight: AtomicU64,
+    /// HTTP requests being answered now, agents' reports and the others (the evaluator gives
+    /// way while any other is: reports are its own input, and it must keep up with them).
+    reports_in_flight: AtomicU64,
+    others_in_flight: AtomicU64,
     /// Time the evaluator rested to give way to requests.
     evaluation_rest_us: AtomicU64,
 }
 
 /// A request being answered: counted in flight until dropped.
-pub struct InFlight<'a>(&'a Metrics);
+pub struct InFlight<'a>(&'a AtomicU64);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.0.requests_in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -95,14 +97,21 @@ impl Metrics {
         }
     }
 
-    /// A request begins; it is in flight until the answer is dropped.
-    pub fn request_begun(&self) -> InFlight<'_> {
-        self.requests_in_flight.fetch_add(1, Ordering::Relaxed);
-        InFlight(self)
+    /// A request begins (`report`: an agent's report); it is in flight until the answer is
+    /// dropped.
+    pub fn request_begun(&self, report: bool) -> InFlight<'_> {
+        let n = if report {
+            &self.reports_in_flight
+        } else {
+            &self.others_in_flight
+        };
+        n.fetch_add(1, Ordering::Relaxed);
+        InFlight(n)
     }
 
-    pub fn requests_in_flight(&self) -> u64 {
-        self.requests_in_flight.load(Ordering::Relaxed)
+    /// Requests being answered now other than agents' reports.
+    pub fn others_in_flight(&self) -> u64 {
+        self.others_in_flight.load(Ordering::Relaxed)
     }
 
     /// The evaluator rested this long to give way to requests.
@@ -161,14 +170,19 @@ impl Metrics {
             .render(out, "stampbook_ingest_duration_seconds");
         let _ = writeln!(
             out,
-            "# HELP stampbook_http_requests_in_flight HTTP requests being answered now."
+            "# HELP stampbook_http_requests_in_flight HTTP requests being answered now: agents' reports, and the others."
         );
         let _ = writeln!(out, "# TYPE stampbook_http_requests_in_flight gauge");
-        let _ = writeln!(
-            out,
-            "stampbook_http_requests_in_flight {}",
-            self.requests_in_flight()
-        );
+        for (kind, n) in [
+            ("report", &self.reports_in_flight),
+            ("other", &self.others_in_flight),
+        ] {
+            let _ = writeln!(
+                out,
+                "stampbook_http_requests_in_flight{{kind=\"{kind}\"}} {}",
+                n.load(Ordering::Relaxed)
+            );
+        }
         let _ = writeln!(
             out,
             "# HELP stampbook_evaluation_rest_seconds_total Time the rule evaluator rested to give way to requests (STAMPBOOK_EVALUATION_REST)."

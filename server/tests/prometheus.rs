@@ -56,7 +56,8 @@ async fn metrics_after_real_traffic_pass_promtool_check_metrics(pool: PgPool) {
         "stampbook_evaluation_queue_oldest_seconds",
         "stampbook_up 1",
         // the scrape itself is being answered
-        "stampbook_http_requests_in_flight 1",
+        "stampbook_http_requests_in_flight{kind=\"other\"} 1",
+        "stampbook_http_requests_in_flight{kind=\"report\"} 0",
         "stampbook_evaluation_rest_seconds_total",
     ] {
         assert!(text.contains(family), "{family} in /metrics:\n{text}");

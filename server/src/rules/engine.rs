@@ -501,7 +501,8 @@ pub async fn request_all(pool: &PgPool) -> Result<u64, sqlx::Error> {
     .rows_affected())
 }
 
-/// How the evaluator gives way to requests: while any request is in flight, a lane rests
+/// How the evaluator gives way to requests: while any request other than an agent's report is
+/// in flight (reports are the evaluator's input: it keeps up with them), a lane rests
 /// `rest` times the length of the stamp run it just made before taking the next (2: a lane
 /// evaluates at most a third of the time requests are being answered), never more than
 /// [`Pace::MAX_REST`] at once. Without metrics (tools, tests) or at 0 it never rests.
@@ -529,7 +530,7 @@ impl Pace {
     /// How long to rest after a run that took `took`, as things stand now.
     pub fn rest_after(&self, took: std::time::Duration) -> Option<std::time::Duration> {
         let m = self.metrics.as_deref()?;
-        (self.rest > 0.0 && m.requests_in_flight() > 0)
+        (self.rest > 0.0 && m.others_in_flight() > 0)
             .then(|| took.mul_f64(self.rest).min(Pace::MAX_REST))
     }
 
@@ -667,12 +668,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_lane_rests_only_while_requests_are_being_answered() {
+    fn a_lane_rests_only_while_requests_other_than_reports_are_being_answered() {
         let m = Arc::new(Metrics::default());
         let pace = Pace::new(m.clone(), 2.0);
         let run = Duration::from_millis(30);
         assert_eq!(pace.rest_after(run), None, "no request in flight: no rest");
-        let answering = m.request_begun();
+        let reporting = m.request_begun(true);
+        assert_eq!(pace.rest_after(run), None, "an agent's report: no rest");
+        drop(reporting);
+        let answering = m.request_begun(false);
         assert_eq!(pace.rest_after(run), Some(Duration::from_millis(60)));
         assert_eq!(
             pace.rest_after(Duration::from_secs(10)),
@@ -683,7 +687,7 @@ mod tests {
         assert_eq!(Pace::new(m.clone(), f64::NAN).rest_after(run), None);
         assert_eq!(Pace::counting(Some(m.clone())).rest_after(run), None);
         drop(answering);
-        assert_eq!(m.requests_in_flight(), 0);
+        assert_eq!(m.others_in_flight(), 0);
         assert_eq!(pace.rest_after(run), None, "the request was answered");
     }
 }
