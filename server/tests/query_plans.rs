@@ -610,6 +610,15 @@ async fn wap_rule_inputs(pool: &PgPool) -> Vec<Case> {
     let plans = SLACK * (i64::from(PLANS_PER_STAMP) + 1);
     let keys = |v: &[&str]| P::Texts(v.iter().map(|s| (*s).to_owned()).collect());
     vec![
+        // every run of a stamp, host runs too: its VMM servers' settings (fleet.sql: 2 a stamp)
+        bounded(
+            page_case(
+                "the VMM settings of a stamp",
+                load::VMM_SETTINGS_OF_STAMP,
+                vec![P::Big(Some(stamp_id))],
+            ),
+            SLACK * (2 + 1),
+        ),
         // a stamp's 100 hosts, one or two components each
         bounded(
             page_case(

@@ -200,17 +200,13 @@ pub async fn remote_console(
     stamp_id: i64,
     certs: &mut CertCache,
 ) -> Result<(RemoteConsoleContext, Vec<String>), sqlx::Error> {
-    let vmm: Vec<(i64, String, stampbook_wire::VmmSettings)> = sqlx::query!(
-        r#"select h.id, h.fqdn::text as "fqdn!", hs.vmm as "vmm!"
-           from host_settings hs join hosts h on h.id = hs.host_id
-           where h.stamp_id = $1 and hs.vmm is not null order by h.id"#,
-        stamp_id
-    )
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .filter_map(|r| Some((r.id, r.fqdn, serde_json::from_value(r.vmm).ok()?)))
-    .collect();
+    let vmm: Vec<(i64, String, stampbook_wire::VmmSettings)> =
+        sqlx::query_file!("src/rules/sql/vmm_settings_of_stamp.sql", stamp_id)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .filter_map(|r| Some((r.id, r.fqdn, serde_json::from_value(r.vmm).ok()?)))
+            .collect();
     let thumbprints: Vec<String> = vmm
         .iter()
         .flat_map(|(_, _, v)| {
@@ -571,6 +567,8 @@ macro_rules! declared_plan {
     }};
 }
 
+/// The VMM settings a stamp's hosts reported, the Remote Console rules' input (every run).
+pub const VMM_SETTINGS_OF_STAMP: &str = include_str!("sql/vmm_settings_of_stamp.sql");
 /// The components of a stamp's hosts, the version rules' input.
 pub const COMPONENTS_OF_STAMP: &str = include_str!("sql/components_of_stamp.sql");
 /// The declared plans of one stamp, the WAP rules' side of the comparison.
