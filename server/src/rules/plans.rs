@@ -16,6 +16,9 @@ use super::model::{Finding, OpenProblem, PlanFact, Severity, StampContext};
 
 pub const STAMP_MISSING: &str = "plan.stamp_missing";
 pub const STAMP_UNHEALTHY: &str = "plan.stamp_unhealthy";
+/// The blocking problems a `plan.stamp_unhealthy` names in its evidence (`problems_total`
+/// counts them all).
+pub const EVIDENCE_PROBLEMS: usize = 50;
 
 pub fn evaluate(ctx: &StampContext, plans: &[PlanFact], open: &[OpenProblem]) -> Vec<Finding> {
     if ctx.retired {
@@ -101,7 +104,8 @@ fn stamp_unhealthy(ctx: &StampContext, plan: &PlanFact, open: &[OpenProblem]) ->
     let evidence = json!({
         "stamp": ctx.name,
         "remote_console": plan.remote_console,
-        "problems": blocking.iter().map(|p| json!({
+        "problems_total": blocking.len(),
+        "problems": blocking.iter().take(EVIDENCE_PROBLEMS).map(|p| json!({
             "rule": p.rule,
             "severity": p.severity,
             "host_id": p.host_id,
@@ -136,6 +140,29 @@ mod tests {
             subject: "90D0A19F51A0EA8B4D9925D6A956485C8D06F805".into(),
             acknowledged,
         }
+    }
+
+    /// A stamp with thousands of critical problems: each plan's evidence names the first
+    /// [`EVIDENCE_PROBLEMS`] and counts them all, so it stays small however bad the stamp is
+    /// (every plan problem of the stamp is rewritten when its blocking problems change).
+    #[test]
+    fn a_plan_names_at_most_a_bounded_number_of_blocking_problems_and_counts_them_all() {
+        let many: Vec<OpenProblem> = (0..3000)
+            .map(|i| OpenProblem {
+                host_id: Some(i),
+                ..problem("cert.expired", Severity::Critical, false)
+            })
+            .collect();
+        let findings = evaluate(&stamp(), &[plan(false)], &many);
+        assert_eq!(findings.len(), 1);
+        let e = &findings[0].evidence;
+        assert_eq!(e["problems_total"], 3000, "{e}");
+        assert_eq!(
+            e["problems"].as_array().map(Vec::len),
+            Some(EVIDENCE_PROBLEMS),
+            "{e}"
+        );
+        assert!(findings[0].message.contains("3000 problems"));
     }
 
     #[test]
