@@ -358,7 +358,7 @@ async fn rules(cli: &Cli, stamps: usize, hosts: usize, incremental: usize) {
     ] {
         engine::request_all(&pool).await.unwrap();
         let t = Instant::now();
-        let n = engine::drain(&pool, &mut certs, None).await.unwrap();
+        let n = engine::drain(&pool, &mut certs).await.unwrap();
         let took = t.elapsed();
         let problems: i64 =
             sqlx::query_scalar("select count(*) from problems where resolved_at is null")
@@ -392,7 +392,7 @@ async fn rules(cli: &Cli, stamps: usize, hosts: usize, incremental: usize) {
         let run = push_all(&http, cli, "", vec![encode(&r)]).await;
         ingest += run.wall;
         let t = Instant::now();
-        engine::drain(&pool, &mut certs, None).await.unwrap();
+        engine::drain(&pool, &mut certs).await.unwrap();
         eval += t.elapsed();
         n += 1;
         progress.advance(1, "");
@@ -421,7 +421,7 @@ async fn rules(cli: &Cli, stamps: usize, hosts: usize, incremental: usize) {
         .collect();
     let sent = push_all(&http, cli, "incremental: a burst of changed reports", burst).await;
     let t = Instant::now();
-    let stamps = engine::drain(&pool, &mut certs, None).await.unwrap();
+    let stamps = engine::drain(&pool, &mut certs).await.unwrap();
     println!(
         "incremental, a burst: {} changed reports over {stamps} stamps evaluated in {:.2} s = {:.2} ms/report (added cost)",
         sent.count,
@@ -569,7 +569,7 @@ async fn full(cli: &Cli) {
     for label in ["cold", "warm"] {
         engine::request_all(&pool).await.unwrap();
         let t = Instant::now();
-        let n = engine::drain(&pool, &mut lanes, None).await.unwrap();
+        let n = engine::drain(&pool, &mut lanes).await.unwrap();
         println!(
             "full re-evaluation ({label} certificate cache, {} lanes): {n} stamps in {:.2} s, peak RSS {} MiB",
             lanes.len(),

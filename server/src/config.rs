@@ -152,7 +152,7 @@ pub struct ServeArgs {
     /// Seconds between full rule evaluations of every stamp (time-based rules: expiry, staleness).
     #[arg(long, env = "STAMPBOOK_EVALUATION_INTERVAL_S", default_value_t = 60)]
     pub evaluation_interval_s: u64,
-    /// While HTTP requests other than agents' reports are being answered, each rule evaluation
+    /// While this replica answers HTTP requests other than agents' reports, each rule evaluation
     /// lane rests this many times the length of the stamp run it just made (2: it evaluates at
     /// most a third of the time, and requests keep the cores); 0 never rests. At most 2 s at once.
     #[arg(long, env = "STAMPBOOK_EVALUATION_REST", default_value_t = 2.0)]

@@ -502,7 +502,7 @@ async fn concurrent_lanes_evaluate_every_queued_stamp_exactly_once(pool: PgPool)
     for round in 0..3 {
         engine::request_all(&pool).await.unwrap();
         let mut lanes: Vec<_> = (0..4).map(|_| Default::default()).collect();
-        let n = engine::drain(&pool, &mut lanes, None).await.unwrap();
+        let n = engine::drain(&pool, &mut lanes).await.unwrap();
         assert_eq!(n, 60, "round {round}: every queued stamp evaluated once");
         let left: i64 = sqlx::query_scalar("select count(*) from evaluation_queue")
             .fetch_one(&pool)

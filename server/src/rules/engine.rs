@@ -505,7 +505,7 @@ pub async fn request_all(pool: &PgPool) -> Result<u64, sqlx::Error> {
 /// in flight (reports are the evaluator's input: it keeps up with them), a lane rests
 /// `rest` times the length of the stamp run it just made before taking the next (2: a lane
 /// evaluates at most a third of the time requests are being answered), never more than
-/// [`Pace::MAX_REST`] at once. Without metrics (tools, tests) or at 0 it never rests.
+/// [`Pace::MAX_REST`] at once. The default (tools, tests) neither rests nor counts runs.
 #[derive(Clone, Default)]
 pub struct Pace {
     metrics: Option<Arc<Metrics>>,
@@ -520,11 +520,6 @@ impl Pace {
             metrics: Some(metrics),
             rest: if rest.is_finite() { rest.max(0.0) } else { 0.0 },
         }
-    }
-
-    /// Only counts runs (the `/metrics` histogram), never rests.
-    pub fn counting(metrics: Option<Arc<Metrics>>) -> Pace {
-        Pace { metrics, rest: 0.0 }
     }
 
     /// How long to rest after a run that took `took`, as things stand now.
@@ -545,15 +540,12 @@ impl Pace {
 /// Evaluates everything queued until the queue is empty, with one lane per certificate cache
 /// in `caches` (lanes take different stamps, so they use the cores side by side); answers how
 /// many stamps ran. A stamp whose evaluation fails goes back to the queue.
-pub async fn drain(
-    pool: &PgPool,
-    caches: &mut Vec<CertCache>,
-    metrics: Option<Arc<Metrics>>,
-) -> Result<usize, sqlx::Error> {
-    drain_paced(pool, caches, &Pace::counting(metrics)).await
+pub async fn drain(pool: &PgPool, caches: &mut Vec<CertCache>) -> Result<usize, sqlx::Error> {
+    drain_paced(pool, caches, &Pace::default()).await
 }
 
-/// [`drain`], giving way to requests as `pace` says.
+/// [`drain`], giving way to requests and counting runs in `/metrics` as `pace` says (the
+/// server's evaluator).
 pub async fn drain_paced(
     pool: &PgPool,
     caches: &mut Vec<CertCache>,
@@ -653,12 +645,12 @@ pub fn lanes() -> Vec<CertCache> {
 /// For tests and tools: evaluate every stamp now, synchronously.
 pub async fn evaluate_all(pool: &PgPool) -> Result<usize, sqlx::Error> {
     request_all(pool).await?;
-    drain(pool, &mut lanes(), None).await
+    drain(pool, &mut lanes()).await
 }
 
 /// For tests: evaluate what is queued now.
 pub async fn evaluate_queued(pool: &PgPool) -> Result<usize, sqlx::Error> {
-    drain(pool, &mut lanes(), None).await
+    drain(pool, &mut lanes()).await
 }
 
 #[cfg(test)]
@@ -685,7 +677,7 @@ mod tests {
         );
         assert_eq!(Pace::new(m.clone(), 0.0).rest_after(run), None, "0: never");
         assert_eq!(Pace::new(m.clone(), f64::NAN).rest_after(run), None);
-        assert_eq!(Pace::counting(Some(m.clone())).rest_after(run), None);
+        assert_eq!(Pace::default().rest_after(run), None);
         drop(answering);
         assert_eq!(m.others_in_flight(), 0);
         assert_eq!(pace.rest_after(run), None, "the request was answered");
