@@ -48,6 +48,12 @@ fn report(fqdn: &str, stamp: &str, cert: &str) -> Value {
     })
 }
 
+/// Makes `rep` the host's next report: a new id, collected now (its facts as they are).
+fn next_report(rep: &mut Value) {
+    rep["report_id"] = json!(uuid::Uuid::new_v4());
+    rep["collected_at"] = json!(Utc::now());
+}
+
 async fn post(app: &common::TestApp, token: &str, body: &Value) -> reqwest::Response {
     app.send_json(Method::POST, "/api/v1/reports", token, body)
         .await
@@ -132,8 +138,7 @@ async fn identical_facts_only_advance_the_last_report_time(pool: PgPool) {
     post(&app, &app.admin, &rep).await;
     let before = app.get_json("/api/v1/hosts/gw01.ams-01.example.net").await;
     let changes = count(&pool, "select count(*) from fact_changes").await;
-    rep["report_id"] = json!(uuid::Uuid::new_v4());
-    rep["collected_at"] = json!(Utc::now());
+    next_report(&mut rep);
     let body: Value = post(&app, &app.admin, &rep).await.json().await.unwrap();
     assert_eq!(body["outcome"], "unchanged");
     let after = app.get_json("/api/v1/hosts/gw01.ams-01.example.net").await;
@@ -160,8 +165,7 @@ async fn changed_facts_are_stored_with_history(pool: PgPool) {
     let mut rep = report("gw01.ams-01.example.net", "ams-01", &der);
     post(&app, &app.admin, &rep).await;
     let (der2, new_thumb) = cert_b64("gw01.ams-01.example.net", 400);
-    rep["report_id"] = json!(uuid::Uuid::new_v4());
-    rep["collected_at"] = json!(Utc::now());
+    next_report(&mut rep);
     rep["certificates"][0]["der"] = json!(der2);
     rep["routes"][0]["metric"] = json!(100);
     rep["services"][0]["state"] = json!("stopped");
@@ -754,8 +758,7 @@ async fn a_changed_report_in_other_letters_updates_the_same_host(pool: PgPool) {
     let (der, _) = cert_b64("gw01.ams-01.example.net", 200);
     let mut rep = report("gw01.ams-01.example.net", "ams-01", &der);
     post(&app, &app.admin, &rep).await;
-    rep["report_id"] = json!(uuid::Uuid::new_v4());
-    rep["collected_at"] = json!(Utc::now());
+    next_report(&mut rep);
     rep["host"]["fqdn"] = json!("GW01.AMS-01.Example.NET");
     rep["services"][0]["state"] = json!("stopped");
     let res = post(&app, &app.admin, &rep).await;
@@ -791,8 +794,7 @@ async fn times_finer_than_a_microsecond_do_not_make_repeated_facts_changes(pool:
     stampbook_server::rules::engine::evaluate_queued(&pool)
         .await
         .unwrap();
-    rep["report_id"] = json!(uuid::Uuid::new_v4());
-    rep["collected_at"] = json!(Utc::now());
+    next_report(&mut rep);
     rep["host"]["vitals"]["vm_count"] = json!(3);
     let body: Value = post(&app, &app.admin, &rep).await.json().await.unwrap();
     assert_eq!(body["outcome"], "stored", "{body}");
