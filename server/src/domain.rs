@@ -259,7 +259,10 @@ pub fn stored_time(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono:
     let (micros, rest) = (nanos / 1_000, nanos % 1_000);
     let truncated = t.trunc_subsecs(6);
     if rest > 500 || (rest == 500 && micros % 2 == 1) {
-        truncated + chrono::Duration::microseconds(1)
+        // the last representable instant stays as it is rather than overflow
+        truncated
+            .checked_add_signed(chrono::Duration::microseconds(1))
+            .unwrap_or(truncated)
     } else {
         truncated
     }
@@ -304,5 +307,7 @@ mod stored_time_tests {
         for (given, kept) in cases {
             assert_eq!(stored_time(at(given)), at(kept), "{given}");
         }
+        let last = DateTime::<Utc>::MAX_UTC;
+        assert!(stored_time(last) <= last, "no overflow at the end of time");
     }
 }
