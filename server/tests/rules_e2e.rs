@@ -478,6 +478,41 @@ async fn last_seen_follows_whole_evaluations_without_rewriting_problems(pool: Pg
     assert!(resolved_at >= seen);
 }
 
+/// A whole evaluation that finds what the one before found writes no problem row: nothing in a
+/// problem's words or evidence may move with the clock (the evaluation's instant) or with the
+/// order in which the run met the problems (a plan's blocking problems), or every timer run
+/// rewrites every open problem of the fleet (WAL, vacuum, and the time of the run itself).
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn a_repeated_whole_evaluation_rewrites_no_problem(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    common::simulate_fleet(&app, 2, 10).await;
+    let rows = |pool: PgPool| async move {
+        sqlx::query_as::<_, (i64, String, String)>(
+            "select id, rule, xmin::text from problems where resolved_at is null order by id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    };
+    let before = rows(pool.clone()).await;
+    let rules: std::collections::BTreeSet<&str> =
+        before.iter().map(|(_, r, _)| r.as_str()).collect();
+    for needed in ["cert.expired", "cert.expiring", "plan.stamp_unhealthy"] {
+        assert!(rules.contains(needed), "the fleet has {needed}: {rules:?}");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    engine::evaluate_all(&pool).await.unwrap();
+    let after = rows(pool.clone()).await;
+    assert_eq!(
+        after.iter().map(|(id, ..)| *id).collect::<Vec<_>>(),
+        before.iter().map(|(id, ..)| *id).collect::<Vec<_>>(),
+        "the same problems are open"
+    );
+    let rewritten: Vec<&(i64, String, String)> =
+        after.iter().filter(|a| !before.contains(a)).collect();
+    assert!(rewritten.is_empty(), "rewritten: {rewritten:?}");
+}
+
 #[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
 async fn concurrent_lanes_evaluate_every_queued_stamp_exactly_once(pool: PgPool) {
     let app = spawn(pool.clone()).await;

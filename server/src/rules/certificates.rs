@@ -68,7 +68,6 @@ fn expiry(
     let evidence = json!({
         "store": entry.store,
         "certificate": cert_evidence(cert),
-        "now": now,
         "days_left": left.num_days(),
         "cert_warning_days": ctx.thresholds.cert_warning_days,
         "cert_critical_days": ctx.thresholds.cert_critical_days,
@@ -199,6 +198,25 @@ mod tests {
             .filter(|f| f.rule == rule)
             .cloned()
             .collect()
+    }
+
+    /// Words and evidence move by the day (or the minute on the last day), not with the instant
+    /// of the evaluation: a whole run an hour later rewrites nothing.
+    #[test]
+    fn an_expiry_finding_is_the_same_an_hour_later() {
+        for left in [
+            -TimeDelta::days(3),
+            TimeDelta::hours(12 * 24 + 5),
+            TimeDelta::hours(3 * 24 + 5),
+        ] {
+            let cert = expiring_in(left);
+            let mut h = host(7, "hv01.ams-01.example.net", &[Role::HypervHost]);
+            h.certificates = Some(vec![my(&cert)]);
+            let first = evaluate(&stamp(), &h, now());
+            let later = evaluate(&stamp(), &h, now() + TimeDelta::hours(1));
+            assert_eq!(first.len(), 1, "{first:#?}");
+            assert_eq!(first, later, "{left}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //!   itself (and its siblings) unhealthy forever.
 //! - A problem reported twice in `open` (this run's finding and the stored row) counts once.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use serde_json::json;
 
@@ -71,12 +71,15 @@ fn blocks(plan: &PlanFact, problem: &OpenProblem) -> bool {
 }
 
 fn stamp_unhealthy(ctx: &StampContext, plan: &PlanFact, open: &[OpenProblem]) -> Option<Finding> {
-    let mut seen = BTreeSet::new();
-    let blocking: Vec<&OpenProblem> = open
-        .iter()
-        .filter(|p| blocks(plan, p))
-        .filter(|p| seen.insert((p.rule.as_str(), p.host_id, p.subject.as_str())))
-        .collect();
+    // one per (rule, host, subject), in that order: the evidence must not depend on the order
+    // in which the run met them, or every run rewrites the plan's problem
+    let mut by_identity = BTreeMap::new();
+    for p in open.iter().filter(|p| blocks(plan, p)) {
+        by_identity
+            .entry((p.rule.as_str(), p.host_id, p.subject.as_str()))
+            .or_insert(p);
+    }
+    let blocking: Vec<&OpenProblem> = by_identity.into_values().collect();
     if blocking.is_empty() {
         return None;
     }
@@ -163,6 +166,32 @@ mod tests {
             "{e}"
         );
         assert!(findings[0].message.contains("3000 problems"));
+    }
+
+    /// The evaluator meets a stamp's open problems in no particular order (those outside a host
+    /// run first, then this run's findings): the plan's problem names the same ones the same
+    /// way whatever the order, or each run rewrites it.
+    #[test]
+    fn a_plan_problem_does_not_depend_on_the_order_it_met_the_blocking_problems() {
+        let many: Vec<OpenProblem> = (0..120)
+            .map(|i| OpenProblem {
+                host_id: Some(i),
+                ..problem(
+                    if i % 3 == 0 {
+                        "cert.expiring"
+                    } else {
+                        "cert.expired"
+                    },
+                    Severity::Critical,
+                    false,
+                )
+            })
+            .collect();
+        let mut reversed = many.clone();
+        reversed.reverse();
+        let a = evaluate(&stamp(), &[plan(false)], &many);
+        let b = evaluate(&stamp(), &[plan(false)], &reversed);
+        assert_eq!(a, b);
     }
 
     #[test]
