@@ -514,7 +514,7 @@ async fn profile(cli: &Cli, stamp_id: i64) {
         let t_one = t.elapsed();
         let t = Instant::now();
         let comps = load::components(&mut conn, stamp_id).await.unwrap();
-        let cap = load::capacity(&mut conn, stamp_id).await.unwrap();
+        let cap = load::capacity(&mut conn, stamp_id, None).await.unwrap();
         let plans = load::plans(&mut conn, stamp_id).await.unwrap();
         let t_agg = t.elapsed();
         let t = Instant::now();

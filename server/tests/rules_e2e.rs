@@ -513,6 +513,41 @@ async fn a_repeated_whole_evaluation_rewrites_no_problem(pool: PgPool) {
     assert!(rewritten.is_empty(), "rewritten: {rewritten:?}");
 }
 
+/// A whole run takes the stamp rules' inputs (components, the Hyper-V hosts' vitals) from the
+/// hosts' facts it loaded instead of reading them again: the same rows, in the same order, as the
+/// statements a host run still uses.
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn a_whole_run_derives_the_stamp_rules_inputs_as_the_database_gives_them(pool: PgPool) {
+    use stampbook_server::rules::load::{self, CertCache};
+    let app = spawn(pool.clone()).await;
+    common::simulate_fleet(&app, 2, 10).await;
+    let stamps: Vec<i64> = sqlx::query_scalar("select id from stamps order by id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    let mut certs = CertCache::default();
+    let mut checked = (0, 0);
+    for stamp in stamps {
+        let (_, roots) = load::remote_console(&mut conn, stamp, &mut certs)
+            .await
+            .unwrap();
+        let hosts = load::hosts(&mut conn, stamp, None, &roots, &mut certs)
+            .await
+            .unwrap();
+        let components = load::components(&mut conn, stamp).await.unwrap();
+        assert_eq!(load::components_of(&hosts), components);
+        let read = load::capacity(&mut conn, stamp, None).await.unwrap();
+        let derived = load::capacity(&mut conn, stamp, Some(&hosts))
+            .await
+            .unwrap();
+        assert_eq!(derived, read);
+        checked.0 += components.len();
+        checked.1 += read.hyperv_hosts.len();
+    }
+    assert!(checked.0 > 10 && checked.1 > 2, "{checked:?}");
+}
+
 #[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
 async fn concurrent_lanes_evaluate_every_queued_stamp_exactly_once(pool: PgPool) {
     let app = spawn(pool.clone()).await;

@@ -77,7 +77,7 @@ async fn of(conn: &mut sqlx::PgConnection, row: &StampRow) -> ApiResult<StampCap
     let ctx = load::stamp_context(conn, row.id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("stamp '{name}'")))?;
-    let inputs = load::capacity(conn, row.id).await?;
+    let inputs = load::capacity(conn, row.id, None).await?;
     Ok(StampCapacity {
         display_name: row.decl.display_name.clone(),
         region: row.decl.region.clone(),

@@ -181,8 +181,13 @@ async fn evaluate_linked(
         findings.extend(evaluate_host(&ctx, &rc, h, now));
     }
     if stamp_rules {
-        let components = load::components(&mut tx, stamp_id).await?;
-        let capacity = load::capacity(&mut tx, stamp_id).await?;
+        // a whole run has every host's facts already: the stamp rules' inputs come from them
+        let loaded = only.is_none().then_some(hosts.as_slice());
+        let components = match loaded {
+            Some(hosts) => load::components_of(hosts),
+            None => load::components(&mut tx, stamp_id).await?,
+        };
+        let capacity = load::capacity(&mut tx, stamp_id, loaded).await?;
         let days = crate::capacity::history::days(&mut tx, stamp_id, now).await?;
         let forecasts = super::forecast::stamp_forecasts(&days);
         findings.extend(evaluate_stamp(

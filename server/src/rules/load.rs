@@ -487,6 +487,21 @@ pub async fn components(
     )
 }
 
+/// [`components`] from the facts of every host of the stamp, already loaded by a whole run (the
+/// same rows in the same order: by host id, then component).
+pub fn components_of(hosts: &[HostFacts]) -> Vec<(i64, String, String, String)> {
+    let mut out: Vec<(i64, String, String, String)> = hosts
+        .iter()
+        .flat_map(|h| {
+            h.components
+                .iter()
+                .map(|(name, version)| (h.host_id, h.fqdn.clone(), name.clone(), version.clone()))
+        })
+        .collect();
+    out.sort_by(|a, b| (a.0, &a.2).cmp(&(b.0, &b.2)));
+    out
+}
+
 pub async fn plans(conn: &mut PgConnection, stamp_id: i64) -> Result<Vec<PlanFact>, sqlx::Error> {
     sqlx::query_as!(
         PlanFact,
@@ -498,31 +513,17 @@ pub async fn plans(conn: &mut PgConnection, stamp_id: i64) -> Result<Vec<PlanFac
     .await
 }
 
+/// The capacity rules' input: the stamp's Hyper-V hosts and its plans' quotas. `loaded`: the facts
+/// of every host of the stamp, when a whole run has them already (the hosts are not read again).
 pub async fn capacity(
     conn: &mut PgConnection,
     stamp_id: i64,
+    loaded: Option<&[HostFacts]>,
 ) -> Result<CapacityInputs, sqlx::Error> {
-    let hyperv_hosts = sqlx::query!(
-        r#"select id, fqdn::text as "fqdn!", cpu_cores, memory_mb, storage_gb, vm_count, vm_vcpus, vm_memory_mb
-           from hosts where stamp_id = $1 and 'hyperv_host' = any(roles) order by fqdn"#,
-        stamp_id
-    )
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .map(|r| HostVitals {
-        host_id: r.id,
-        fqdn: r.fqdn,
-        vitals: VitalsFact {
-            cpu_cores: r.cpu_cores.map(i64::from),
-            memory_mb: r.memory_mb,
-            storage_gb: r.storage_gb,
-            vm_count: r.vm_count.map(i64::from),
-            vm_vcpus: r.vm_vcpus.map(i64::from),
-            vm_memory_mb: r.vm_memory_mb,
-        },
-    })
-    .collect();
+    let hyperv_hosts = match loaded {
+        Some(hosts) => hyperv_hosts_of(hosts),
+        None => hyperv_hosts(conn, stamp_id).await?,
+    };
     let plans = sqlx::query!(
         "select wap_plan_id, quota_vms, quota_vcpus, quota_memory_gb, quota_storage_gb from plans where stamp_id = $1 order by wap_plan_id",
         stamp_id
@@ -542,6 +543,46 @@ pub async fn capacity(
         hyperv_hosts,
         plans,
     })
+}
+
+/// The Hyper-V hosts among hosts already loaded (in the order [`hosts`] gives: by FQDN).
+pub fn hyperv_hosts_of(hosts: &[HostFacts]) -> Vec<HostVitals> {
+    hosts
+        .iter()
+        .filter(|h| h.has_role(Role::HypervHost))
+        .map(|h| HostVitals {
+            host_id: h.host_id,
+            fqdn: h.fqdn.clone(),
+            vitals: h.vitals.clone(),
+        })
+        .collect()
+}
+
+async fn hyperv_hosts(
+    conn: &mut PgConnection,
+    stamp_id: i64,
+) -> Result<Vec<HostVitals>, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"select id, fqdn::text as "fqdn!", cpu_cores, memory_mb, storage_gb, vm_count, vm_vcpus, vm_memory_mb
+           from hosts where stamp_id = $1 and 'hyperv_host' = any(roles) order by fqdn"#,
+        stamp_id
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|r| HostVitals {
+        host_id: r.id,
+        fqdn: r.fqdn,
+        vitals: VitalsFact {
+            cpu_cores: r.cpu_cores.map(i64::from),
+            memory_mb: r.memory_mb,
+            storage_gb: r.storage_gb,
+            vm_count: r.vm_count.map(i64::from),
+            vm_vcpus: r.vm_vcpus.map(i64::from),
+            vm_memory_mb: r.vm_memory_mb,
+        },
+    })
+    .collect())
 }
 
 /// A row of the declared-plan select list (`p.id, p.wap_plan_id, p.name, p.stamp_id, s.name as
