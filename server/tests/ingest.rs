@@ -819,3 +819,83 @@ async fn times_finer_than_a_microsecond_do_not_make_repeated_facts_changes(pool:
         "a report that repeats its Root certificate asks for its host only"
     );
 }
+
+/// What a report costs the host row: every update of a row is a new version of it (and, when its
+/// page is full, an entry in each of the table's indexes). A first report inserts the row and
+/// nothing more; a changed report updates it once, whatever it changed (facts, vitals, the
+/// machine certificate, collection errors). Counted by a trigger of the test's own database.
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn a_report_writes_its_host_row_once(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    app.put_inventory(&spec_document()).await;
+    sqlx::raw_sql(
+        "create table host_writes (op text not null);
+         create function count_host_write() returns trigger language plpgsql as $$
+         begin insert into host_writes values (tg_op); return null; end $$;
+         create trigger count_host_writes after insert or update on hosts
+             for each row execute function count_host_write();",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let writes = |pool: PgPool| async move {
+        let n: Vec<(String, i64)> =
+            sqlx::query_as("select op, count(*) from host_writes group by op order by op")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        sqlx::query("delete from host_writes")
+            .execute(&pool)
+            .await
+            .unwrap();
+        n
+    };
+    let (der, _) = cert_b64("gw01.ams-01.example.net", 200);
+    let mut rep = report("gw01.ams-01.example.net", "ams-01", &der);
+    rep["collection_errors"] = json!([]);
+    assert_eq!(post(&app, &app.admin, &rep).await.status(), 202);
+    assert_eq!(
+        writes(pool.clone()).await,
+        [("INSERT".to_owned(), 1)],
+        "first report"
+    );
+
+    // changed: VM count, a new machine certificate, a section that failed to collect
+    let (der2, _) = cert_b64("gw01.ams-01.example.net", 100);
+    next_report(&mut rep);
+    rep["host"]["vitals"]["vm_count"] = json!(3);
+    rep["certificates"][0]["der"] = json!(der2);
+    rep["collection_errors"] =
+        json!([{"section": "services", "source": "Win32_Service", "message": "Access denied"}]);
+    rep.as_object_mut().unwrap().remove("services");
+    let r = post(&app, &app.admin, &rep).await;
+    assert_eq!(r.status(), 202);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["outcome"], "stored", "{body}");
+    assert_eq!(
+        writes(pool.clone()).await,
+        [("UPDATE".to_owned(), 1)],
+        "changed report"
+    );
+
+    // the row holds what the separate updates wrote
+    let row: (
+        Option<chrono::DateTime<Utc>>,
+        Option<i32>,
+        Value,
+        Vec<String>,
+    ) = sqlx::query_as("select nearest_cert_expiry, vm_count, collection_errors, blind from hosts")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let expiry = row.0.unwrap();
+    assert!(
+        (expiry - (Utc::now() + Duration::days(100)))
+            .num_hours()
+            .abs()
+            < 1,
+        "{expiry}"
+    );
+    assert_eq!(row.1, Some(3));
+    assert_eq!(row.2[0]["section"], "services", "{}", row.2);
+}

@@ -11,7 +11,6 @@
 //!   `settings.rd_gateway`).
 //! - A part sent as `null` (the host does not have it) counts as collected.
 
-use sqlx::PgConnection;
 use stampbook_wire::{CollectionError, Role};
 
 pub const MAX_ERRORS: usize = 50;
@@ -150,45 +149,35 @@ pub fn failed_inputs(errors: &[CollectionError]) -> Vec<String> {
     out
 }
 
-/// Keeps what the newest report says of its own collection (its errors, `None` when it said
-/// nothing of them; the reports its agent's spool dropped) and works out again which chain inputs
-/// the host lacks, from its roles and the sections it has ever collected (call it after the host
-/// row holds this report's roles and sections).
-pub async fn record(
-    conn: &mut PgConnection,
-    host_id: i64,
+/// What the host row keeps of the newest report's own collection, worked out before the row is
+/// written (a report writes its host row once): the errors as kept (`None` when the report said
+/// nothing of them) and which chain inputs the host lacks, from its roles and the sections it has
+/// ever collected (this report's included); `hosts.blind` holds them sorted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Collection {
+    pub errors: Option<serde_json::Value>,
+    pub blind: Vec<String>,
+}
+
+pub fn collection(
     errors: Option<&[CollectionError]>,
-    spool_dropped: Option<i64>,
-    spool_rejected: Option<i64>,
-) -> Result<(), sqlx::Error> {
+    roles: &[Role],
+    sections: &[String],
+) -> Collection {
     let kept = errors.map(bounded);
     let failed = kept.as_deref().map(failed_inputs).unwrap_or_default();
-    let json = kept.as_ref().and_then(|k| serde_json::to_value(k).ok());
-    let col = |f: fn(&ChainInput) -> &'static str| -> Vec<String> {
-        CHAIN_INPUTS.iter().map(|c| f(c).to_owned()).collect()
-    };
-    let roles = col(|c| c.role.as_str());
-    sqlx::query!(
-        r#"update hosts h set collection_errors = $2, agent_spool_dropped = $8, agent_spool_rejected = $9,
-               blind = array(select distinct x.link || ':' || x.input
-                             from unnest($3::text[], $4::text[], $5::text[], $6::text[]) as x(role, link, input, section)
-                             where x.role = any(h.roles)
-                               and (not (x.section = any(h.sections)) or x.input = any($7))
-                             order by 1)
-           where h.id = $1"#,
-        host_id,
-        json,
-        &roles,
-        &col(|c| c.link),
-        &col(|c| c.input),
-        &col(|c| c.section),
-        &failed,
-        spool_dropped,
-        spool_rejected
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
+    let mut blind: Vec<String> = CHAIN_INPUTS
+        .iter()
+        .filter(|c| roles.contains(&c.role))
+        .filter(|c| !sections.iter().any(|s| s == c.section) || failed.iter().any(|f| f == c.input))
+        .map(|c| format!("{}:{}", c.link, c.input))
+        .collect();
+    blind.sort();
+    blind.dedup();
+    Collection {
+        errors: kept.as_ref().and_then(|k| serde_json::to_value(k).ok()),
+        blind,
+    }
 }
 
 /// What a host's newest report said of its own collection, as the API and the host page show it.

@@ -175,6 +175,30 @@ pub enum Written {
     },
 }
 
+/// The stored host a changed report is compared to (read with its lock by [`HOST_FOR_REPORT`]).
+struct Previous {
+    id: i64,
+    host: serde_json::Value,
+    vitals: serde_json::Value,
+    sections: Vec<String>,
+}
+
+/// A [`HOST_FOR_REPORT`] row as the [`Previous`] it describes.
+macro_rules! previous {
+    ($c:expr) => {{
+        let c = $c;
+        Previous {
+            id: c.id,
+            host: serde_json::json!({"stamp": c.stamp, "scale_unit": c.scale_unit, "roles": c.roles,
+                                     "os_name": c.os_name, "os_version": c.os_version}),
+            vitals: serde_json::json!({"cpu_cores": c.cpu_cores.map(i64::from), "memory_mb": c.memory_mb,
+                "storage_gb": c.storage_gb, "vm_count": c.vm_count.map(i64::from),
+                "vm_vcpus": c.vm_vcpus.map(i64::from), "vm_memory_mb": c.vm_memory_mb}),
+            sections: c.sections,
+        }
+    }};
+}
+
 /// Writes one report in the caller's transaction: the host row (locked first), its sections,
 /// history and the `reports` row.
 pub async fn write(tx: &mut PgConnection, r: &Incoming<'_>) -> Result<Written, ApiError> {
@@ -218,11 +242,11 @@ pub async fn write(tx: &mut PgConnection, r: &Incoming<'_>) -> Result<Written, A
             (ReportOutcome::Unchanged, c.id, 0, evaluate, None)
         }
         current => {
-            let previous = current.map(|c| (c.id, c.stamp_id));
+            let previous = current.as_ref().map(|c| (c.id, c.stamp_id));
             let stored = write_facts(
                 tx,
                 r.parsed,
-                previous,
+                current.map(|c| previous!(c)),
                 r.stamp_id,
                 r.report,
                 (collected, received),
@@ -369,7 +393,7 @@ struct Stored {
 async fn write_facts(
     tx: &mut PgConnection,
     p: &ParsedReport,
-    previous: Option<(i64, i64)>,
+    previous: Option<Previous>,
     stamp_id: i64,
     report: &Report,
     (collected, received): (DateTime<Utc>, DateTime<Utc>),
@@ -383,45 +407,50 @@ async fn write_facts(
     let mut changes: Vec<Change> = Vec::new();
     let agent = report.agent.as_ref();
     let sections = p.sections();
-    let host_id = match previous {
+    // what the row keeps besides the facts, worked out first: the row is written once
+    let mut ever_collected = previous
+        .as_ref()
+        .map(|p| p.sections.clone())
+        .unwrap_or_default();
+    ever_collected.extend(sections.iter().cloned());
+    let collection = blind::collection(
+        report.collection_errors.as_deref(),
+        &h.roles,
+        &ever_collected,
+    );
+    let certificates_collected = p.certificates.is_some();
+    let (nearest_at, nearest_thumbprint) =
+        p.certificates.as_deref().and_then(nearest_expiry).unzip();
+    let host_id = match &previous {
         None => sqlx::query_scalar!(
             r#"insert into hosts (fqdn, stamp_id, scale_unit, roles, os_name, os_version, cpu_cores, memory_mb, storage_gb,
                    vm_count, vm_vcpus, vm_memory_mb, agent_name, agent_version, first_seen_at, last_report_at,
-                   last_collected_at, last_report_id, facts_digest, sections)
-               values ($1::text, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19)
+                   last_collected_at, last_report_id, facts_digest, sections, nearest_cert_expiry, nearest_cert_thumbprint,
+                   collection_errors, agent_spool_dropped, agent_spool_rejected, blind)
+               values ($1::text, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19,
+                       $20, $21, $22, $23, $24, array(select x from unnest($25::text[]) as x order by 1))
                returning id"#,
             h.fqdn.as_str(), stamp_id, h.scale_unit, &roles, h.os_name, h.os_version,
             v.cpu_cores.map(|x| x as i32), v.memory_mb, v.storage_gb, v.vm_count.map(|x| x as i32),
             v.vm_vcpus.map(|x| x as i32), v.vm_memory_mb, agent.map(|a| a.name.clone()), agent.map(|a| a.version.clone()),
-            received, collected, report.report_id, digest, &sections
+            received, collected, report.report_id, digest, &sections, nearest_at, nearest_thumbprint,
+            collection.errors, spool_dropped(report), spool_rejected(report), &collection.blind
         )
         .fetch_one(&mut *tx)
         .await?,
-        Some((id, _)) => {
-            let old = sqlx::query!(
-                r#"select s.name as stamp, h.scale_unit, h.roles, h.os_name, h.os_version, h.cpu_cores, h.memory_mb,
-                          h.storage_gb, h.vm_count, h.vm_vcpus, h.vm_memory_mb
-                   from hosts h join stamps s on s.id = h.stamp_id where h.id = $1"#,
-                id
-            )
-            .fetch_one(&mut *tx)
-            .await?;
-            let old_host = serde_json::json!({"stamp": old.stamp, "scale_unit": old.scale_unit, "roles": old.roles,
-                                              "os_name": old.os_name, "os_version": old.os_version});
+        Some(old) => {
             let new_host = host_value(h, h.stamp.as_str());
-            if old_host != new_host {
-                changes.push(Change { kind: "host", key: h.fqdn.to_string(), change: "changed", before: Some(old_host), after: Some(new_host) });
+            if old.host != new_host {
+                changes.push(Change { kind: "host", key: h.fqdn.to_string(), change: "changed", before: Some(old.host.clone()), after: Some(new_host) });
             }
             if h.vitals.is_some() {
-                let old_v = serde_json::json!({"cpu_cores": old.cpu_cores.map(i64::from), "memory_mb": old.memory_mb,
-                    "storage_gb": old.storage_gb, "vm_count": old.vm_count.map(i64::from),
-                    "vm_vcpus": old.vm_vcpus.map(i64::from), "vm_memory_mb": old.vm_memory_mb});
                 let new_v = vitals_value(h);
-                if old_v != new_v {
-                    changes.push(Change { kind: "vitals", key: "vitals".into(), change: "changed", before: Some(old_v), after: Some(new_v) });
+                if old.vitals != new_v {
+                    changes.push(Change { kind: "vitals", key: "vitals".into(), change: "changed", before: Some(old.vitals.clone()), after: Some(new_v) });
                 }
             }
-            // vitals not collected keep their stored values
+            // vitals not collected keep their stored values, and certificates not collected the
+            // nearest expiry
             sqlx::query!(
                 r#"update hosts set stamp_id = $2, scale_unit = $3, roles = $4, os_name = $5, os_version = $6,
                        cpu_cores = case when $19 then $7 else cpu_cores end,
@@ -432,38 +461,26 @@ async fn write_facts(
                        vm_memory_mb = case when $19 then $12 else vm_memory_mb end,
                        agent_name = $13, agent_version = $14, last_report_at = $15, last_collected_at = $16,
                        last_report_id = $17, facts_digest = $18,
-                       sections = array(select distinct x from unnest(sections || $20::text[]) as x order by x)
+                       sections = array(select distinct x from unnest(sections || $20::text[]) as x order by x),
+                       nearest_cert_expiry = case when $21 then $22 else nearest_cert_expiry end,
+                       nearest_cert_thumbprint = case when $21 then $23 else nearest_cert_thumbprint end,
+                       collection_errors = $24, agent_spool_dropped = $25, agent_spool_rejected = $26,
+                       blind = array(select x from unnest($27::text[]) as x order by 1)
                    where id = $1"#,
-                id, stamp_id, h.scale_unit, &roles, h.os_name, h.os_version, v.cpu_cores.map(|x| x as i32),
+                old.id, stamp_id, h.scale_unit, &roles, h.os_name, h.os_version, v.cpu_cores.map(|x| x as i32),
                 v.memory_mb, v.storage_gb, v.vm_count.map(|x| x as i32), v.vm_vcpus.map(|x| x as i32), v.vm_memory_mb,
                 agent.map(|a| a.name.clone()), agent.map(|a| a.version.clone()), received, collected, report.report_id,
-                digest, h.vitals.is_some(), &sections
+                digest, h.vitals.is_some(), &sections, certificates_collected, nearest_at, nearest_thumbprint,
+                collection.errors, spool_dropped(report), spool_rejected(report), &collection.blind
             )
             .execute(&mut *tx)
             .await?;
-            id
+            old.id
         }
     };
     let mut whole_stamp = fresh && h.roles.contains(&stampbook_wire::Role::VmmServer);
     if let Some(certs) = &p.certificates {
         let c = store::sync_certificates(tx, host_id, certs, collected, fresh).await?;
-        if fresh || !c.is_empty() {
-            let nearest = certs
-                .iter()
-                .filter(|c| c.store == stampbook_wire::MY_STORE && c.has_private_key)
-                .min_by(|a, b| {
-                    (a.parsed.not_after, &a.parsed.thumbprint)
-                        .cmp(&(b.parsed.not_after, &b.parsed.thumbprint))
-                });
-            sqlx::query!(
-                "update hosts set nearest_cert_expiry = $2, nearest_cert_thumbprint = $3 where id = $1",
-                host_id,
-                nearest.map(|c| c.parsed.not_after),
-                nearest.map(|c| c.parsed.thumbprint.clone())
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
         // Root and VMM stores feed every host's Remote Console rules
         whole_stamp |= fresh && certs.iter().any(|c| c.store != stampbook_wire::MY_STORE)
             || c.iter()
@@ -492,15 +509,6 @@ async fn write_facts(
     if let Some(plans) = &p.wap {
         changes.extend(super::wap::sync(tx, host_id, plans, collected, fresh).await?);
     }
-    // after the host row holds this report's roles and sections
-    blind::record(
-        tx,
-        host_id,
-        report.collection_errors.as_deref(),
-        spool_dropped(report),
-        spool_rejected(report),
-    )
-    .await?;
     if fresh {
         changes = vec![Change {
             kind: "host",
@@ -526,6 +534,19 @@ async fn write_facts(
         whole_stamp,
         stamp_rules,
     })
+}
+
+/// The machine certificate that expires first (with a private key in `My`): what the host row
+/// keeps for the overview's "nearest expiry".
+fn nearest_expiry(certs: &[super::model::CertIn]) -> Option<(DateTime<Utc>, String)> {
+    certs
+        .iter()
+        .filter(|c| c.store == stampbook_wire::MY_STORE && c.has_private_key)
+        .min_by(|a, b| {
+            (a.parsed.not_after, &a.parsed.thumbprint)
+                .cmp(&(b.parsed.not_after, &b.parsed.thumbprint))
+        })
+        .map(|c| (c.parsed.not_after, c.parsed.thumbprint.clone()))
 }
 
 /// Whether a vitals change touches the physical size of the host (cores, memory, storage).
