@@ -548,6 +548,54 @@ async fn a_whole_run_derives_the_stamp_rules_inputs_as_the_database_gives_them(p
     assert!(checked.0 > 10 && checked.1 > 2, "{checked:?}");
 }
 
+/// Every run of a stamp evaluates its plan rules, so under a fleet's reports (a run of each stamp
+/// every few seconds) refreshing `last_seen_at` of every problem a run still finds rewrote the
+/// stamp's plan problems again and again. A run moves a problem's last sighting at most once a
+/// minute (`engine::LAST_SEEN_STEP`); whole runs move it through the stamp, as before.
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn host_runs_refresh_a_problems_last_sighting_at_most_once_a_minute(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    app.put_inventory(&spec_document()).await;
+    push(&app, &gateway(200, 300)).await; // default via management: critical, the plans blocked
+    let rows = |pool: PgPool| async move {
+        sqlx::query_as::<_, (String, String, chrono::DateTime<Utc>)>(
+            "select rule, xmin::text, last_seen_at from problems where resolved_at is null order by rule, id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    };
+    let before = rows(pool.clone()).await;
+    let rules: Vec<&str> = before.iter().map(|(r, ..)| r.as_str()).collect();
+    assert!(
+        rules.contains(&"plan.stamp_unhealthy") && rules.contains(&"route.default_via_management"),
+        "{rules:?}"
+    );
+    // the next report still has the fault (its VM count moved: a changed report, a host run)
+    let mut next = gateway(200, 300);
+    next["host"]["vitals"] = json!({"vm_count": 1});
+    push(&app, &next).await;
+    assert_eq!(
+        rows(pool.clone()).await,
+        before,
+        "a second run within the minute rewrote nothing"
+    );
+
+    // a minute later the same finding moves its last sighting
+    sqlx::query("update problems set last_seen_at = last_seen_at - interval '2 minutes'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let moved_back = rows(pool.clone()).await;
+    let mut later = gateway(200, 300);
+    later["host"]["vitals"] = json!({"vm_count": 2});
+    push(&app, &later).await;
+    let after = rows(pool.clone()).await;
+    for ((rule, _, was), (_, _, now)) in moved_back.iter().zip(&after) {
+        assert!(now > was, "{rule}: {was} -> {now}");
+    }
+}
+
 #[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
 async fn concurrent_lanes_evaluate_every_queued_stamp_exactly_once(pool: PgPool) {
     let app = spawn(pool.clone()).await;

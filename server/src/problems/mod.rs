@@ -42,6 +42,8 @@ pub struct Problem {
     pub message: String,
     pub evidence: Value,
     pub opened_at: DateTime<Utc>,
+    /// When an evaluation last found it firing, to the minute (the evaluations of one stamp come
+    /// every few seconds while its hosts report; each moves this at most once a minute).
     pub last_seen_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
     /// Under an acknowledgement that has not ended (it then does not count for health).

@@ -39,6 +39,10 @@ struct Existing {
     acknowledged: bool,
 }
 
+/// How far a problem's `last_seen_at` may lag the last host run that found it: a run rewrites the
+/// row only when its last sighting is older (whole runs record theirs on the stamp).
+pub const LAST_SEEN_STEP: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// What to evaluate: the whole stamp, or some hosts (and the stamp-wide rules only when their
 /// inputs changed); plan rules always run.
 #[derive(Debug, Clone, Copy)]
@@ -361,11 +365,14 @@ async fn reconcile(
         .execute(&mut *tx)
         .await?;
     }
-    // a whole run records its time on the stamp instead of rewriting every unchanged problem
+    // a whole run records its time on the stamp instead of rewriting every unchanged problem; a
+    // host run moves the last sighting of what it still finds at most once a LAST_SEEN_STEP (its
+    // plan rules run every time, and a stamp under a fleet's reports runs every few seconds)
     if !touch.is_empty() && !whole {
         sqlx::query!(
-            "update problems set last_seen_at = now() where id = any($1)",
-            &touch
+            "update problems set last_seen_at = now() where id = any($1) and last_seen_at < now() - make_interval(secs => $2)",
+            &touch,
+            LAST_SEEN_STEP.as_secs_f64()
         )
         .execute(&mut *tx)
         .await?;
