@@ -638,7 +638,31 @@ fn templates() -> (Report, Report) {
         })
         .cloned()
         .expect("a clean Hyper-V host");
-    (clean, faulty)
+    (clean.clone(), with_expired_machine_certificate(clean, &faulty))
+}
+
+/// The clean host's report with its machine certificate replaced by the faulty host's expired
+/// one, and nothing else changed. The faulty host is of another simulated stamp, whose VMConnect
+/// certificate (in `Root` and `My`) differs: sent as it was, each faulty report also replaced its
+/// host's Root store, which queues a whole stamp's evaluation, something real fleets do rarely.
+fn with_expired_machine_certificate(mut clean: Report, faulty: &Report) -> Report {
+    use base64::Engine;
+    let expired = |c: &stampbook_wire::Certificate| {
+        base64::engine::general_purpose::STANDARD
+            .decode(&c.der)
+            .ok()
+            .and_then(|der| stampbook_server::facts::x509::parse_der(&der).ok())
+            .is_some_and(|p| p.not_after < Utc::now())
+    };
+    let faulty_certs = faulty.certificates.as_deref().unwrap_or_default();
+    let at = faulty_certs
+        .iter()
+        .position(|c| c.store == stampbook_wire::MY_STORE && expired(c))
+        .expect("the faulty report has an expired machine certificate");
+    let certs = clean.certificates.as_mut().expect("the clean report has certificates");
+    assert_eq!(certs[at].store, stampbook_wire::MY_STORE, "the same layout of certificates");
+    certs[at] = faulty_certs[at].clone();
+    clean
 }
 
 /// What one push sends (see `What::Push`).
