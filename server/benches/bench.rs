@@ -638,7 +638,10 @@ fn templates() -> (Report, Report) {
         })
         .cloned()
         .expect("a clean Hyper-V host");
-    (clean.clone(), with_expired_machine_certificate(clean, &faulty))
+    (
+        clean.clone(),
+        with_expired_machine_certificate(clean, &faulty),
+    )
 }
 
 /// The clean host's report with its machine certificate replaced by the faulty host's expired
@@ -659,8 +662,15 @@ fn with_expired_machine_certificate(mut clean: Report, faulty: &Report) -> Repor
         .iter()
         .position(|c| c.store == stampbook_wire::MY_STORE && expired(c))
         .expect("the faulty report has an expired machine certificate");
-    let certs = clean.certificates.as_mut().expect("the clean report has certificates");
-    assert_eq!(certs[at].store, stampbook_wire::MY_STORE, "the same layout of certificates");
+    let certs = clean
+        .certificates
+        .as_mut()
+        .expect("the clean report has certificates");
+    assert_eq!(
+        certs[at].store,
+        stampbook_wire::MY_STORE,
+        "the same layout of certificates"
+    );
     certs[at] = faulty_certs[at].clone();
     clean
 }
