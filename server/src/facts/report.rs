@@ -181,6 +181,51 @@ struct Previous {
     host: serde_json::Value,
     vitals: serde_json::Value,
     sections: Vec<String>,
+    /// `hosts.section_digests`: how each section looked when last sent.
+    digests: Vec<Vec<u8>>,
+}
+
+/// The fact sections whose digests `hosts.section_digests` keeps, in slot order.
+pub const SECTIONS: [&str; 5] = [
+    "certificates",
+    "interfaces",
+    "routes",
+    "services",
+    "settings",
+];
+
+/// The digest of each section of [`SECTIONS`] the report sent (`None`: not sent): the first 16
+/// bytes of the SHA-256 of the section as sent.
+pub fn section_digests(r: &Report) -> [Option<Vec<u8>>; 5] {
+    fn d<T: serde::Serialize>(v: &T) -> Vec<u8> {
+        Sha256::digest(serde_json::to_vec(v).unwrap_or_default())[..16].to_vec()
+    }
+    [
+        r.certificates.as_ref().map(d),
+        r.interfaces.as_ref().map(d),
+        r.routes.as_ref().map(d),
+        r.services.as_ref().map(d),
+        r.settings.as_ref().map(d),
+    ]
+}
+
+/// Which sections a changed report must read and compare: those it sent unlike the last time
+/// (or first, or with no digest kept); one sent exactly as last time leaves what that stored.
+/// Answers the digests to keep: this report's, the stored ones for sections it did not send.
+fn sections_to_sync(stored: &[Vec<u8>], sent: [Option<Vec<u8>>; 5]) -> ([bool; 5], Vec<Vec<u8>>) {
+    let mut sync = [false; 5];
+    let mut keep = Vec::with_capacity(SECTIONS.len());
+    for (slot, new) in sent.into_iter().enumerate() {
+        let old = stored.get(slot).filter(|d| !d.is_empty());
+        match new {
+            Some(new) => {
+                sync[slot] = old != Some(&new);
+                keep.push(new);
+            }
+            None => keep.push(old.cloned().unwrap_or_default()),
+        }
+    }
+    (sync, keep)
 }
 
 /// A [`HOST_FOR_REPORT`] row as the [`Previous`] it describes.
@@ -195,6 +240,7 @@ macro_rules! previous {
                 "storage_gb": c.storage_gb, "vm_count": c.vm_count.map(i64::from),
                 "vm_vcpus": c.vm_vcpus.map(i64::from), "vm_memory_mb": c.vm_memory_mb}),
             sections: c.sections,
+            digests: c.section_digests,
         }
     }};
 }
@@ -418,6 +464,11 @@ async fn write_facts(
         &h.roles,
         &ever_collected,
     );
+    let stored_digests = previous
+        .as_ref()
+        .map(|p| p.digests.as_slice())
+        .unwrap_or_default();
+    let (sync, digests) = sections_to_sync(stored_digests, section_digests(report));
     let certificates_collected = p.certificates.is_some();
     let (nearest_at, nearest_thumbprint) =
         p.certificates.as_deref().and_then(nearest_expiry).unzip();
@@ -426,15 +477,15 @@ async fn write_facts(
             r#"insert into hosts (fqdn, stamp_id, scale_unit, roles, os_name, os_version, cpu_cores, memory_mb, storage_gb,
                    vm_count, vm_vcpus, vm_memory_mb, agent_name, agent_version, first_seen_at, last_report_at,
                    last_collected_at, last_report_id, facts_digest, sections, nearest_cert_expiry, nearest_cert_thumbprint,
-                   collection_errors, agent_spool_dropped, agent_spool_rejected, blind)
+                   collection_errors, agent_spool_dropped, agent_spool_rejected, blind, section_digests)
                values ($1::text, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19,
-                       $20, $21, $22, $23, $24, array(select x from unnest($25::text[]) as x order by 1))
+                       $20, $21, $22, $23, $24, array(select x from unnest($25::text[]) as x order by 1), $26)
                returning id"#,
             h.fqdn.as_str(), stamp_id, h.scale_unit, &roles, h.os_name, h.os_version,
             v.cpu_cores.map(|x| x as i32), v.memory_mb, v.storage_gb, v.vm_count.map(|x| x as i32),
             v.vm_vcpus.map(|x| x as i32), v.vm_memory_mb, agent.map(|a| a.name.clone()), agent.map(|a| a.version.clone()),
             received, collected, report.report_id, digest, &sections, nearest_at, nearest_thumbprint,
-            collection.errors, spool_dropped(report), spool_rejected(report), &collection.blind
+            collection.errors, spool_dropped(report), spool_rejected(report), &collection.blind, &digests
         )
         .fetch_one(&mut *tx)
         .await?,
@@ -465,13 +516,14 @@ async fn write_facts(
                        nearest_cert_expiry = case when $21 then $22 else nearest_cert_expiry end,
                        nearest_cert_thumbprint = case when $21 then $23 else nearest_cert_thumbprint end,
                        collection_errors = $24, agent_spool_dropped = $25, agent_spool_rejected = $26,
-                       blind = array(select x from unnest($27::text[]) as x order by 1)
+                       blind = array(select x from unnest($27::text[]) as x order by 1),
+                       section_digests = $28
                    where id = $1"#,
                 old.id, stamp_id, h.scale_unit, &roles, h.os_name, h.os_version, v.cpu_cores.map(|x| x as i32),
                 v.memory_mb, v.storage_gb, v.vm_count.map(|x| x as i32), v.vm_vcpus.map(|x| x as i32), v.vm_memory_mb,
                 agent.map(|a| a.name.clone()), agent.map(|a| a.version.clone()), received, collected, report.report_id,
                 digest, h.vitals.is_some(), &sections, certificates_collected, nearest_at, nearest_thumbprint,
-                collection.errors, spool_dropped(report), spool_rejected(report), &collection.blind
+                collection.errors, spool_dropped(report), spool_rejected(report), &collection.blind, &digests
             )
             .execute(&mut *tx)
             .await?;
@@ -479,7 +531,9 @@ async fn write_facts(
         }
     };
     let mut whole_stamp = fresh && h.roles.contains(&stampbook_wire::Role::VmmServer);
-    if let Some(certs) = &p.certificates {
+    // a section sent exactly as last time is not read again (`sections_to_sync`)
+    let [certificates, interfaces, routes, services, settings] = sync;
+    if let Some(certs) = p.certificates.as_ref().filter(|_| certificates) {
         let c = store::sync_certificates(tx, host_id, certs, collected, fresh).await?;
         // Root and VMM stores feed every host's Remote Console rules
         whole_stamp |= fresh && certs.iter().any(|c| c.store != stampbook_wire::MY_STORE)
@@ -487,24 +541,28 @@ async fn write_facts(
                 .any(|c| !c.key.starts_with(stampbook_wire::MY_STORE));
         changes.extend(c);
     }
-    if let Some(r) = &p.routes {
+    if let Some(r) = p.routes.as_ref().filter(|_| routes) {
         changes.extend(store::sync_routes(tx, host_id, r, fresh).await?);
     }
-    if let Some(i) = &p.interfaces {
+    if let Some(i) = p.interfaces.as_ref().filter(|_| interfaces) {
         changes.extend(store::sync_interfaces(tx, host_id, i, fresh).await?);
     }
-    if let Some(s) = &p.services {
+    if let Some(s) = p.services.as_ref().filter(|_| services) {
         changes.extend(store::sync_services(tx, host_id, s, fresh).await?);
     }
-    let s = store::sync_settings(tx, host_id, &p.settings, fresh).await?;
-    whole_stamp |=
-        s.iter().any(|c| c.key == "vmm") || (fresh && p.settings.vmm.collected().is_some());
-    changes.extend(s);
-    match &p.settings.components {
-        Part::Absent => {}
-        // sent as null: the host has none of them any more
-        Part::Cleared => changes.extend(store::sync_components(tx, host_id, &[], fresh).await?),
-        Part::Collected(c) => changes.extend(store::sync_components(tx, host_id, c, fresh).await?),
+    if settings {
+        let s = store::sync_settings(tx, host_id, &p.settings, fresh).await?;
+        whole_stamp |=
+            s.iter().any(|c| c.key == "vmm") || (fresh && p.settings.vmm.collected().is_some());
+        changes.extend(s);
+        match &p.settings.components {
+            Part::Absent => {}
+            // sent as null: the host has none of them any more
+            Part::Cleared => changes.extend(store::sync_components(tx, host_id, &[], fresh).await?),
+            Part::Collected(c) => {
+                changes.extend(store::sync_components(tx, host_id, c, fresh).await?)
+            }
+        }
     }
     if let Some(plans) = &p.wap {
         changes.extend(super::wap::sync(tx, host_id, plans, collected, fresh).await?);
@@ -555,4 +613,70 @@ fn physical_size_changed(c: &Change) -> bool {
         let get = |v: &Option<serde_json::Value>| v.as_ref().and_then(|v| v.get(*k)).cloned();
         get(&c.before) != get(&c.after)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sent(slots: [Option<u8>; 5]) -> [Option<Vec<u8>>; 5] {
+        slots.map(|s| s.map(|b| vec![b; 16]))
+    }
+
+    #[test]
+    fn a_section_sent_as_last_time_is_not_read_again_and_keeps_its_digest() {
+        let stored = vec![
+            vec![1; 16],
+            vec![2; 16],
+            vec![3; 16],
+            vec![4; 16],
+            vec![5; 16],
+        ];
+        // routes changed, services not sent, the rest as before
+        let (sync, keep) =
+            sections_to_sync(&stored, sent([Some(1), Some(2), Some(9), None, Some(5)]));
+        assert_eq!(sync, [false, false, true, false, false]);
+        assert_eq!(
+            keep,
+            vec![
+                vec![1; 16],
+                vec![2; 16],
+                vec![9; 16],
+                vec![4; 16],
+                vec![5; 16]
+            ]
+        );
+    }
+
+    #[test]
+    fn without_a_kept_digest_every_sent_section_is_compared() {
+        // a host stored before digests were kept (or whose slot is empty)
+        for stored in [vec![], vec![vec![], vec![2; 16]]] {
+            let (sync, keep) =
+                sections_to_sync(&stored, sent([Some(1), Some(2), None, None, None]));
+            assert!(sync[0], "{stored:?}");
+            assert_eq!(sync[1], stored.len() != 2, "{stored:?}");
+            assert_eq!(sync[2..], [false, false, false]);
+            assert_eq!(keep.len(), SECTIONS.len());
+            assert!(keep[2..].iter().all(Vec::is_empty));
+        }
+    }
+
+    #[test]
+    fn a_section_digest_is_of_the_section_as_sent() {
+        let report: Report = serde_json::from_value(serde_json::json!({
+            "schema": "stampbook.report/v1", "report_id": "0b6f1c1e-3a4e-4d2b-9a57-2f0c8d1e7a10",
+            "collected_at": "2014-02-24T10:00:00Z",
+            "host": {"fqdn": "hv01.ams-01.example.net", "stamp": "ams-01", "roles": ["hyperv_host"]},
+            "routes": [], "settings": {"vmm": null}
+        }))
+        .unwrap();
+        let d = section_digests(&report);
+        assert!(d[0].is_none() && d[1].is_none() && d[3].is_none());
+        assert_eq!(d[2].as_ref().map(Vec::len), Some(16));
+        // a part sent as null is a different section from one not sent
+        let mut absent = report.clone();
+        absent.settings = Some(stampbook_wire::Settings::default());
+        assert_ne!(section_digests(&absent)[4], d[4]);
+    }
 }
