@@ -175,18 +175,47 @@ pub enum Written {
     },
 }
 
-/// The stored host a changed report is compared to (read with its lock by [`HOST_FOR_REPORT`]).
-struct Previous {
+/// A [`HOST_FOR_REPORT`] row: the stored host a report is written to, with what a changed report is
+/// compared to.
+struct HostForReport {
     id: i64,
-    host: serde_json::Value,
-    vitals: serde_json::Value,
+    stamp_id: i64,
+    last_collected_at: DateTime<Utc>,
+    facts_digest: Vec<u8>,
+    stamp: String,
+    scale_unit: Option<String>,
+    roles: Vec<String>,
+    os_name: Option<String>,
+    os_version: Option<String>,
+    cpu_cores: Option<i32>,
+    memory_mb: Option<i64>,
+    storage_gb: Option<i64>,
+    vm_count: Option<i32>,
+    vm_vcpus: Option<i32>,
+    vm_memory_mb: Option<i64>,
     sections: Vec<String>,
-    /// `hosts.section_digests`: how each section looked when last sent.
-    digests: Vec<Vec<u8>>,
+    /// How each of [`SECTIONS`] looked when last sent.
+    section_digests: Vec<Vec<u8>>,
+    resolvable_open: bool,
+}
+
+impl HostForReport {
+    /// The stored host fields, as [`host_value`] gives a report's.
+    fn host_value(&self) -> serde_json::Value {
+        serde_json::json!({"stamp": self.stamp, "scale_unit": self.scale_unit, "roles": self.roles,
+                           "os_name": self.os_name, "os_version": self.os_version})
+    }
+
+    /// The stored vitals, as [`vitals_value`] gives a report's.
+    fn vitals_value(&self) -> serde_json::Value {
+        serde_json::json!({"cpu_cores": self.cpu_cores.map(i64::from), "memory_mb": self.memory_mb,
+            "storage_gb": self.storage_gb, "vm_count": self.vm_count.map(i64::from),
+            "vm_vcpus": self.vm_vcpus.map(i64::from), "vm_memory_mb": self.vm_memory_mb})
+    }
 }
 
 /// The fact sections whose digests `hosts.section_digests` keeps, in slot order.
-pub const SECTIONS: [&str; 5] = [
+const SECTIONS: [&str; 5] = [
     "certificates",
     "interfaces",
     "routes",
@@ -196,7 +225,7 @@ pub const SECTIONS: [&str; 5] = [
 
 /// The digest of each section of [`SECTIONS`] the report sent (`None`: not sent): the first 16
 /// bytes of the SHA-256 of the section as sent.
-pub fn section_digests(r: &Report) -> [Option<Vec<u8>>; 5] {
+fn section_digests(r: &Report) -> [Option<Vec<u8>>; SECTIONS.len()] {
     fn d<T: serde::Serialize>(v: &T) -> Vec<u8> {
         Sha256::digest(serde_json::to_vec(v).unwrap_or_default())[..16].to_vec()
     }
@@ -212,8 +241,11 @@ pub fn section_digests(r: &Report) -> [Option<Vec<u8>>; 5] {
 /// Which sections a changed report must read and compare: those it sent unlike the last time
 /// (or first, or with no digest kept); one sent exactly as last time leaves what that stored.
 /// Answers the digests to keep: this report's, the stored ones for sections it did not send.
-fn sections_to_sync(stored: &[Vec<u8>], sent: [Option<Vec<u8>>; 5]) -> ([bool; 5], Vec<Vec<u8>>) {
-    let mut sync = [false; 5];
+fn sections_to_sync(
+    stored: &[Vec<u8>],
+    sent: [Option<Vec<u8>>; SECTIONS.len()],
+) -> ([bool; SECTIONS.len()], Vec<Vec<u8>>) {
+    let mut sync = [false; SECTIONS.len()];
     let mut keep = Vec::with_capacity(SECTIONS.len());
     for (slot, new) in sent.into_iter().enumerate() {
         let old = stored.get(slot).filter(|d| !d.is_empty());
@@ -228,30 +260,14 @@ fn sections_to_sync(stored: &[Vec<u8>], sent: [Option<Vec<u8>>; 5]) -> ([bool; 5
     (sync, keep)
 }
 
-/// A [`HOST_FOR_REPORT`] row as the [`Previous`] it describes.
-macro_rules! previous {
-    ($c:expr) => {{
-        let c = $c;
-        Previous {
-            id: c.id,
-            host: serde_json::json!({"stamp": c.stamp, "scale_unit": c.scale_unit, "roles": c.roles,
-                                     "os_name": c.os_name, "os_version": c.os_version}),
-            vitals: serde_json::json!({"cpu_cores": c.cpu_cores.map(i64::from), "memory_mb": c.memory_mb,
-                "storage_gb": c.storage_gb, "vm_count": c.vm_count.map(i64::from),
-                "vm_vcpus": c.vm_vcpus.map(i64::from), "vm_memory_mb": c.vm_memory_mb}),
-            sections: c.sections,
-            digests: c.section_digests,
-        }
-    }};
-}
-
 /// Writes one report in the caller's transaction: the host row (locked first), its sections,
 /// history and the `reports` row.
 pub async fn write(tx: &mut PgConnection, r: &Incoming<'_>) -> Result<Written, ApiError> {
     let received = Utc::now();
     let collected = crate::domain::stored_time(r.report.collected_at).min(received);
     let host = &r.parsed.host;
-    let current = sqlx::query_file!(
+    let current = sqlx::query_file_as!(
+        HostForReport,
         "src/facts/sql/host_for_report.sql",
         host.fqdn.as_str(),
         &owned(r.resolved_by_report)
@@ -292,7 +308,7 @@ pub async fn write(tx: &mut PgConnection, r: &Incoming<'_>) -> Result<Written, A
             let stored = write_facts(
                 tx,
                 r.parsed,
-                current.map(|c| previous!(c)),
+                current.as_ref(),
                 r.stamp_id,
                 r.report,
                 (collected, received),
@@ -439,7 +455,7 @@ struct Stored {
 async fn write_facts(
     tx: &mut PgConnection,
     p: &ParsedReport,
-    previous: Option<Previous>,
+    previous: Option<&HostForReport>,
     stamp_id: i64,
     report: &Report,
     (collected, received): (DateTime<Utc>, DateTime<Utc>),
@@ -454,10 +470,7 @@ async fn write_facts(
     let agent = report.agent.as_ref();
     let sections = p.sections();
     // what the row keeps besides the facts, worked out first: the row is written once
-    let mut ever_collected = previous
-        .as_ref()
-        .map(|p| p.sections.clone())
-        .unwrap_or_default();
+    let mut ever_collected = previous.map(|old| old.sections.clone()).unwrap_or_default();
     ever_collected.extend(sections.iter().cloned());
     let collection = blind::collection(
         report.collection_errors.as_deref(),
@@ -465,14 +478,13 @@ async fn write_facts(
         &ever_collected,
     );
     let stored_digests = previous
-        .as_ref()
-        .map(|p| p.digests.as_slice())
+        .map(|old| old.section_digests.as_slice())
         .unwrap_or_default();
     let (sync, digests) = sections_to_sync(stored_digests, section_digests(report));
     let certificates_collected = p.certificates.is_some();
     let (nearest_at, nearest_thumbprint) =
         p.certificates.as_deref().and_then(nearest_expiry).unzip();
-    let host_id = match &previous {
+    let host_id = match previous {
         None => sqlx::query_scalar!(
             r#"insert into hosts (fqdn, stamp_id, scale_unit, roles, os_name, os_version, cpu_cores, memory_mb, storage_gb,
                    vm_count, vm_vcpus, vm_memory_mb, agent_name, agent_version, first_seen_at, last_report_at,
@@ -491,13 +503,15 @@ async fn write_facts(
         .await?,
         Some(old) => {
             let new_host = host_value(h, h.stamp.as_str());
-            if old.host != new_host {
-                changes.push(Change { kind: "host", key: h.fqdn.to_string(), change: "changed", before: Some(old.host.clone()), after: Some(new_host) });
+            let old_host = old.host_value();
+            if old_host != new_host {
+                changes.push(Change { kind: "host", key: h.fqdn.to_string(), change: "changed", before: Some(old_host), after: Some(new_host) });
             }
             if h.vitals.is_some() {
                 let new_v = vitals_value(h);
-                if old.vitals != new_v {
-                    changes.push(Change { kind: "vitals", key: "vitals".into(), change: "changed", before: Some(old.vitals.clone()), after: Some(new_v) });
+                let old_v = old.vitals_value();
+                if old_v != new_v {
+                    changes.push(Change { kind: "vitals", key: "vitals".into(), change: "changed", before: Some(old_v), after: Some(new_v) });
                 }
             }
             // vitals not collected keep their stored values, and certificates not collected the

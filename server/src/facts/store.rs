@@ -1,6 +1,8 @@
 //! Writing a host's current facts, one section at a time: read what is stored, diff, and when
 //! anything differs rewrite the section with one `UNNEST` statement. A section the report did not
-//! collect is never touched.
+//! collect is never touched, and one it sent exactly as last time is not synced at all (the caller,
+//! `facts::report`, keeps each section's digest on the host row): these functions are the only
+//! writers of the fact tables, which that relies on.
 
 use std::collections::BTreeMap;
 
