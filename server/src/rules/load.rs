@@ -44,6 +44,21 @@ macro_rules! cert_row {
     };
 }
 
+/// The vitals columns of a `hosts` row (`cpu_cores, memory_mb, storage_gb, vm_count, vm_vcpus,
+/// vm_memory_mb`) as a [`VitalsFact`].
+macro_rules! vitals {
+    ($r:expr) => {
+        VitalsFact {
+            cpu_cores: $r.cpu_cores.map(i64::from),
+            memory_mb: $r.memory_mb,
+            storage_gb: $r.storage_gb,
+            vm_count: $r.vm_count.map(i64::from),
+            vm_vcpus: $r.vm_vcpus.map(i64::from),
+            vm_memory_mb: $r.vm_memory_mb,
+        }
+    };
+}
+
 /// Parsed certificates by thumbprint: a certificate on a thousand hosts is built once.
 #[derive(Default)]
 pub struct CertCache(HashMap<String, Arc<ParsedCertificate>>);
@@ -443,14 +458,7 @@ pub async fn hosts(
                 roles: r.roles.iter().filter_map(|x| Role::parse(x)).collect(),
                 last_collected_at: r.last_collected_at,
                 first_seen_at: r.first_seen_at,
-                vitals: VitalsFact {
-                    cpu_cores: r.cpu_cores.map(i64::from),
-                    memory_mb: r.memory_mb,
-                    storage_gb: r.storage_gb,
-                    vm_count: r.vm_count.map(i64::from),
-                    vm_vcpus: r.vm_vcpus.map(i64::from),
-                    vm_memory_mb: r.vm_memory_mb,
-                },
+                vitals: vitals!(r),
                 certificates: collected("certificates")
                     .then(|| by_host_certs.remove(&r.id).unwrap_or_default()),
                 interfaces: collected("interfaces")
@@ -573,14 +581,7 @@ async fn hyperv_hosts(
     .map(|r| HostVitals {
         host_id: r.id,
         fqdn: r.fqdn,
-        vitals: VitalsFact {
-            cpu_cores: r.cpu_cores.map(i64::from),
-            memory_mb: r.memory_mb,
-            storage_gb: r.storage_gb,
-            vm_count: r.vm_count.map(i64::from),
-            vm_vcpus: r.vm_vcpus.map(i64::from),
-            vm_memory_mb: r.vm_memory_mb,
-        },
+        vitals: vitals!(r),
     })
     .collect())
 }
