@@ -169,7 +169,7 @@ pub struct ServeArgs {
     /// Connections of the background workers' own pool (rule evaluator, webhook and
     /// Alertmanager delivery, capacity snapshots, retention), opened beside the
     /// `STAMPBOOK_DB_POOL_SIZE` ones, which then serve requests only; default a quarter of
-    /// `STAMPBOOK_DB_POOL_SIZE`, at least 2.
+    /// `STAMPBOOK_DB_POOL_SIZE`, at least the evaluation lanes (cores + 1, at most 4) plus 2.
     #[arg(long, env = "STAMPBOOK_DB_BACKGROUND_POOL_SIZE")]
     pub db_background_pool_size: Option<u32>,
     /// Seconds one webhook delivery may take, connection included.

@@ -30,3 +30,10 @@ pub mod state;
 pub mod telemetry;
 pub mod web;
 pub mod webhooks;
+
+/// Every binary built on this library (the server, its benches and tests) allocates with
+/// mimalloc: a rule run builds and drops each host's facts and findings, and glibc's malloc and
+/// free were 40% of the evaluator's CPU; re-evaluating 1,000,000 hosts on 2 cores took 61–64 s
+/// with mimalloc where glibc's took 75–88 s (docs/PERFORMANCE.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
