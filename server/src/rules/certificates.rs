@@ -37,7 +37,7 @@ pub fn evaluate(ctx: &StampContext, host: &HostFacts, now: DateTime<Utc>) -> Vec
     let mut seen = BTreeSet::new();
     let mut findings = Vec::new();
     for entry in usable_certificates(host) {
-        if !seen.insert(entry.cert.thumbprint.clone()) {
+        if !seen.insert(entry.cert.thumbprint.as_str()) {
             continue;
         }
         findings.extend(expiry(ctx, host, entry, now));
@@ -65,6 +65,11 @@ fn expiry(
     let left = cert.not_after - now;
     let warning = TimeDelta::days(i64::from(ctx.thresholds.cert_warning_days));
     let critical = TimeDelta::days(i64::from(ctx.thresholds.cert_critical_days));
+    // most certificates are far from expiry: decided before any words or evidence are built
+    let expired = left <= TimeDelta::zero();
+    if !expired && left > warning {
+        return None;
+    }
     let evidence = json!({
         "store": entry.store,
         "certificate": cert_evidence(cert),
@@ -74,7 +79,7 @@ fn expiry(
     });
     let name = cert_name(cert);
     let date = cert.not_after.format("%Y-%m-%d %H:%M UTC");
-    if left <= TimeDelta::zero() {
+    if expired {
         let message = format!(
             "{}: certificate {name} in LocalMachine\\My expired on {date} ({} ago); \
              renew it and rebind the services that use it",
@@ -89,9 +94,6 @@ fn expiry(
             message,
             evidence,
         ));
-    }
-    if left > warning {
-        return None;
     }
     let severity = if left <= critical {
         Severity::Critical

@@ -58,10 +58,13 @@ pub fn evaluate(ctx: &StampContext, host: &HostFacts) -> Vec<Finding> {
         }
         let defaults = default_routes(ctx, host, family);
         let effective = effective_defaults(&defaults);
-        let evidence = json!({
-            "default_routes": defaults.iter().map(ClassifiedRoute::evidence).collect::<Vec<_>>(),
-            "effective": effective.iter().map(ClassifiedRoute::evidence).collect::<Vec<_>>(),
-        });
+        // built only for a route that fires: most hosts' routes are fine
+        let evidence = || {
+            json!({
+                "default_routes": defaults.iter().map(ClassifiedRoute::evidence).collect::<Vec<_>>(),
+                "effective": effective.iter().map(ClassifiedRoute::evidence).collect::<Vec<_>>(),
+            })
+        };
         let subject = family.default_destination();
         findings.extend(via_management(ctx, host, &effective, subject, &evidence));
         findings.extend(ambiguous(host, &effective, subject, &evidence));
@@ -84,7 +87,7 @@ fn via_management(
     host: &HostFacts,
     effective: &[ClassifiedRoute<'_>],
     subject: &str,
-    evidence: &Value,
+    evidence: &dyn Fn() -> Value,
 ) -> Option<Finding> {
     let in_scope =
         host.has_role(Role::NvgreGateway) || has_address_in(ctx, host, NetworkRole::FrontEnd);
@@ -118,7 +121,7 @@ fn via_management(
         host,
         subject,
         message,
-        evidence.clone(),
+        evidence(),
     ))
 }
 
@@ -126,7 +129,7 @@ fn ambiguous(
     host: &HostFacts,
     effective: &[ClassifiedRoute<'_>],
     subject: &str,
-    evidence: &Value,
+    evidence: &dyn Fn() -> Value,
 ) -> Option<Finding> {
     let networks: BTreeSet<&str> = effective.iter().map(|c| c.label.as_str()).collect();
     if networks.len() < 2 {
@@ -146,7 +149,7 @@ fn ambiguous(
         host,
         subject,
         message,
-        evidence.clone(),
+        evidence(),
     ))
 }
 
@@ -156,7 +159,7 @@ fn missing(
     family: Family,
     defaults: &[ClassifiedRoute<'_>],
     subject: &str,
-    evidence: &Value,
+    evidence: &dyn Fn() -> Value,
 ) -> Option<Finding> {
     let front_end = ctx
         .networks
@@ -188,7 +191,7 @@ fn missing(
         host,
         subject,
         message,
-        evidence.clone(),
+        evidence(),
     ))
 }
 
