@@ -21,13 +21,15 @@ pub fn pool(url: &str, size: u32) -> Result<PgPool, sqlx::Error> {
 /// The background workers' pool (`STAMPBOOK_DB_BACKGROUND_POOL_SIZE`): the database of
 /// `requests`, with `size` connections of its own, so that the evaluator and the deliverers never
 /// hold the connections requests wait for. By default a quarter of `requests`', and at least one
-/// per evaluation lane plus two (the evaluator's listener, the other workers), so the evaluator
-/// runs every lane it has. Its workers wait up to a minute for a connection: background work may
-/// queue, requests must not.
-pub fn background_pool(requests: &PgPool, size: Option<u32>) -> PgPool {
-    let lanes = u32::try_from(crate::rules::engine::lanes().len()).unwrap_or(u32::MAX);
+/// per evaluation lane (`lanes`, `rules::engine::lanes`) plus two (the evaluator's listener, the
+/// other workers), so the evaluator runs every lane it has. Its workers wait up to a minute for a
+/// connection: background work may queue, requests must not.
+pub fn background_pool(requests: &PgPool, size: Option<u32>, lanes: usize) -> PgPool {
+    let lanes = u32::try_from(lanes).unwrap_or(u32::MAX);
     let size = size
-        .unwrap_or_else(|| (requests.options().get_max_connections() / 4).max(lanes + 2))
+        .unwrap_or_else(|| {
+            (requests.options().get_max_connections() / 4).max(lanes.saturating_add(2))
+        })
         .max(2);
     PgPoolOptions::new()
         .max_connections(size)
@@ -49,23 +51,24 @@ mod tests {
 
     #[tokio::test]
     async fn the_background_pool_holds_every_evaluation_lane_beside_the_other_workers() {
-        let lanes = crate::rules::engine::lanes().len() as u32;
-        for size in [2, 4, 16, 64] {
-            let requests = pool("postgres://stampbook@127.0.0.1:1/none", size).unwrap();
-            let background = background_pool(&requests, None)
-                .options()
-                .get_max_connections();
-            assert!(
-                background >= lanes + 2,
-                "{size} request connections: {background} in the background pool for {lanes} lanes"
-            );
-            assert!(
-                background >= size / 4,
-                "{size}: at least a quarter, as before"
-            );
+        for lanes in [2, 3, 4] {
+            for size in [2, 4, 16, 64] {
+                let requests = pool("postgres://stampbook@127.0.0.1:1/none", size).unwrap();
+                let background = background_pool(&requests, None, lanes)
+                    .options()
+                    .get_max_connections();
+                assert!(
+                    background >= lanes as u32 + 2,
+                    "{size} request connections: {background} in the background pool for {lanes} lanes"
+                );
+                assert!(
+                    background >= size / 4,
+                    "{size}: at least a quarter, as before"
+                );
+            }
         }
         let requests = pool("postgres://stampbook@127.0.0.1:1/none", 16).unwrap();
-        let sized = background_pool(&requests, Some(3))
+        let sized = background_pool(&requests, Some(3), 3)
             .options()
             .get_max_connections();
         assert_eq!(sized, 3, "an operator's size is kept");

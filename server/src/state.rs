@@ -66,7 +66,11 @@ impl AppState {
                 settings.directory.ldap_failures_per_account_per_min,
             ),
             reads: crate::db::read::Reads::primary_only(pool.clone()),
-            background_pool: crate::db::background_pool(&pool, settings.db_background_pool_size),
+            background_pool: crate::db::background_pool(
+                &pool,
+                settings.db_background_pool_size,
+                crate::rules::engine::lanes().len(),
+            ),
             pool,
             settings,
             session_key,
