@@ -69,7 +69,7 @@ impl AppState {
             background_pool: crate::db::background_pool(
                 &pool,
                 settings.db_background_pool_size,
-                crate::rules::engine::lanes().len(),
+                crate::rules::engine::lane_count(),
             ),
             pool,
             settings,

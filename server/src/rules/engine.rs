@@ -655,10 +655,13 @@ pub const MAX_LANES: usize = 4;
 /// lane per core a core idles whenever a lane waits: on 2 cores, 3 lanes re-evaluate 1,000,000
 /// hosts in 49–55 s where 2 took 61–64 s (docs/PERFORMANCE.md).
 pub fn lanes() -> Vec<CertCache> {
+    (0..lane_count()).map(|_| CertCache::default()).collect()
+}
+
+/// How many lanes [`lanes`] makes (what the background pool is sized for).
+pub fn lane_count() -> usize {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    (0..(cores + 1).clamp(2, MAX_LANES))
-        .map(|_| CertCache::default())
-        .collect()
+    (cores + 1).clamp(2, MAX_LANES)
 }
 
 /// For tests and tools: evaluate every stamp now, synchronously.
@@ -682,6 +685,7 @@ mod tests {
     fn one_lane_more_than_cores_so_that_none_idles_while_a_lane_waits_on_the_database() {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         assert_eq!(lanes().len(), (cores + 1).clamp(2, MAX_LANES));
+        assert_eq!(lane_count(), lanes().len());
     }
 
     #[test]
