@@ -1,7 +1,11 @@
 //! The two halves of `deploy/bench-scale` (issue 12 §1) that are not the server itself:
 //!
 //! - `load`: GETs one URL from `--concurrency` connections for `--seconds` and prints one line,
-//!   `req_s p50_ms p95_ms p99_ms errors` (after a one-second warm-up that is not counted);
+//!   `req_s p50_ms p95_ms p99_ms errors` (after a one-second warm-up that is not counted); with
+//!   `--rate R`, it sends R requests a second on a fixed schedule instead (an open loop: a slow
+//!   answer does not delay the next request, and each latency counts from when its request was
+//!   due, so a stall shows in full), at most `--concurrency` × 8 in flight (a request that would
+//!   exceed it counts as an error);
 //! - `bare`: the bare handler the server is compared with: actix-web and a sqlx pool and nothing
 //!   else, serving `GET /{name}` with the rows of the named statement of `--routes` (lines of
 //!   `name<TAB>sql`) as a JSON array built by PostgreSQL (`json_agg`): the best the same SQL can
@@ -38,6 +42,10 @@ enum What {
         concurrency: usize,
         #[arg(long, default_value_t = 5.0)]
         seconds: f64,
+        /// Requests a second on a fixed schedule (open loop) instead of as fast as the
+        /// connections go.
+        #[arg(long)]
+        rate: Option<f64>,
     },
     /// Serves the bare handlers until killed.
     Bare {
@@ -63,13 +71,19 @@ fn main() {
             cookie,
             concurrency,
             seconds,
+            rate,
         } => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
                 .build()
                 .unwrap();
-            rt.block_on(load(url, Auth { token, cookie }, concurrency, seconds));
+            let auth = Auth { token, cookie };
+            let (times, errors) = match rate {
+                Some(rate) => rt.block_on(load_at_rate(url, auth, concurrency, seconds, rate)),
+                None => rt.block_on(load(url, auth, concurrency, seconds)),
+            };
+            print_figures(times, errors, seconds);
         }
         What::Bare {
             database_url,
@@ -100,11 +114,31 @@ struct Auth {
     cookie: Option<String>,
 }
 
-async fn load(url: String, auth: Auth, concurrency: usize, seconds: f64) {
-    let http = reqwest::Client::builder()
+/// One GET as `auth` says; answers whether it succeeded (a 2xx and the whole body read).
+async fn get(http: &reqwest::Client, url: &str, auth: &Auth) -> bool {
+    let mut req = http.get(url);
+    if let Some(t) = &auth.token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(c) = &auth.cookie {
+        req = req.header(reqwest::header::COOKIE, c);
+    }
+    match req.send().await {
+        Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+fn client(concurrency: usize) -> reqwest::Client {
+    reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// Closed loop: `concurrency` connections, each sending its next request when the last answered.
+async fn load(url: String, auth: Auth, concurrency: usize, seconds: f64) -> (Vec<Duration>, u64) {
+    let http = client(concurrency);
     let warm_until = Instant::now() + Duration::from_secs(1);
     let until = warm_until + Duration::from_secs_f64(seconds);
     let mut tasks = Vec::new();
@@ -118,17 +152,7 @@ async fn load(url: String, auth: Auth, concurrency: usize, seconds: f64) {
                 if start >= until {
                     break;
                 }
-                let mut req = http.get(&url);
-                if let Some(t) = &auth.token {
-                    req = req.bearer_auth(t);
-                }
-                if let Some(c) = &auth.cookie {
-                    req = req.header(reqwest::header::COOKIE, c);
-                }
-                let ok = match req.send().await {
-                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-                    Err(_) => false,
-                };
+                let ok = get(&http, &url, &auth).await;
                 if start >= warm_until {
                     times.push(start.elapsed());
                     if !ok {
@@ -146,6 +170,60 @@ async fn load(url: String, auth: Auth, concurrency: usize, seconds: f64) {
         times.extend(t);
         errors += e;
     }
+    (times, errors)
+}
+
+/// Open loop: request k is due at k / `rate` seconds, sent then whatever the earlier ones are
+/// doing, and its latency counts from when it was due (a late send is the server's stall, not
+/// the client's: no coordinated omission). At most `concurrency` × 8 in flight; a request due
+/// beyond that is not sent and counts as an error.
+async fn load_at_rate(
+    url: String,
+    auth: Auth,
+    concurrency: usize,
+    seconds: f64,
+    rate: f64,
+) -> (Vec<Duration>, u64) {
+    assert!(rate.is_finite() && rate > 0.0, "--rate must be above 0");
+    let http = client(concurrency);
+    let cap = concurrency.max(1) * 8;
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(cap));
+    let start = tokio::time::Instant::now();
+    let warm_until = start + Duration::from_secs(1);
+    let until = warm_until + Duration::from_secs_f64(seconds);
+    let mut tasks = Vec::new();
+    let mut refused = 0u64;
+    for k in 0u64.. {
+        let due = start + Duration::from_secs_f64(k as f64 / rate);
+        if due >= until {
+            break;
+        }
+        tokio::time::sleep_until(due).await;
+        let counted = due >= warm_until;
+        let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+            refused += u64::from(counted);
+            continue;
+        };
+        let (http, url, auth) = (http.clone(), url.clone(), auth.clone());
+        tasks.push(tokio::spawn(async move {
+            let ok = get(&http, &url, &auth).await;
+            drop(permit);
+            counted.then(|| (due.elapsed(), ok))
+        }));
+    }
+    let mut times = Vec::new();
+    let mut errors = refused;
+    for t in tasks {
+        if let Some((took, ok)) = t.await.unwrap() {
+            times.push(took);
+            errors += u64::from(!ok);
+        }
+    }
+    (times, errors)
+}
+
+/// Prints `req_s p50_ms p95_ms p99_ms errors` of the counted requests.
+fn print_figures(mut times: Vec<Duration>, errors: u64, seconds: f64) {
     times.sort();
     let pct = |p: f64| {
         if times.is_empty() {
