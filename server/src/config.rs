@@ -157,6 +157,12 @@ pub struct ServeArgs {
     /// most a third of the time, and requests keep the cores); 0 never rests. At most 2 s at once.
     #[arg(long, env = "STAMPBOOK_EVALUATION_REST", default_value_t = 2.0)]
     pub evaluation_rest: f64,
+    /// Niceness of the background workers' threads (rule evaluation, deliveries, snapshots,
+    /// retention) above the request threads' (Linux): 10 lets requests take ~90% of a busy
+    /// core; 0 gives both an even share. 0 to 19.
+    #[arg(long, env = "STAMPBOOK_BACKGROUND_NICE", default_value_t = crate::background::DEFAULT_NICE,
+          value_parser = clap::value_parser!(u8).range(0..=19))]
+    pub background_nice: u8,
     /// Days accepted report ids are remembered (idempotency window).
     #[arg(long, env = "STAMPBOOK_REPORT_RETENTION_DAYS", default_value_t = 14)]
     pub report_retention_days: u32,
@@ -390,6 +396,7 @@ impl ServeArgs {
             auth_failures_per_min: 30,
             evaluation_interval_s: 3600,
             evaluation_rest: 2.0,
+            background_nice: crate::background::DEFAULT_NICE,
             report_retention_days: 14,
             workers: Some(2),
             // tests run the evaluator themselves (rules::engine::evaluate_queued), deterministically

@@ -6,6 +6,7 @@ pub mod alertmanager;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod background;
 pub mod capacity;
 pub mod config;
 pub mod db;

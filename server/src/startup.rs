@@ -71,6 +71,8 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    /// Where the background workers run (`crate::background`); none without workers.
+    background: Option<crate::background::Runtime>,
 }
 
 impl Application {
@@ -92,6 +94,10 @@ impl Application {
         }
         let reads = crate::db::read::Reads::from_args(pool.clone(), &settings.reads)
             .context("the read database (STAMPBOOK_READ_DATABASE_URL)")?;
+        let background = (!settings.no_workers)
+            .then(|| crate::background::Runtime::new(settings.background_nice))
+            .transpose()
+            .context("while starting the background workers' runtime")?;
         let mut state = AppState::new(pool, settings);
         state.directory = directory;
         state.reads = reads;
@@ -120,6 +126,7 @@ impl Application {
             port,
             server,
             state,
+            background,
         })
     }
 
@@ -139,37 +146,8 @@ impl Application {
         if let Some(probe) = self.state.reads.probe() {
             workers.push(tokio::spawn(probe.run()));
         }
-        if !self.state.settings.no_workers {
-            // background work has its own pool: it never holds the connections requests need
-            let s = self.state.clone();
-            let background = s.background_pool.clone();
-            workers.push(tokio::spawn(crate::rules::worker::run(
-                background.clone(),
-                s.evaluator.clone(),
-                s.settings.evaluation_interval(),
-                crate::rules::engine::Pace::new(s.metrics.clone(), s.settings.evaluation_rest),
-            )));
-            let retention = background.clone();
-            workers.push(tokio::spawn(async move {
-                crate::retention::run(&retention, &s.settings).await;
-            }));
-            workers.push(tokio::spawn(crate::capacity::snapshot::run(
-                background.clone(),
-            )));
-            workers.push(tokio::spawn(crate::webhooks::deliver::run(
-                background.clone(),
-                self.state.metrics.clone(),
-                crate::webhooks::deliver::Policy::from_settings(&self.state.settings),
-            )));
-            if let Ok(Some(sink)) =
-                crate::alertmanager::sink::Sink::from_settings(&self.state.settings)
-            {
-                workers.push(tokio::spawn(crate::alertmanager::sink::run(
-                    background,
-                    sink,
-                    self.state.metrics.clone(),
-                )));
-            }
+        if let Some(background) = self.background.as_ref().and_then(|b| b.handle()) {
+            workers.extend(background_workers(&self.state, background));
         }
         let result = self.server.await;
         for w in workers {
@@ -177,4 +155,40 @@ impl Application {
         }
         result
     }
+}
+
+/// Starts the background workers on `on` (the background runtime): the rule evaluator, retention,
+/// capacity snapshots, webhook and Alertmanager delivery, all on their own pool, which never
+/// holds the connections requests need.
+fn background_workers(
+    state: &web::Data<AppState>,
+    on: &tokio::runtime::Handle,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let s = state.clone();
+    let background = s.background_pool.clone();
+    let mut workers = vec![on.spawn(crate::rules::worker::run(
+        background.clone(),
+        s.evaluator.clone(),
+        s.settings.evaluation_interval(),
+        crate::rules::engine::Pace::new(s.metrics.clone(), s.settings.evaluation_rest),
+    ))];
+    let retention = background.clone();
+    let settings = s.clone();
+    workers.push(on.spawn(async move {
+        crate::retention::run(&retention, &settings.settings).await;
+    }));
+    workers.push(on.spawn(crate::capacity::snapshot::run(background.clone())));
+    workers.push(on.spawn(crate::webhooks::deliver::run(
+        background.clone(),
+        s.metrics.clone(),
+        crate::webhooks::deliver::Policy::from_settings(&s.settings),
+    )));
+    if let Ok(Some(sink)) = crate::alertmanager::sink::Sink::from_settings(&s.settings) {
+        workers.push(on.spawn(crate::alertmanager::sink::run(
+            background,
+            sink,
+            s.metrics.clone(),
+        )));
+    }
+    workers
 }

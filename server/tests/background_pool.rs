@@ -30,6 +30,18 @@ async fn queued(pool: &PgPool) -> i64 {
         .unwrap()
 }
 
+/// Waits (at most 20 s) until the evaluator has drained the queue.
+async fn drained(pool: &PgPool) {
+    let started = Instant::now();
+    while queued(pool).await > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the evaluator never drained the queue"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
 async fn requests_and_the_evaluator_do_not_wait_for_each_others_connections(pool: PgPool) {
     let requests = PgPoolOptions::new()
@@ -103,18 +115,66 @@ async fn requests_and_the_evaluator_do_not_wait_for_each_others_connections(pool
     let held_requests = hold_all(&requests).await;
     assert_eq!(requests.num_idle(), 0);
     drop(held);
-    let started = Instant::now();
-    while queued(&pool).await > 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the evaluator never drained the queue"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    drained(&pool).await;
     let evaluated: i64 = sqlx::query_scalar("select count(*) from stamp_status")
         .fetch_one(&pool)
         .await
         .unwrap();
     assert!(evaluated > 0, "the stamps were evaluated");
     drop(held_requests);
+}
+
+/// The nice value of each thread of this process whose name starts with `prefix` (Linux:
+/// `/proc/self/task/*/stat`, field 19).
+fn nice_of_threads(prefix: &str) -> Vec<i32> {
+    let mut nices = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if !comm.starts_with(prefix) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // fields after the command's closing parenthesis start at field 3 (state)
+        let after = &stat[stat.rfind(')').unwrap() + 2..];
+        nices.push(after.split(' ').nth(19 - 3).unwrap().parse().unwrap());
+    }
+    nices
+}
+
+#[cfg(target_os = "linux")]
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn background_work_runs_on_threads_of_lower_priority_than_requests(pool: PgPool) {
+    let mut settings = ServeArgs::for_tests();
+    settings.no_workers = false;
+    settings.evaluation_interval_s = 3600;
+    settings.background_nice = 7;
+    common::install_crypto();
+    let app = Application::build(settings, pool.clone()).expect("application builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let admin = tokens::create(&pool, "admin", "admin", None, "test")
+        .await
+        .unwrap()
+        .token;
+    // a request answered: the HTTP workers run
+    let r = reqwest::Client::new()
+        .put(format!("{base}/api/v1/inventory"))
+        .bearer_auth(&admin)
+        .json(&common::spec_document())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    // the background workers evaluate what the inventory queued (on their own runtime)
+    drained(&pool).await;
+    let background = nice_of_threads("stampbook-backg");
+    assert!(!background.is_empty(), "no background threads");
+    let requests = nice_of_threads("actix-server wo");
+    assert!(!requests.is_empty(), "no HTTP worker threads");
+    let base_nice = requests[0];
+    assert!(requests.iter().all(|&n| n == base_nice), "{requests:?}");
+    assert!(
+        background.iter().all(|&n| n == (base_nice + 7).min(19)),
+        "background {background:?}, requests {requests:?}"
+    );
 }
