@@ -124,21 +124,46 @@ async fn requests_and_the_evaluator_do_not_wait_for_each_others_connections(pool
     drop(held_requests);
 }
 
-/// The nice value of each thread of this process whose name starts with `prefix` (Linux:
-/// `/proc/self/task/*/stat`, field 19).
+/// The threads of this process whose name starts with `prefix` (Linux: `/proc/self/task`).
+#[cfg(target_os = "linux")]
+fn threads(prefix: &str) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .flatten()
+        .map(|t| t.path())
+        .filter(|t| std::fs::read_to_string(t.join("comm")).is_ok_and(|c| c.starts_with(prefix)))
+        .collect()
+}
+
+/// Each such thread's nice value (`stat`, field 19).
+#[cfg(target_os = "linux")]
 fn nice_of_threads(prefix: &str) -> Vec<i32> {
-    let mut nices = Vec::new();
-    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
-        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-        if !comm.starts_with(prefix) {
-            continue;
-        }
-        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
-        // fields after the command's closing parenthesis start at field 3 (state)
-        let after = &stat[stat.rfind(')').unwrap() + 2..];
-        nices.push(after.split(' ').nth(19 - 3).unwrap().parse().unwrap());
-    }
-    nices
+    threads(prefix)
+        .iter()
+        .map(|t| {
+            let stat = std::fs::read_to_string(t.join("stat")).unwrap();
+            // fields after the command's closing parenthesis start at field 3 (state)
+            let after = &stat[stat.rfind(')').unwrap() + 2..];
+            after.split(' ').nth(19 - 3).unwrap().parse().unwrap()
+        })
+        .collect()
+}
+
+/// How often such threads have woken from a wait, together (`status`,
+/// `voluntary_ctxt_switches`): an idle runtime's threads stay parked, a runtime that runs
+/// tasks talking to the database wakes at every answer.
+#[cfg(target_os = "linux")]
+fn wakeups_of_threads(prefix: &str) -> u64 {
+    threads(prefix)
+        .iter()
+        .filter_map(|t| {
+            let status = std::fs::read_to_string(t.join("status")).ok()?;
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .and_then(|n| n.trim().parse::<u64>().ok())
+        })
+        .sum()
 }
 
 #[cfg(target_os = "linux")]
@@ -148,25 +173,26 @@ async fn background_work_runs_on_threads_of_lower_priority_than_requests(pool: P
     settings.no_workers = false;
     settings.evaluation_interval_s = 3600;
     settings.background_nice = 7;
-    common::install_crypto();
-    let app = Application::build(settings, pool.clone()).expect("application builds");
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    let admin = tokens::create(&pool, "admin", "admin", None, "test")
-        .await
-        .unwrap()
-        .token;
-    // a request answered: the HTTP workers run
-    let r = reqwest::Client::new()
-        .put(format!("{base}/api/v1/inventory"))
-        .bearer_auth(&admin)
+    let app = common::spawn_with(pool.clone(), settings).await;
+    // the evaluator's first (timer) run over the empty database is done, its LISTEN waits
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = wakeups_of_threads("stampbook-backg");
+    let r = app
+        .http
+        .put(app.url("/api/v1/inventory"))
+        .bearer_auth(&app.admin)
         .json(&common::spec_document())
         .send()
         .await
         .unwrap();
     assert!(r.status().is_success());
-    // the background workers evaluate what the inventory queued (on their own runtime)
+    // the evaluator, woken by what the inventory queued, evaluates it on the background threads
     drained(&pool).await;
+    let woken = wakeups_of_threads("stampbook-backg") - before;
+    assert!(
+        woken >= 3,
+        "the background threads woke {woken} times while the stamps were evaluated: the workers run elsewhere"
+    );
     let background = nice_of_threads("stampbook-backg");
     assert!(!background.is_empty(), "no background threads");
     let requests = nice_of_threads("actix-server wo");
