@@ -60,16 +60,34 @@ pub struct Metrics {
     /// way while any other is: reports are its own input, and it must keep up with them).
     reports_in_flight: AtomicU64,
     others_in_flight: AtomicU64,
+    /// When the last request other than a report was answered: microseconds since [`EPOCH`],
+    /// plus one (0: none yet).
+    others_answered_at: AtomicU64,
     /// Time the evaluator rested to give way to requests.
     evaluation_rest_us: AtomicU64,
 }
 
-/// A request being answered: counted in flight until dropped.
-pub struct InFlight<'a>(&'a AtomicU64);
+/// The clock of [`Metrics::others_answered_at`]'s readings.
+static EPOCH: std::sync::LazyLock<std::time::Instant> =
+    std::sync::LazyLock::new(std::time::Instant::now);
+
+fn micros_since_epoch() -> u64 {
+    u64::try_from(EPOCH.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+/// A request being answered: counted in flight until dropped, when the time it was answered
+/// is kept (requests other than reports).
+pub struct InFlight<'a> {
+    count: &'a AtomicU64,
+    answered_at: Option<&'a AtomicU64>,
+}
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        if let Some(at) = self.answered_at {
+            at.store(micros_since_epoch().saturating_add(1), Ordering::Relaxed);
+        }
+        self.count.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -100,18 +118,29 @@ impl Metrics {
     /// A request begins (`report`: an agent's report); it is in flight until the answer is
     /// dropped.
     pub fn request_begun(&self, report: bool) -> InFlight<'_> {
-        let n = if report {
-            &self.reports_in_flight
+        let (count, answered_at) = if report {
+            (&self.reports_in_flight, None)
         } else {
-            &self.others_in_flight
+            (&self.others_in_flight, Some(&self.others_answered_at))
         };
-        n.fetch_add(1, Ordering::Relaxed);
-        InFlight(n)
+        count.fetch_add(1, Ordering::Relaxed);
+        InFlight { count, answered_at }
     }
 
     /// Requests being answered now other than agents' reports.
     pub fn others_in_flight(&self) -> u64 {
         self.others_in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Whether a request other than an agent's report is being answered, or was answered less
+    /// than `window` ago.
+    pub fn others_lately(&self, window: Duration) -> bool {
+        if self.others_in_flight() > 0 {
+            return true;
+        }
+        let at = self.others_answered_at.load(Ordering::Relaxed);
+        let window = u64::try_from(window.as_micros()).unwrap_or(u64::MAX);
+        at > 0 && micros_since_epoch().saturating_sub(at - 1) < window
     }
 
     /// The evaluator rested this long to give way to requests.

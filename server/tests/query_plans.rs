@@ -45,6 +45,7 @@ enum P {
     Bool(Option<bool>),
     Time(Option<DateTime<Utc>>),
     Texts(Vec<String>),
+    Bigs(Vec<i64>),
 }
 
 fn text(s: &str) -> P {
@@ -89,6 +90,10 @@ fn literal(p: &P) -> String {
         P::Big(v) => or_null(v, "bigint", i64::to_string),
         P::Bool(v) => or_null(v, "bool", bool::to_string),
         P::Time(v) => or_null(v, "timestamptz", |t| format!("'{}'", t.to_rfc3339())),
+        P::Bigs(v) => format!(
+            "array[{}]::bigint[]",
+            v.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+        ),
         P::Texts(v) => format!(
             "array[{}]::text[]",
             v.iter()
@@ -607,6 +612,12 @@ async fn wap_rule_inputs(pool: &PgPool) -> Vec<Case> {
         .fetch_one(pool)
         .await
         .unwrap();
+    let two_hosts: Vec<i64> =
+        sqlx::query_scalar("select id from hosts where stamp_id = $1 order by id limit 2")
+            .bind(stamp_id)
+            .fetch_all(pool)
+            .await
+            .unwrap();
     let plans = SLACK * (i64::from(PLANS_PER_STAMP) + 1);
     let keys = |v: &[&str]| P::Texts(v.iter().map(|s| (*s).to_owned()).collect());
     vec![
@@ -618,6 +629,24 @@ async fn wap_rule_inputs(pool: &PgPool) -> Vec<Case> {
                 vec![P::Big(Some(stamp_id))],
             ),
             SLACK * (2 + 1),
+        ),
+        // a stamp run for the hosts reports changed: those hosts, not the stamp's 100
+        bounded(
+            page_case(
+                "the hosts of a stamp that reports changed",
+                load::HOSTS_OF_STAMP_AMONG,
+                vec![P::Big(Some(stamp_id)), P::Bigs(two_hosts.clone())],
+            ),
+            SLACK * (2 + 1),
+        ),
+        // a whole run: the stamp's 100 hosts
+        bounded(
+            page_case(
+                "the hosts of a stamp",
+                load::HOSTS_OF_STAMP,
+                vec![P::Big(Some(stamp_id))],
+            ),
+            SLACK * i64::from(HOSTS / STAMPS),
         ),
         // a stamp's 100 hosts, one or two components each
         bounded(

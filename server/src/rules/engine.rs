@@ -476,24 +476,25 @@ async fn refresh_status(tx: &mut PgConnection, stamp_id: i64) -> Result<(), sqlx
 /// stamp-wide rules run, and the `traceparent`s of what queued it.
 pub type Taken = (i64, Option<Vec<i64>>, bool, Vec<String>);
 
-/// Takes up to `n` queued stamps (other replicas skip them) and removes them from the queue.
-/// The pick is a materialized CTE: as `delete ... where stamp_id in (select ... limit n for
-/// update skip locked)` the planner may run the sub-select once per queue row (a nested-loop
-/// semi join, its choice whenever the queue's statistics say empty), and with another lane
-/// locking rows meanwhile each run picks a different row: one call then deleted dozens of
-/// queued stamps and evaluated one.
-pub async fn take(pool: &PgPool, n: i64) -> Result<Vec<Taken>, sqlx::Error> {
+/// Takes the longest-queued stamp (other replicas and lanes skip it) and removes it from the
+/// queue: none or one. The pick is a materialized CTE: as `delete ... where stamp_id in (select
+/// ... limit 1 for update skip locked)` the planner may run the sub-select once per queue row (a
+/// nested-loop semi join, its choice whenever the queue's statistics say empty), and with
+/// another lane locking rows meanwhile each run picks a different row: one call then deleted
+/// dozens of queued stamps and evaluated one. The statement has no parameter, so PostgreSQL
+/// plans it once per connection: with `limit $1` it planned it again on every call (a custom
+/// plan each time, 0.15 ms, as long as the statement itself took).
+pub async fn take(pool: &PgPool) -> Result<Vec<Taken>, sqlx::Error> {
     Ok(sqlx::query!(
         r#"with picked as materialized (
                select stamp_id from evaluation_queue
                order by requested_at, stamp_id
-               limit $1
+               limit 1
                for update skip locked
            )
            delete from evaluation_queue q using picked
            where q.stamp_id = picked.stamp_id
-           returning q.stamp_id, q.host_ids, q.stamp_rules, q.traceparents"#,
-        n
+           returning q.stamp_id, q.host_ids, q.stamp_rules, q.traceparents"#
     )
     .fetch_all(pool)
     .await?
@@ -513,31 +514,74 @@ pub async fn request_all(pool: &PgPool) -> Result<u64, sqlx::Error> {
     .rows_affected())
 }
 
-/// How the evaluator gives way to requests: while any request other than an agent's report is
-/// in flight (reports are the evaluator's input: it keeps up with them), a lane rests
-/// `rest` times the length of the stamp run it just made before taking the next (2: a lane
-/// evaluates at most a third of the time requests are being answered), never more than
-/// [`Pace::MAX_REST`] at once. The default (tools, tests) neither rests nor counts runs.
-#[derive(Clone, Default)]
+/// How the evaluator gives way to requests: while requests other than agents' reports are
+/// being answered (reports are the evaluator's input: it keeps up with them), counting the
+/// gaps between them (one was answered less than [`Pace::QUIET`] ago: at 100 requests a second
+/// the next is due within 10 ms, and a stamp run started in the gap would meet it), the lanes
+/// take turns (one stamp run at a time: [`Pace::admit`]) and the lane whose turn it is rests
+/// `rest` times the length of the run it just made before giving the turn back (2: the
+/// evaluator as a whole works at most a third of that time, however many lanes it has), never
+/// more than [`Pace::MAX_REST`] at once. The default (tools, tests) neither rests nor counts
+/// runs.
+#[derive(Clone)]
 pub struct Pace {
     metrics: Option<Arc<Metrics>>,
     rest: f64,
+    quiet: std::time::Duration,
+    turn: Arc<tokio::sync::Semaphore>,
+}
+
+impl Default for Pace {
+    fn default() -> Pace {
+        Pace {
+            metrics: None,
+            rest: 0.0,
+            quiet: Pace::QUIET,
+            turn: Arc::new(tokio::sync::Semaphore::new(1)),
+        }
+    }
 }
 
 impl Pace {
     pub const MAX_REST: std::time::Duration = std::time::Duration::from_secs(2);
+    /// How long after the last request was answered the evaluator still gives way.
+    pub const QUIET: std::time::Duration = std::time::Duration::from_secs(1);
 
     pub fn new(metrics: Arc<Metrics>, rest: f64) -> Pace {
         Pace {
             metrics: Some(metrics),
             rest: if rest.is_finite() { rest.max(0.0) } else { 0.0 },
+            ..Pace::default()
         }
+    }
+
+    /// The same, giving way until `quiet` after the last request (tests).
+    pub fn quiet_after(self, quiet: std::time::Duration) -> Pace {
+        Pace { quiet, ..self }
+    }
+
+    fn requests_lately(&self) -> bool {
+        self.rest > 0.0
+            && self
+                .metrics
+                .as_deref()
+                .is_some_and(|m| m.others_lately(self.quiet))
+    }
+
+    /// Before a stamp run: while requests are being answered, waits for the evaluator's one
+    /// turn and answers it (held through the run and its rest); otherwise answers `None` at
+    /// once, and every lane runs.
+    pub async fn admit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        if !self.requests_lately() {
+            return None;
+        }
+        // the semaphore is never closed
+        self.turn.clone().acquire_owned().await.ok()
     }
 
     /// How long to rest after a run that took `took`, as things stand now.
     pub fn rest_after(&self, took: std::time::Duration) -> Option<std::time::Duration> {
-        let m = self.metrics.as_deref()?;
-        (self.rest > 0.0 && m.others_in_flight() > 0)
+        self.requests_lately()
             .then(|| took.mul_f64(self.rest).min(Pace::MAX_REST))
     }
 
@@ -603,7 +647,10 @@ async fn lane(pool: &PgPool, certs: &mut CertCache, pace: &Pace) -> Result<usize
     let metrics = pace.metrics.as_deref();
     let mut done = 0;
     loop {
-        let taken = take(pool, 1).await?;
+        // the turn before the take: a stamp waiting for a turn out of the queue would be queued
+        // again by the next report of it, and evaluated twice
+        let turn = pace.admit().await;
+        let taken = take(pool).await?;
         if taken.is_empty() {
             return Ok(done);
         }
@@ -643,6 +690,7 @@ async fn lane(pool: &PgPool, certs: &mut CertCache, pace: &Pace) -> Result<usize
             }
             certs.trim();
         }
+        drop(turn);
     }
 }
 
@@ -689,7 +737,7 @@ mod tests {
     }
 
     #[test]
-    fn a_lane_rests_only_while_requests_other_than_reports_are_being_answered() {
+    fn a_lane_rests_while_requests_other_than_reports_are_answered_and_just_after() {
         let m = Arc::new(Metrics::default());
         let pace = Pace::new(m.clone(), 2.0);
         let run = Duration::from_millis(30);
@@ -709,6 +757,72 @@ mod tests {
         assert_eq!(Pace::default().rest_after(run), None);
         drop(answering);
         assert_eq!(m.others_in_flight(), 0);
-        assert_eq!(pace.rest_after(run), None, "the request was answered");
+        assert_eq!(
+            pace.rest_after(run),
+            Some(Duration::from_millis(60)),
+            "a request was just answered: the next may be on its way"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_evaluator_gives_way_in_the_gaps_between_requests_and_stops_once_they_stop() {
+        let m = Arc::new(Metrics::default());
+        let pace = Pace::new(m.clone(), 2.0).quiet_after(Duration::from_millis(100));
+        let run = Duration::from_millis(30);
+        drop(m.request_begun(false));
+        assert!(
+            pace.rest_after(run).is_some(),
+            "between two requests: rests"
+        );
+        assert!(
+            pace.admit().await.is_some(),
+            "between two requests: one lane at a time"
+        );
+        drop(m.request_begun(true));
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(
+            pace.rest_after(run),
+            None,
+            "quiet for longer than the window: no rest"
+        );
+        assert!(pace.admit().await.is_none(), "and every lane runs");
+    }
+
+    #[tokio::test]
+    async fn while_requests_are_answered_one_lane_runs_at_a_time_and_without_them_all_do() {
+        let m = Arc::new(Metrics::default());
+        // no window after a request: only what is in flight counts (the window has its test)
+        let pace = Pace::new(m.clone(), 2.0).quiet_after(Duration::ZERO);
+        let (a, b) = (pace.admit().await, pace.admit().await);
+        assert!(
+            a.is_none() && b.is_none(),
+            "no request in flight: every lane runs"
+        );
+        let answering = m.request_begun(false);
+        let first = pace.admit().await;
+        assert!(
+            first.is_some(),
+            "a request in flight: a lane takes the evaluator's one turn"
+        );
+        let second = pace.clone();
+        let waiting = tokio::spawn(async move { second.admit().await.is_some() });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished(), "a second lane waits for the turn");
+        drop(first);
+        assert!(
+            waiting.await.unwrap(),
+            "and runs when the first gives it back"
+        );
+        drop(answering);
+        let reporting = m.request_begun(true);
+        assert!(
+            pace.admit().await.is_none(),
+            "an agent's report does not hold lanes back"
+        );
+        drop(reporting);
+        let unpaced = Pace::new(m.clone(), 0.0);
+        let _answering = m.request_begun(false);
+        assert!(unpaced.admit().await.is_none(), "0 never holds lanes back");
+        assert!(Pace::default().admit().await.is_none());
     }
 }
