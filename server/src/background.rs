@@ -1,8 +1,10 @@
 //! The runtime the background workers run on (rule evaluation, webhook and Alertmanager
-//! delivery, capacity snapshots, retention): threads of their own, at a lower CPU priority than
-//! the threads that answer requests (`STAMPBOOK_BACKGROUND_NICE`), so that on a machine whose
-//! cores are all busy the scheduler gives requests the cores first and the background work what
-//! is left, instead of an even share.
+//! delivery, capacity snapshots, retention), and where agents' reports are parsed and stored
+//! (`AppState::reports_lane`: the HTTP worker reads the body and awaits the rest): threads of
+//! their own, at a lower CPU priority than the threads that answer requests
+//! (`STAMPBOOK_BACKGROUND_NICE`), so that on a machine whose cores are all busy the scheduler
+//! gives people's and integrations' requests the cores first and the background work what is
+//! left, instead of an even share.
 //!
 //! The priority is the Linux nice value, which is an attribute of each thread under NPTL
 //! (setpriority(2): `PRIO_PROCESS` with a thread id sets that thread alone; Chromium's

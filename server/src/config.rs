@@ -152,14 +152,16 @@ pub struct ServeArgs {
     /// Seconds between full rule evaluations of every stamp (time-based rules: expiry, staleness).
     #[arg(long, env = "STAMPBOOK_EVALUATION_INTERVAL_S", default_value_t = 60)]
     pub evaluation_interval_s: u64,
-    /// While this replica answers HTTP requests other than agents' reports, each rule evaluation
-    /// lane rests this many times the length of the stamp run it just made (2: it evaluates at
-    /// most a third of the time, and requests keep the cores); 0 never rests. At most 2 s at once.
+    /// While this replica answers HTTP requests other than agents' reports (and for a second
+    /// after the last), the rule evaluation lanes take turns, one stamp run at a time, and the
+    /// lane whose turn it is rests this many times the length of its run (2: the evaluator works
+    /// at most a third of the time, and requests keep the cores); 0 never rests. At most 2 s at
+    /// once.
     #[arg(long, env = "STAMPBOOK_EVALUATION_REST", default_value_t = 2.0)]
     pub evaluation_rest: f64,
     /// Niceness of the background workers' threads (rule evaluation, deliveries, snapshots,
-    /// retention) above the request threads' (Linux): 10 lets requests take ~90% of a busy
-    /// core; 0 gives both an even share. 0 to 19.
+    /// retention, and the parsing and storing of agents' reports) above the request threads'
+    /// (Linux): 10 lets requests take ~90% of a busy core; 0 gives both an even share. 0 to 19.
     #[arg(long, env = "STAMPBOOK_BACKGROUND_NICE", default_value_t = crate::background::DEFAULT_NICE,
           value_parser = clap::value_parser!(u8).range(0..=19))]
     pub background_nice: u8,

@@ -101,6 +101,7 @@ impl Application {
         let mut state = AppState::new(pool, settings);
         state.directory = directory;
         state.reads = reads;
+        state.reports_lane = background.as_ref().and_then(|b| b.handle()).cloned();
         let health = web::Data::new(state.reads.health());
         let state = web::Data::new(state);
         let data = state.clone();

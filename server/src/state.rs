@@ -30,7 +30,7 @@ pub struct AppState {
     pub session_key: Vec<u8>,
     pub limiter: RateLimiter,
     /// Report bytes being parsed and stored, in KiB permits (`ingest_budget_bytes`).
-    pub ingest_budget: tokio::sync::Semaphore,
+    pub ingest_budget: std::sync::Arc<tokio::sync::Semaphore>,
     /// Failed authentications per client address.
     pub failures: crate::auth::throttle::FailureThrottle,
     pub evaluator: crate::rules::worker::Evaluator,
@@ -39,6 +39,9 @@ pub struct AppState {
     pub directory: Option<crate::directory::Directory>,
     /// Failed directory logins per account name (lower case).
     pub account_failures: crate::auth::throttle::FailureThrottle<String>,
+    /// Where agents' reports are parsed and stored (`api::reports::post`): the background
+    /// runtime, at its lower CPU priority, when this process has one; else the HTTP worker.
+    pub reports_lane: Option<tokio::runtime::Handle>,
 }
 
 impl AppState {
@@ -56,12 +59,13 @@ impl AppState {
         AppState {
             limiter: RateLimiter::new(settings.rate_limit_per_min),
             failures: crate::auth::throttle::FailureThrottle::new(settings.auth_failures_per_min),
-            ingest_budget: tokio::sync::Semaphore::new(
+            ingest_budget: std::sync::Arc::new(tokio::sync::Semaphore::new(
                 (settings.ingest_budget_bytes / 1024).max(1),
-            ),
+            )),
             evaluator: crate::rules::worker::Evaluator::default(),
             metrics: Default::default(),
             directory: None,
+            reports_lane: None,
             account_failures: crate::auth::throttle::FailureThrottle::new(
                 settings.directory.ldap_failures_per_account_per_min,
             ),

@@ -42,6 +42,15 @@ async fn drained(pool: &PgPool) {
     }
 }
 
+/// Test settings with the background workers on, the evaluator's timer at an hour (only what
+/// a test queues is evaluated).
+fn with_workers() -> ServeArgs {
+    let mut settings = ServeArgs::for_tests();
+    settings.no_workers = false;
+    settings.evaluation_interval_s = 3600;
+    settings
+}
+
 #[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
 async fn requests_and_the_evaluator_do_not_wait_for_each_others_connections(pool: PgPool) {
     let requests = PgPoolOptions::new()
@@ -49,9 +58,7 @@ async fn requests_and_the_evaluator_do_not_wait_for_each_others_connections(pool
         .connect_with(pool.connect_options().as_ref().clone())
         .await
         .unwrap();
-    let mut settings = ServeArgs::for_tests();
-    settings.no_workers = false;
-    settings.evaluation_interval_s = 3600;
+    let mut settings = with_workers();
     settings.db_background_pool_size = Some(2);
     common::install_crypto();
     let app = Application::build(settings, requests.clone()).expect("application builds");
@@ -169,9 +176,7 @@ fn wakeups_of_threads(prefix: &str) -> u64 {
 #[cfg(target_os = "linux")]
 #[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
 async fn background_work_runs_on_threads_of_lower_priority_than_requests(pool: PgPool) {
-    let mut settings = ServeArgs::for_tests();
-    settings.no_workers = false;
-    settings.evaluation_interval_s = 3600;
+    let mut settings = with_workers();
     settings.background_nice = 7;
     let app = common::spawn_with(pool.clone(), settings).await;
     // the evaluator's first (timer) run over the empty database is done, its LISTEN waits
@@ -202,5 +207,72 @@ async fn background_work_runs_on_threads_of_lower_priority_than_requests(pool: P
     assert!(
         background.iter().all(|&n| n == (base_nice + 7).min(19)),
         "background {background:?}, requests {requests:?}"
+    );
+}
+
+/// CPU time such threads have had, together (`schedstat`, first field, nanoseconds).
+#[cfg(target_os = "linux")]
+fn cpu_of_threads(prefix: &str) -> Duration {
+    Duration::from_nanos(
+        threads(prefix)
+            .iter()
+            .filter_map(|t| {
+                let stat = std::fs::read_to_string(t.join("schedstat")).ok()?;
+                stat.split(' ').next()?.parse::<u64>().ok()
+            })
+            .sum(),
+    )
+}
+
+/// A report of `routes` routes: parsing, checking and storing it is the work, the body is read
+/// in a moment.
+fn report_with_routes(fqdn: &str, routes: usize) -> serde_json::Value {
+    let routes: Vec<_> = (0..routes)
+        .map(|i| {
+            serde_json::json!({"destination": format!("10.{}.{}.0/24", i / 256, i % 256),
+                               "next_hop": "10.0.0.1", "interface": "Management", "metric": 10 + i})
+        })
+        .collect();
+    serde_json::json!({
+        "schema": "stampbook.report/v1",
+        "report_id": uuid::Uuid::new_v4(),
+        "collected_at": chrono::Utc::now(),
+        "host": {"fqdn": fqdn, "stamp": "ams-01", "roles": ["hyperv_host"]},
+        "routes": routes,
+    })
+}
+
+#[cfg(target_os = "linux")]
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn reports_are_parsed_and_stored_on_the_background_threads(pool: PgPool) {
+    let app = common::spawn_with(pool.clone(), with_workers()).await;
+    let r = app.put_inventory(&common::spec_document()).await;
+    assert!(r.status().is_success());
+    drained(&pool).await;
+    let reports: Vec<_> = (0..12)
+        .map(|i| report_with_routes(&format!("hv{i:02}.ams-01.example.net"), 4_000))
+        .collect();
+    let (background, requests) = (
+        cpu_of_threads("stampbook-backg"),
+        cpu_of_threads("actix-server wo"),
+    );
+    for report in &reports {
+        let r = app
+            .send_json(reqwest::Method::POST, "/api/v1/reports", &app.admin, report)
+            .await;
+        assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+    }
+    let background = cpu_of_threads("stampbook-backg") - background;
+    let requests = cpu_of_threads("actix-server wo") - requests;
+    let stored: i64 = sqlx::query_scalar("select count(*) from host_routes")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 12 * 4_000, "every route stored");
+    // the HTTP workers read each body and hand it over; the background threads parse, check
+    // and store it (and evaluate what it changed)
+    assert!(
+        background > requests * 2,
+        "background threads {background:?}, HTTP workers {requests:?}: reports are parsed on the HTTP workers"
     );
 }

@@ -46,13 +46,40 @@ pub async fn post(
     // turns instead of holding ten times their bytes each at once
     let total = (state.settings.ingest_budget_bytes / 1024).max(1);
     let share = u32::try_from((bytes.len() / 1024).clamp(1, total)).unwrap_or(u32::MAX);
-    let _budget = state
+    let budget = state
         .ingest_budget
-        .acquire_many(share)
+        .clone()
+        .acquire_many_owned(share)
         .await
         .map_err(|e| ApiError::internal(e.into()))?;
-    let accepted = ingest::receive(state.ingest(), &who, &bytes).await?;
+    let accepted = match state.reports_lane.clone() {
+        Some(lane) => receive_on(&lane, state.into_inner(), who, bytes, budget).await?,
+        None => ingest::receive(state.ingest(), &who, &bytes).await?,
+    };
     Ok(HttpResponse::Accepted().json(accepted))
+}
+
+/// Parses and stores a report on `lane` (the background runtime, `AppState::reports_lane`), in
+/// this request's span. The task holds the report's share of the ingest budget until it ends:
+/// a client that hangs up does not stop a report whose storing has begun, nor free its share
+/// while it is still being parsed.
+async fn receive_on(
+    lane: &tokio::runtime::Handle,
+    state: std::sync::Arc<AppState>,
+    who: Principal,
+    bytes: actix_web::web::Bytes,
+    budget: tokio::sync::OwnedSemaphorePermit,
+) -> ApiResult<Accepted> {
+    let work = async move {
+        let accepted = ingest::receive(state.ingest(), &who, &bytes).await;
+        drop(budget);
+        accepted
+    };
+    let task = lane.spawn(tracing::Instrument::instrument(
+        work,
+        tracing::Span::current(),
+    ));
+    Ok(task.await.map_err(|e| ApiError::internal(e.into()))??)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
