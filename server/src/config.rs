@@ -152,8 +152,8 @@ pub struct ServeArgs {
     /// Seconds between full rule evaluations of every stamp (time-based rules: expiry, staleness).
     #[arg(long, env = "STAMPBOOK_EVALUATION_INTERVAL_S", default_value_t = 60)]
     pub evaluation_interval_s: u64,
-    /// While this replica answers HTTP requests other than agents' reports (and for a second
-    /// after the last), the rule evaluation lanes take turns, one stamp run at a time, and the
+    /// While this replica answers HTTP requests other than agents' reports and health probes
+    /// (and for a second after the last), the rule evaluation lanes take turns, one stamp run at a time, and the
     /// lane whose turn it is rests this many times the length of its run (2: the evaluator works
     /// at most a third of the time, and requests keep the cores); 0 never rests. At most 2 s at
     /// once.

@@ -56,15 +56,28 @@ pub struct Metrics {
     /// agent's last successful push, so the sum counts every lost report once).
     spool_dropped: AtomicU64,
     spool_rejected: AtomicU64,
-    /// HTTP requests being answered now, agents' reports and the others (the evaluator gives
-    /// way while any other is: reports are its own input, and it must keep up with them).
+    /// HTTP requests being answered now, by [`RequestKind`] (the evaluator gives way while any
+    /// other is: reports are its own input, and it must keep up with them; probes are not
+    /// people waiting).
     reports_in_flight: AtomicU64,
+    probes_in_flight: AtomicU64,
     others_in_flight: AtomicU64,
     /// When the last request other than a report was answered: microseconds since [`EPOCH`],
     /// plus one (0: none yet).
     others_answered_at: AtomicU64,
     /// Time the evaluator rested to give way to requests.
     evaluation_rest_us: AtomicU64,
+}
+
+/// What a request is, for [`Metrics::request_begun`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestKind {
+    /// An agent's report (`POST /api/v1/reports`).
+    Report,
+    /// A health probe or a metrics scrape (`/healthz`, `/readyz`, `/metrics`).
+    Probe,
+    /// Everything else: people's pages, integrations' API calls.
+    Other,
 }
 
 /// The clock of [`Metrics::others_answered_at`]'s readings.
@@ -115,25 +128,24 @@ impl Metrics {
         }
     }
 
-    /// A request begins (`report`: an agent's report); it is in flight until the answer is
-    /// dropped.
-    pub fn request_begun(&self, report: bool) -> InFlight<'_> {
-        let (count, answered_at) = if report {
-            (&self.reports_in_flight, None)
-        } else {
-            (&self.others_in_flight, Some(&self.others_answered_at))
+    /// A request of `kind` begins; it is in flight until the answer is dropped.
+    pub fn request_begun(&self, kind: RequestKind) -> InFlight<'_> {
+        let (count, answered_at) = match kind {
+            RequestKind::Report => (&self.reports_in_flight, None),
+            RequestKind::Probe => (&self.probes_in_flight, None),
+            RequestKind::Other => (&self.others_in_flight, Some(&self.others_answered_at)),
         };
         count.fetch_add(1, Ordering::Relaxed);
         InFlight { count, answered_at }
     }
 
-    /// Requests being answered now other than agents' reports.
+    /// Requests being answered now other than agents' reports and probes.
     pub fn others_in_flight(&self) -> u64 {
         self.others_in_flight.load(Ordering::Relaxed)
     }
 
-    /// Whether a request other than an agent's report is being answered, or was answered less
-    /// than `window` ago.
+    /// Whether a request other than an agent's report or a probe is being answered, or was
+    /// answered less than `window` ago.
     pub fn others_lately(&self, window: Duration) -> bool {
         if self.others_in_flight() > 0 {
             return true;
@@ -199,11 +211,12 @@ impl Metrics {
             .render(out, "stampbook_ingest_duration_seconds");
         let _ = writeln!(
             out,
-            "# HELP stampbook_http_requests_in_flight HTTP requests being answered now: agents' reports, and the others."
+            "# HELP stampbook_http_requests_in_flight HTTP requests being answered now: agents' reports, health probes and metrics scrapes, and the others."
         );
         let _ = writeln!(out, "# TYPE stampbook_http_requests_in_flight gauge");
         for (kind, n) in [
             ("report", &self.reports_in_flight),
+            ("probe", &self.probes_in_flight),
             ("other", &self.others_in_flight),
         ] {
             let _ = writeln!(

@@ -728,6 +728,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::metrics::RequestKind;
 
     #[test]
     fn one_lane_more_than_cores_so_that_none_idles_while_a_lane_waits_on_the_database() {
@@ -742,10 +743,10 @@ mod tests {
         let pace = Pace::new(m.clone(), 2.0);
         let run = Duration::from_millis(30);
         assert_eq!(pace.rest_after(run), None, "no request in flight: no rest");
-        let reporting = m.request_begun(true);
+        let reporting = m.request_begun(RequestKind::Report);
         assert_eq!(pace.rest_after(run), None, "an agent's report: no rest");
         drop(reporting);
-        let answering = m.request_begun(false);
+        let answering = m.request_begun(RequestKind::Other);
         assert_eq!(pace.rest_after(run), Some(Duration::from_millis(60)));
         assert_eq!(
             pace.rest_after(Duration::from_secs(10)),
@@ -765,11 +766,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn health_probes_and_metrics_scrapes_do_not_make_the_evaluator_give_way() {
+        // a load balancer probing every second would otherwise hold the lanes back for good
+        let m = Arc::new(Metrics::default());
+        let pace = Pace::new(m.clone(), 2.0);
+        let probing = m.request_begun(RequestKind::Probe);
+        assert_eq!(pace.rest_after(Duration::from_millis(30)), None);
+        assert!(pace.admit().await.is_none());
+        drop(probing);
+        assert_eq!(
+            pace.rest_after(Duration::from_millis(30)),
+            None,
+            "nor once answered"
+        );
+        assert!(pace.admit().await.is_none());
+    }
+
+    #[tokio::test]
     async fn the_evaluator_gives_way_in_the_gaps_between_requests_and_stops_once_they_stop() {
         let m = Arc::new(Metrics::default());
         let pace = Pace::new(m.clone(), 2.0).quiet_after(Duration::from_millis(100));
         let run = Duration::from_millis(30);
-        drop(m.request_begun(false));
+        drop(m.request_begun(RequestKind::Other));
         assert!(
             pace.rest_after(run).is_some(),
             "between two requests: rests"
@@ -778,7 +796,7 @@ mod tests {
             pace.admit().await.is_some(),
             "between two requests: one lane at a time"
         );
-        drop(m.request_begun(true));
+        drop(m.request_begun(RequestKind::Report));
         tokio::time::sleep(Duration::from_millis(150)).await;
         assert_eq!(
             pace.rest_after(run),
@@ -798,7 +816,7 @@ mod tests {
             a.is_none() && b.is_none(),
             "no request in flight: every lane runs"
         );
-        let answering = m.request_begun(false);
+        let answering = m.request_begun(RequestKind::Other);
         let first = pace.admit().await;
         assert!(
             first.is_some(),
@@ -814,14 +832,14 @@ mod tests {
             "and runs when the first gives it back"
         );
         drop(answering);
-        let reporting = m.request_begun(true);
+        let reporting = m.request_begun(RequestKind::Report);
         assert!(
             pace.admit().await.is_none(),
             "an agent's report does not hold lanes back"
         );
         drop(reporting);
         let unpaced = Pace::new(m.clone(), 0.0);
-        let _answering = m.request_begun(false);
+        let _answering = m.request_begun(RequestKind::Other);
         assert!(unpaced.admit().await.is_none(), "0 never holds lanes back");
         assert!(Pace::default().admit().await.is_none());
     }
