@@ -71,8 +71,9 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
-    /// Where the background workers run (`crate::background`); none without workers.
-    background: Option<crate::background::Runtime>,
+    /// The lower-priority runtime (`crate::background`): agents' reports are parsed and stored
+    /// there, and the background workers run there when this process has them.
+    background: crate::background::Runtime,
 }
 
 impl Application {
@@ -94,14 +95,13 @@ impl Application {
         }
         let reads = crate::db::read::Reads::from_args(pool.clone(), &settings.reads)
             .context("the read database (STAMPBOOK_READ_DATABASE_URL)")?;
-        let background = (!settings.no_workers)
-            .then(|| crate::background::Runtime::new(settings.background_nice))
-            .transpose()
-            .context("while starting the background workers' runtime")?;
+        // a replica without workers takes reports too: they parse at the lower priority there
+        let background = crate::background::Runtime::new(settings.background_nice)
+            .context("while starting the background runtime")?;
         let mut state = AppState::new(pool, settings);
         state.directory = directory;
         state.reads = reads;
-        state.reports_lane = background.as_ref().and_then(|b| b.handle()).cloned();
+        state.reports_lane = background.handle().cloned();
         let health = web::Data::new(state.reads.health());
         let state = web::Data::new(state);
         let data = state.clone();
@@ -147,7 +147,9 @@ impl Application {
         if let Some(probe) = self.state.reads.probe() {
             workers.push(tokio::spawn(probe.run()));
         }
-        if let Some(background) = self.background.as_ref().and_then(|b| b.handle()) {
+        if let Some(background) = self.background.handle()
+            && !self.state.settings.no_workers
+        {
             workers.extend(background_workers(&self.state, background));
         }
         let result = self.server.await;
@@ -173,10 +175,9 @@ fn background_workers(
         s.settings.evaluation_interval(),
         crate::rules::engine::Pace::new(s.metrics.clone(), s.settings.evaluation_rest),
     ))];
-    let retention = background.clone();
-    let settings = s.clone();
+    let retention = s.clone();
     workers.push(on.spawn(async move {
-        crate::retention::run(&retention, &settings.settings).await;
+        crate::retention::run(&retention.background_pool, &retention.settings).await;
     }));
     workers.push(on.spawn(crate::capacity::snapshot::run(background.clone())));
     workers.push(on.spawn(crate::webhooks::deliver::run(

@@ -40,7 +40,8 @@ pub struct AppState {
     /// Failed directory logins per account name (lower case).
     pub account_failures: crate::auth::throttle::FailureThrottle<String>,
     /// Where agents' reports are parsed and stored (`api::reports::post`): the background
-    /// runtime, at its lower CPU priority, when this process has one; else the HTTP worker.
+    /// runtime, at its lower CPU priority (`startup::Application` sets it in every server); none
+    /// (the HTTP worker parses) where no server was built.
     pub reports_lane: Option<tokio::runtime::Handle>,
 }
 

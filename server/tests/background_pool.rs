@@ -245,10 +245,28 @@ fn report_with_routes(fqdn: &str, routes: usize) -> serde_json::Value {
 #[cfg(target_os = "linux")]
 #[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
 async fn reports_are_parsed_and_stored_on_the_background_threads(pool: PgPool) {
-    let app = common::spawn_with(pool.clone(), with_workers()).await;
+    reports_parse_on_background_threads(pool, with_workers()).await;
+}
+
+/// A replica without background workers (an API-only replica beside a worker one) still
+/// parses reports at the background priority.
+#[cfg(target_os = "linux")]
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn without_workers_reports_are_still_parsed_on_the_background_threads(pool: PgPool) {
+    reports_parse_on_background_threads(pool, ServeArgs::for_tests()).await;
+}
+
+/// Posts 12 reports of 4,000 routes to a server made with `settings` and checks the
+/// background threads did the parsing and storing, not the HTTP workers.
+#[cfg(target_os = "linux")]
+async fn reports_parse_on_background_threads(pool: PgPool, settings: ServeArgs) {
+    let workers = !settings.no_workers;
+    let app = common::spawn_with(pool.clone(), settings).await;
     let r = app.put_inventory(&common::spec_document()).await;
     assert!(r.status().is_success());
-    drained(&pool).await;
+    if workers {
+        drained(&pool).await;
+    }
     let reports: Vec<_> = (0..12)
         .map(|i| report_with_routes(&format!("hv{i:02}.ams-01.example.net"), 4_000))
         .collect();
