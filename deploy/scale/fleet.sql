@@ -7,7 +7,9 @@
 -- years) and its stamp's CA (LocalMachine\Root, shared by the stamp's hosts), 3 routes, role
 -- settings on the VMM servers, the VMM agent's version (and the VMM server's) as a component, the
 -- Hyper-V service; 1 host in 10 has an open problem and 1 in 10 a resolved one
--- (in every stamp); 1 host in 20 is stale; 10 plans per stamp (1 in 20 with an open problem).
+-- (in every stamp); 1 host in 20 is stale; 10 plans per stamp (1 in 20 with an open problem);
+-- each stamp's first host is its WAP server, which reports the stamp's plans (one with other
+-- cores than declared) and a trial plan only WAP knows.
 -- Host names interleave the stamps (host i is in stamp i mod stamps), so
 -- walking the FQDN index and keeping one stamp's hosts reads stamps × the rows it returns:
 -- exactly the plan the lists must not take. The rows have the shape ingest writes (the bench
@@ -40,11 +42,13 @@ begin
     insert into hosts (fqdn, stamp_id, scale_unit, roles, os_name, os_version, cpu_cores, memory_mb,
                        storage_gb, vm_count, vm_vcpus, vm_memory_mb, agent_name, agent_version,
                        first_seen_at, last_report_at, last_collected_at, last_report_id,
-                       facts_digest, sections, nearest_cert_expiry, nearest_cert_thumbprint)
+                       facts_digest, sections, nearest_cert_expiry, nearest_cert_thumbprint, wap_collected_at)
     select format('host-%s.example.net', lpad(i::text, 7, '0')),
            st.id,
            'su-01',
-           case when i % 50 = 0 then array['vmm_server']
+           -- the first host of each stamp is its WAP server (hosts 1 to n_stamps: one a stamp)
+           case when i <= n_stamps then array['wap_server']
+                when i % 50 = 0 then array['vmm_server']
                 when i % 50 = 1 then array['rd_gateway']
                 when i % 50 = 2 then array['nvgre_gateway']
                 else array['hyperv_host'] end,
@@ -57,11 +61,13 @@ begin
            case when i % 20 = 7 then now() - interval '2 hours' else now() - make_interval(secs => (i % 280)) end,
            gen_random_uuid(),
            '\x00'::bytea,
-           array['host', 'vitals', 'certificates', 'routes', 'interfaces', 'services', 'settings', 'components'],
+           array['host', 'vitals', 'certificates', 'routes', 'interfaces', 'services', 'settings', 'components']
+               || case when i <= n_stamps then array['wap'] else '{}' end,
            -- the sooner of its two machine certificates (the stamp's CA expires years later)
            now() + make_interval(mins => least(pg_temp.cert_minutes(i, 0), pg_temp.cert_minutes(i, 1))) - interval '30 days',
            pg_temp.thumbprint(format('host-%s.example.net', lpad(i::text, 7, '0')) || '#'
-                || (case when pg_temp.cert_minutes(i, 0) <= pg_temp.cert_minutes(i, 1) then 0 else 1 end))
+                || (case when pg_temp.cert_minutes(i, 0) <= pg_temp.cert_minutes(i, 1) then 0 else 1 end)),
+           case when i <= n_stamps then now() - make_interval(secs => (i % 280)) end
     from generate_series(1, n_hosts) i
     join stamps st on st.name = format('st%s', lpad((i % n_stamps + 1)::text, 4, '0'));
 
@@ -119,6 +125,24 @@ begin
     select format('plan-%s-%s', s.name, k), format('Plan %s of %s', k, s.name), k % 2 = 0, s.id,
            'Cloud ' || s.name, k % 3 = 0, 100 * k, 400 * k, 800 * k, 4000 * k, k * 7
     from stamps s cross join generate_series(1, 10) k;
+    -- what each stamp's WAP server reports: the stamp's 10 plans (their ids in upper case, as a
+    -- WAP admin may spell them; plan 5 with other cores than declared) on the stamp's cloud, and a
+    -- private trial plan the inventory does not declare
+    insert into host_wap_plans (host_id, plan_key, wap_id, display_name, state, subscription_count, quotas)
+    select h.id, lower(pl.wap_plan_id), upper(pl.wap_plan_id), pl.name,
+           case when pl.public then 'public' else 'private' end, pl.subscriptions,
+           jsonb_build_array(jsonb_build_object('service_name', 'systemcenter', 'instance_id', 'vmm-' || s.name,
+               'settings', jsonb_build_object(
+                   'Clouds', format('<Clouds><Cloud Id="%s" Name="%s" StampId="%s" /></Clouds>',
+                                    md5(pl.cloud), pl.cloud, md5(s.name)),
+                   'VmCount', pl.quota_vms::text,
+                   'CoreCount', (case when pl.wap_plan_id like '%-5' then pl.quota_vcpus / 2 else pl.quota_vcpus end)::text,
+                   'RamInMB', (pl.quota_memory_gb * 1024)::text,
+                   'StorageInGB', pl.quota_storage_gb::text)))
+    from plans pl join stamps s on s.id = pl.stamp_id join hosts h on h.stamp_id = s.id and h.wap_collected_at is not null;
+    insert into host_wap_plans (host_id, plan_key, wap_id, display_name, state, subscription_count, quotas)
+    select h.id, 'trial-' || s.name, 'Trial-' || s.name, 'Trial of ' || s.name, 'private', 0, '[]'::jsonb
+    from hosts h join stamps s on s.id = h.stamp_id where h.wap_collected_at is not null;
     insert into problems (rule, severity, stamp_id, plan_id, subject, message, opened_at, last_seen_at)
     select 'plan.stamp_unhealthy', 'critical', pl.stamp_id, pl.id, pl.wap_plan_id, 'the plan is sold on an unhealthy stamp',
            now() - interval '2 days', now()

@@ -569,3 +569,127 @@ async fn the_simulated_fleet_shows_one_of_each_wap_disagreement(pool: PgPool) {
     assert_eq!(status("unknown"), 0, "every stamp's WAP reported");
     assert!(status("matched") >= 4, "the rest agree: {all}");
 }
+
+/// One plan (its API item, its page) reads only that plan's reports and declarations, and the
+/// declared list only its page's: each must still say what the whole fleet's reading says.
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn a_plan_read_alone_says_what_the_fleets_reading_says(pool: PgPool) {
+    let app = spawn(pool).await;
+    fleet(&app).await;
+    // gold-ams in WAP in another case, on a cloud fra-01 declares; a plan only WAP knows, on
+    // ams-01's own cloud by id only; dev-ams not in WAP; silver-fra on a stamp whose WAP never
+    // reported
+    let frankfurt = r#"<Clouds><Cloud Id="c1" Name="Frankfurt Cloud" StampId="9f2e" /></Clouds>"#;
+    push(
+        &app,
+        &wap_report(json!({"plans": [
+            plan("GOLD-AMS", "public", 42, gold_settings("1800", frankfurt)),
+            plan("Bronze9x", "public", 7, json!({"Clouds": "<Clouds><Cloud Id=\"Gold Cloud\" /></Clouds>"})),
+        ]})),
+    )
+    .await;
+
+    let all = app.get_json("/api/v1/plans?source=all&limit=1000").await;
+    let all = all["items"].as_array().unwrap().clone();
+    let ids: Vec<&str> = all
+        .iter()
+        .map(|p| p["wap_plan_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["Bronze9x", "dev-ams", "gold-ams", "silver-fra"],
+        "{all:?}"
+    );
+    let statuses: Vec<&str> = all
+        .iter()
+        .map(|p| p["wap_status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["wap_only", "not_in_wap", "disagrees", "unknown"]);
+    let gold = &all[2];
+    let kinds: Vec<&str> = gold["disagreements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["quota", "cloud"], "the cores and the cloud: {gold}");
+
+    for item in &all {
+        let id = item["wap_plan_id"].as_str().unwrap();
+        assert_eq!(
+            &app.get_json(&format!("/api/v1/plans/{id}")).await,
+            item,
+            "{id}"
+        );
+    }
+    // a plan only WAP knows is found ignoring case, as WAP compares ids
+    assert_eq!(app.get_json("/api/v1/plans/BRONZE9X").await, all[0]);
+    let declared = app.get_json("/api/v1/plans?limit=1").await;
+    assert_eq!(declared["items"][0], all[1]);
+    let next = declared["next_cursor"].as_str().unwrap();
+    let page = app
+        .get_json(&format!("/api/v1/plans?limit=2&cursor={next}"))
+        .await;
+    assert_eq!(page["items"], json!([all[2], all[3]]));
+
+    // the page of each: the cloud WAP places gold on, and the plan only WAP knows
+    let mut b = Browser::new(&app.base);
+    b.logged_in(&app.admin).await;
+    let gold = b.get("/plans/wap/GOLD-ams").await;
+    assert_eq!(gold.status, StatusCode::OK, "{}", gold.body);
+    gold.assert_contains(&[
+        "WAP sells it on cloud Frankfurt Cloud of fra-01, not ams-01",
+        "1800",
+    ]);
+    let bronze = b.get("/plans/wap/bronze9X").await;
+    assert_eq!(bronze.status, StatusCode::OK, "{}", bronze.body);
+    bronze.assert_contains(&[
+        "NOT DECLARED",
+        "Bronze9x",
+        "action=\"/plans/wap/Bronze9x/adopt\"",
+    ]);
+    assert_eq!(
+        b.get("/plans/wap/nothing").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+/// The plans page lists the first 100 plans only WAP knows, by id, and says where the rest are;
+/// exactly 100 are listed without that remark.
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn the_plans_page_lists_the_first_hundred_plans_only_wap_knows(pool: PgPool) {
+    let app = spawn(pool).await;
+    fleet(&app).await;
+    let trials = |n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|i| plan(&format!("trial-{i:03}"), "private", 0, json!({})))
+            .collect()
+    };
+    push(&app, &wap_report(json!({"plans": trials(101)}))).await;
+    let mut b = Browser::new(&app.base);
+    b.logged_in(&app.admin).await;
+    for path in ["/plans", "/plans?stamp=ams-01"] {
+        let page = b.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        page.assert_contains(&[
+            "In WAP, not declared <span class=\"muted\">100+</span>",
+            "href=\"/plans/wap/trial-000\"",
+            "href=\"/plans/wap/trial-099\"",
+            "<code>GET /api/v1/plans?source=wap</code> lists them all",
+        ]);
+        assert!(!page.body.contains("trial-100"), "{path}: the 101st");
+    }
+    let all = app.get_json("/api/v1/plans?source=wap&limit=1000").await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 101);
+    // another stamp's WAP reported none of them
+    let fra = b.get("/plans?stamp=fra-01").await;
+    assert!(!fra.body.contains("In WAP, not declared"), "{}", fra.body);
+
+    push(&app, &wap_report(json!({"plans": trials(100)}))).await;
+    let page = b.get("/plans").await;
+    page.assert_contains(&[
+        "In WAP, not declared <span class=\"muted\">100</span>",
+        "href=\"/plans/wap/trial-099\"",
+    ]);
+    assert!(!page.body.contains("lists them all"));
+}

@@ -147,33 +147,47 @@ fn by_key(rows: Vec<Reported>) -> BTreeMap<String, Vec<Reported>> {
 }
 
 impl Reconciler {
-    /// What WAP says of the declared plans `ids` only (a page of the declared plans): their
-    /// reports and declarations, not the fleet's, so a page costs its plans.
-    pub async fn load_for(conn: &mut PgConnection, ids: &[String]) -> Result<Self, sqlx::Error> {
-        let keys: Vec<String> = ids.iter().map(|id| wap::key(id)).collect();
-        let reported = by_key(wap::reported(&mut *conn, None, Some(&keys)).await?);
-        // which stamps a cloud is on matters only to compare a plan WAP reports
-        let cloud_stamps = if reported.is_empty() {
-            BTreeMap::new()
-        } else {
-            load::cloud_stamps_of_all(&mut *conn).await?
-        };
-        let declared: BTreeMap<String, (i64, DeclaredPlan)> =
-            load::declared_plans_of(&mut *conn, ids)
-                .await?
-                .into_iter()
-                .map(|(s, d)| (wap::key(&d.wap_plan_id), (s, d)))
-                .collect();
-        // whether their stamps' WAP servers reported plans at all
+    /// What WAP says of the one plan `id` names, ignoring case (a plan's page, its adoption, the
+    /// API's `GET /plans/{id}`): that plan's reports and declarations, not the fleet's.
+    pub async fn load_one(conn: &mut PgConnection, id: &str) -> Result<Self, sqlx::Error> {
+        Self::load_keys(conn, &[wap::key(id)]).await
+    }
+
+    /// What WAP says of the plans with these keys (lower-cased ids), declared or not: their
+    /// reports and declarations only.
+    pub async fn load_keys(conn: &mut PgConnection, keys: &[String]) -> Result<Self, sqlx::Error> {
+        let reported = wap::reported(&mut *conn, None, Some(keys)).await?;
+        let declared = load::declared_plans_of_keys(&mut *conn, keys).await?;
+        Self::load_these(conn, reported, declared).await
+    }
+
+    /// The rest of what comparing these reports and declarations needs: which stamps the clouds
+    /// the reports name are declared on, and whether the declared plans' stamps' WAP servers
+    /// reported plans at all.
+    async fn load_these(
+        conn: &mut PgConnection,
+        reported: Vec<Reported>,
+        declared: Vec<(i64, DeclaredPlan)>,
+    ) -> Result<Self, sqlx::Error> {
+        let clouds = wap_plans::named_clouds(reported.iter().map(|r| &r.plan));
+        let cloud_stamps = load::cloud_stamps_among(&mut *conn, clouds).await?;
+        let declared: BTreeMap<String, (i64, DeclaredPlan)> = declared
+            .into_iter()
+            .map(|(s, d)| (wap::key(&d.wap_plan_id), (s, d)))
+            .collect();
         let mut stamps: Vec<i64> = declared.values().map(|(s, _)| *s).collect();
         stamps.sort_unstable();
         stamps.dedup();
-        let collected = wap::collected_stamps(conn, Some(&stamps))
-            .await?
-            .into_iter()
-            .collect();
+        let collected = if stamps.is_empty() {
+            BTreeSet::new()
+        } else {
+            wap::collected_stamps(conn, Some(&stamps))
+                .await?
+                .into_iter()
+                .collect()
+        };
         Ok(Reconciler {
-            reported,
+            reported: by_key(reported),
             collected,
             declared,
             cloud_stamps,

@@ -98,8 +98,11 @@ pub async fn list(
     };
     // the declared plans alone: what WAP says of this page's plans; with WAP's own, all of it
     let wap = if source == Source::Declared {
-        let ids: Vec<String> = rows.iter().map(|r| r.decl.wap_plan_id.clone()).collect();
-        Reconciler::load_for(&mut conn, &ids).await?
+        let keys: Vec<String> = rows
+            .iter()
+            .map(|r| crate::facts::wap::key(&r.decl.wap_plan_id))
+            .collect();
+        Reconciler::load_keys(&mut conn, &keys).await?
     } else {
         Reconciler::load(&mut conn).await?
     };
@@ -255,7 +258,7 @@ pub async fn get(
 
 /// The plan `id` as the API answers it: declared (with WAP's view), or only in WAP.
 pub async fn item(conn: &mut sqlx::PgConnection, id: &str) -> ApiResult<PlanItem> {
-    let wap = Reconciler::load(&mut *conn).await?;
+    let wap = Reconciler::load_one(&mut *conn, id).await?;
     match store::fetch_plan(&mut *conn, id).await? {
         Some(row) => {
             let plan = to_api(conn, vec![row])

@@ -178,6 +178,45 @@ pub async fn collected_stamps(
     .await
 }
 
+/// The plan keys the WAP servers report (those of `stamp` when given) that the inventory does
+/// not declare under any case, in key order, at most `limit`: the plans only WAP knows, found
+/// from the reports (bounded by the fleet's WAP servers and their plans, not its hosts) without
+/// reading every declared plan into the server.
+pub async fn undeclared_keys(
+    conn: &mut PgConnection,
+    stamp: Option<&str>,
+    limit: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    match stamp {
+        Some(stamp) => {
+            sqlx::query_scalar!(
+                r#"select distinct w.plan_key as "plan_key!"
+                   from host_wap_plans w join hosts h on h.id = w.host_id
+                   where h.stamp_id = (select id from stamps where name = $1)
+                     and h.wap_collected_at is not null and 'wap_server' = any(h.roles)
+                     and not exists (select 1 from plans p where lower(p.wap_plan_id) = w.plan_key)
+                   order by 1 limit $2"#,
+                stamp,
+                limit
+            )
+            .fetch_all(conn)
+            .await
+        }
+        None => {
+            sqlx::query_scalar!(
+                r#"select distinct w.plan_key as "plan_key!"
+                   from host_wap_plans w join hosts h on h.id = w.host_id
+                   where h.wap_collected_at is not null and 'wap_server' = any(h.roles)
+                     and not exists (select 1 from plans p where lower(p.wap_plan_id) = w.plan_key)
+                   order by 1 limit $1"#,
+                limit
+            )
+            .fetch_all(conn)
+            .await
+        }
+    }
+}
+
 /// Subscriptions per plan as the WAP servers of a stamp report them (plan key → count; the
 /// largest when two servers of the stamp disagree). Capacity's input: subscriptions come from
 /// WAP, not from the inventory.

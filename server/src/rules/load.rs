@@ -687,38 +687,46 @@ pub async fn declared_plans(
     .collect())
 }
 
-/// The declared plans with these ids (a page of the plans list), as [`declared_plans`] maps them.
-pub async fn declared_plans_of(
+/// [`cloud_stamps`] of these clouds only (lower-cased names or ids, as
+/// [`super::wap_plans::named_clouds`] gives them): one index lookup per cloud, so that comparing a
+/// few plans with WAP does not read every declared plan of the fleet. No statement when there are
+/// none.
+pub async fn cloud_stamps_among(
     conn: &mut PgConnection,
-    ids: &[String],
+    clouds: BTreeSet<String>,
+) -> Result<BTreeMap<String, BTreeSet<String>>, sqlx::Error> {
+    if clouds.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let clouds: Vec<String> = clouds.into_iter().collect();
+    Ok(
+        sqlx::query_file!("src/rules/sql/cloud_stamps_among.sql", &clouds)
+            .fetch_all(conn)
+            .await?
+            .into_iter()
+            .map(|r| (r.cloud, r.stamps.into_iter().collect()))
+            .collect(),
+    )
+}
+
+/// The declared plans whose ids are these `keys` ignoring case (lower-cased, as WAP compares
+/// ids; index plans_wap_plan_key_idx): what a plan's page, its adoption and the plans page
+/// compare with WAP.
+pub async fn declared_plans_of_keys(
+    conn: &mut PgConnection,
+    keys: &[String],
 ) -> Result<Vec<(i64, DeclaredPlan)>, sqlx::Error> {
     Ok(sqlx::query!(
         r#"select p.id, p.wap_plan_id, p.name, p.stamp_id, s.name as stamp, p.cloud, p.public,
                   p.quota_vms, p.quota_vcpus, p.quota_memory_gb, p.quota_storage_gb
            from plans p join stamps s on s.id = p.stamp_id
-           where p.wap_plan_id = any($1) order by p.wap_plan_id"#,
-        ids
+           where lower(p.wap_plan_id) = any($1) order by p.wap_plan_id"#,
+        keys
     )
     .fetch_all(conn)
     .await?
     .into_iter()
     .map(|r| declared_plan!(r))
-    .collect())
-}
-
-/// [`cloud_stamps`] of every declared plan, aggregated by the database (one row per cloud).
-pub async fn cloud_stamps_of_all(
-    conn: &mut PgConnection,
-) -> Result<BTreeMap<String, BTreeSet<String>>, sqlx::Error> {
-    Ok(sqlx::query!(
-        r#"select lower(btrim(p.cloud)) as "cloud!", array_agg(distinct s.name order by s.name) as "stamps!"
-           from plans p join stamps s on s.id = p.stamp_id
-           where btrim(p.cloud) <> '' group by 1"#
-    )
-    .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(|r| (r.cloud, r.stamps.into_iter().collect()))
     .collect())
 }
 
@@ -772,19 +780,8 @@ pub async fn wap(conn: &mut PgConnection, stamp_id: i64) -> Result<WapInputs, sq
             .into_iter()
             .collect()
     };
-    let clouds: Vec<String> = super::wap_plans::named_clouds(&reported)
-        .into_iter()
-        .collect();
-    let cloud_stamps = if clouds.is_empty() {
-        BTreeMap::new()
-    } else {
-        sqlx::query_file!("src/rules/sql/cloud_stamps_among.sql", &clouds)
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .map(|r| (r.cloud, r.stamps.into_iter().collect()))
-            .collect()
-    };
+    let clouds = super::wap_plans::named_clouds(reported.iter().map(|(_, p)| p));
+    let cloud_stamps = cloud_stamps_among(&mut *conn, clouds).await?;
     Ok(WapInputs {
         collected,
         reported,

@@ -166,11 +166,11 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
 }
 
 /// The clouds (lower-cased names and ids) the `Clouds` settings of these plans name: what
-/// [`WapInputs::cloud_stamps`] must answer for.
-pub fn named_clouds(reported: &[(String, WapPlanFact)]) -> BTreeSet<String> {
-    reported
-        .iter()
-        .flat_map(|(_, plan)| setting(plan, "Clouds"))
+/// [`WapInputs::cloud_stamps`] (and a plan's comparison on the API and pages) must answer for.
+pub fn named_clouds<'a>(plans: impl IntoIterator<Item = &'a WapPlanFact>) -> BTreeSet<String> {
+    plans
+        .into_iter()
+        .flat_map(|plan| setting(plan, "Clouds"))
         .flat_map(cloud_refs)
         .flat_map(|cloud| [cloud.name, cloud.id])
         .flatten()

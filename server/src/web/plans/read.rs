@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use sqlx::PgPool;
 
 use crate::api::plan_wap::Reconciler;
+use crate::facts::wap;
 use crate::health::{self, StampHealth};
 use crate::inventory::store::{self, PlanRow};
 use crate::rules::wap_plans;
@@ -45,7 +46,12 @@ pub struct PlansData {
     /// Whether the plans only WAP knows are listed (the first page, when a WAP server reported
     /// plans).
     pub with_wap_only: bool,
+    /// Whether more plans only WAP knows exist than the page lists.
+    pub wap_only_more: bool,
 }
+
+/// How many plans only WAP knows the plans page lists (the first by id).
+pub const WAP_ONLY_SHOWN: i64 = 100;
 
 /// Reads one page of the plans page.
 pub async fn plans(pool: &PgPool, f: &PlansFilter<'_>) -> Result<PlansData, sqlx::Error> {
@@ -70,15 +76,21 @@ pub async fn plans(pool: &PgPool, f: &PlansFilter<'_>) -> Result<PlansData, sqlx
         .fetch_all(&mut *conn)
         .await?;
     let counts = counts(&mut conn, f.stamp).await?;
-    // the plans only WAP knows need every declaration to tell them apart: only on the first
-    // page, and only when a WAP server reported plans at all
+    // the plans only WAP knows, on the first page, when a WAP server reported plans at all: the
+    // first WAP_ONLY_SHOWN by id (the API lists them all)
     let with_wap_only = f.after.is_none() && wap_reported(&mut conn).await?;
-    let wap = if with_wap_only {
-        Reconciler::load(&mut conn).await?
-    } else {
-        let plan_ids: Vec<String> = plans.iter().map(|r| r.decl.wap_plan_id.clone()).collect();
-        Reconciler::load_for(&mut conn, &plan_ids).await?
-    };
+    let mut keys: Vec<String> = plans
+        .iter()
+        .map(|r| wap::key(&r.decl.wap_plan_id))
+        .collect();
+    let mut wap_only_more = false;
+    if with_wap_only {
+        let mut only = wap::undeclared_keys(&mut conn, f.stamp, WAP_ONLY_SHOWN + 1).await?;
+        wap_only_more = only.len() as i64 > WAP_ONLY_SHOWN;
+        only.truncate(usize::try_from(WAP_ONLY_SHOWN).unwrap_or(0));
+        keys.extend(only);
+    }
+    let wap = Reconciler::load_keys(&mut conn, &keys).await?;
     Ok(PlansData {
         plans,
         more,
@@ -88,6 +100,7 @@ pub async fn plans(pool: &PgPool, f: &PlansFilter<'_>) -> Result<PlansData, sqlx
         stamps,
         wap,
         with_wap_only,
+        wap_only_more,
     })
 }
 

@@ -93,6 +93,8 @@ pub struct PlansPage {
     pub total: i64,
     pub on_hold: i64,
     pub wap_only: Vec<WapOnlyRow>,
+    /// More plans only WAP knows exist than `wap_only` lists (the first by id).
+    pub wap_only_more: bool,
     pub disagreeing: i64,
     /// Every stamp, for the filter, and the chosen one ("" for all).
     pub stamps: Vec<String>,
@@ -144,6 +146,7 @@ pub fn plans_page(ctx: &Ctx, data: PlansData, f: &PlansFilter<'_>) -> PlansPage 
         stamps,
         wap,
         with_wap_only,
+        wap_only_more,
     } = data;
     let wb = ctx.wallboard.then_some("1");
     let href = |after: Option<&str>| {
@@ -185,6 +188,7 @@ pub fn plans_page(ctx: &Ctx, data: PlansData, f: &PlansFilter<'_>) -> PlansPage 
         } else {
             Vec::new()
         },
+        wap_only_more,
         disagreeing: counts.differing,
         stamps,
         stamp: f.stamp.unwrap_or_default().to_owned(),

@@ -115,7 +115,7 @@ async fn render(
 ) -> Result<HttpResponse, WebError> {
     let db = super::reads::pool(state, ctx);
     let mut conn = db.acquire().await?;
-    let wap_view = Reconciler::load(&mut conn).await?;
+    let wap_view = Reconciler::load_one(&mut conn, id).await?;
     let key = wap::key(id);
     let (plan, declared, decl) = match wap_view.declared_id(id).map(str::to_owned) {
         Some(declared_id) => {
@@ -260,7 +260,7 @@ pub async fn adopt(
 ) -> Result<HttpResponse, WebError> {
     let who = ctx.authorize_write(true, f.csrf.as_deref())?;
     let mut conn = state.pool.acquire().await?;
-    let found = Reconciler::load(&mut conn).await?;
+    let found = Reconciler::load_one(&mut conn, &id).await?;
     if let Some(declared) = found.declared_id(&id) {
         return Err(WebError::Conflict(format!(
             "Plan '{declared}' is already declared in the inventory; its page shows how it compares with WAP."
