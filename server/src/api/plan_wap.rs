@@ -156,7 +156,7 @@ impl Reconciler {
     /// What WAP says of the plans with these keys (lower-cased ids), declared or not: their
     /// reports and declarations only.
     pub async fn load_keys(conn: &mut PgConnection, keys: &[String]) -> Result<Self, sqlx::Error> {
-        let reported = wap::reported(&mut *conn, None, Some(keys)).await?;
+        let reported = wap::reported(&mut *conn, wap::Which::WithKeys(keys)).await?;
         let declared = load::declared_plans_of_keys(&mut *conn, keys).await?;
         Self::load_these(conn, reported, declared).await
     }
@@ -196,7 +196,7 @@ impl Reconciler {
 
     /// What WAP says of every plan, declared or not.
     pub async fn load(conn: &mut PgConnection) -> Result<Self, sqlx::Error> {
-        let reported = by_key(wap::reported(&mut *conn, None, None).await?);
+        let reported = by_key(wap::reported(&mut *conn, wap::Which::All).await?);
         let collected = wap::collected_stamps(&mut *conn, None)
             .await?
             .into_iter()

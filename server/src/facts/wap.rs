@@ -123,29 +123,29 @@ fn quotas(v: Value) -> Vec<WapQuota> {
     serde_json::from_value(v).unwrap_or_default()
 }
 
-/// Every plan the WAP servers of `stamps` report (all stamps when `None`), or only those with
-/// the plan keys `only` (lower-cased ids), ordered by key, then stamp and host.
-pub async fn reported(
-    conn: &mut PgConnection,
-    stamps: Option<&[i64]>,
-    only: Option<&[String]>,
-) -> Result<Vec<Reported>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"select h.stamp_id, s.name as stamp, h.fqdn::text as "host!", h.wap_collected_at as "seen!",
-                  w.wap_id, w.display_name, w.state, w.subscription_count, w.quotas
-           from host_wap_plans w join hosts h on h.id = w.host_id join stamps s on s.id = h.stamp_id
-           where h.wap_collected_at is not null and 'wap_server' = any(h.roles)
-             and ($1::bigint[] is null or h.stamp_id = any($1))
-             and ($2::text[] is null or w.plan_key = any($2))
-           order by w.plan_key, s.name, h.fqdn"#,
-        stamps,
-        only
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Reported {
+/// The statements of [`reported`] and [`undeclared_keys`] (for the plan checks of the tests).
+pub const OF_STAMPS: &str = include_str!("sql/wap_reported_of_stamps.sql");
+pub const WITH_KEYS: &str = include_str!("sql/wap_reported_with_keys.sql");
+pub const UNDECLARED_KEYS: &str = include_str!("sql/wap_undeclared_keys.sql");
+pub const UNDECLARED_KEYS_OF_STAMP: &str = include_str!("sql/wap_undeclared_keys_of_stamp.sql");
+
+/// Which reported plans [`reported`] reads.
+#[derive(Debug, Clone, Copy)]
+pub enum Which<'a> {
+    /// Those the WAP servers of these stamps report (a stamp's evaluation).
+    OfStamps(&'a [i64]),
+    /// Those with these plan keys (lower-cased ids), whoever reports them (a page's plans, one
+    /// plan).
+    WithKeys(&'a [String]),
+    /// Every plan of every WAP server (the plans only WAP knows, listed whole).
+    All,
+}
+
+/// The columns of a [`reported`] statement's row as a [`Reported`].
+macro_rules! reported_row {
+    ($r:expr) => {{
+        let r = $r;
+        Reported {
             stamp_id: r.stamp_id,
             stamp: r.stamp,
             host: r.host,
@@ -157,8 +157,47 @@ pub async fn reported(
                 subscription_count: r.subscription_count.map(i64::from),
                 quotas: quotas(r.quotas),
             },
-        })
-        .collect())
+        }
+    }};
+}
+
+/// The plans the WAP servers report, as `which` chooses, ordered by key, then stamp and host.
+/// One statement per choice, each down its own index (the stamp's WAP hosts, or the reports'
+/// key index): no catch-all filter for a generic plan to read the fleet's reports through.
+pub async fn reported(
+    conn: &mut PgConnection,
+    which: Which<'_>,
+) -> Result<Vec<Reported>, sqlx::Error> {
+    Ok(match which {
+        Which::OfStamps(stamps) => {
+            sqlx::query_file!("src/facts/sql/wap_reported_of_stamps.sql", stamps)
+                .fetch_all(conn)
+                .await?
+                .into_iter()
+                .map(|r| reported_row!(r))
+                .collect()
+        }
+        Which::WithKeys(keys) => {
+            sqlx::query_file!("src/facts/sql/wap_reported_with_keys.sql", keys)
+                .fetch_all(conn)
+                .await?
+                .into_iter()
+                .map(|r| reported_row!(r))
+                .collect()
+        }
+        Which::All => sqlx::query!(
+            r#"select h.stamp_id, s.name as stamp, h.fqdn::text as "host!", h.wap_collected_at as "seen!",
+                      w.wap_id, w.display_name, w.state, w.subscription_count, w.quotas
+               from host_wap_plans w join hosts h on h.id = w.host_id join stamps s on s.id = h.stamp_id
+               where h.wap_collected_at is not null and 'wap_server' = any(h.roles)
+               order by w.plan_key, s.name, h.fqdn"#
+        )
+        .fetch_all(conn)
+        .await?
+        .into_iter()
+        .map(|r| reported_row!(r))
+        .collect(),
+    })
 }
 
 /// The stamps (of `stamps`, or all) whose WAP servers have reported plans at least once:
@@ -189,13 +228,8 @@ pub async fn undeclared_keys(
 ) -> Result<Vec<String>, sqlx::Error> {
     match stamp {
         Some(stamp) => {
-            sqlx::query_scalar!(
-                r#"select distinct w.plan_key as "plan_key!"
-                   from host_wap_plans w join hosts h on h.id = w.host_id
-                   where h.stamp_id = (select id from stamps where name = $1)
-                     and h.wap_collected_at is not null and 'wap_server' = any(h.roles)
-                     and not exists (select 1 from plans p where lower(p.wap_plan_id) = w.plan_key)
-                   order by 1 limit $2"#,
+            sqlx::query_file_scalar!(
+                "src/facts/sql/wap_undeclared_keys_of_stamp.sql",
                 stamp,
                 limit
             )
@@ -203,16 +237,9 @@ pub async fn undeclared_keys(
             .await
         }
         None => {
-            sqlx::query_scalar!(
-                r#"select distinct w.plan_key as "plan_key!"
-                   from host_wap_plans w join hosts h on h.id = w.host_id
-                   where h.wap_collected_at is not null and 'wap_server' = any(h.roles)
-                     and not exists (select 1 from plans p where lower(p.wap_plan_id) = w.plan_key)
-                   order by 1 limit $1"#,
-                limit
-            )
-            .fetch_all(conn)
-            .await
+            sqlx::query_file_scalar!("src/facts/sql/wap_undeclared_keys.sql", limit)
+                .fetch_all(conn)
+                .await
         }
     }
 }

@@ -754,11 +754,12 @@ pub async fn wap(conn: &mut PgConnection, stamp_id: i64) -> Result<WapInputs, sq
     let collected = !wap_facts::collected_stamps(&mut *conn, Some(&stamps))
         .await?
         .is_empty();
-    let reported: Vec<(String, WapPlanFact)> = wap_facts::reported(&mut *conn, Some(&stamps), None)
-        .await?
-        .into_iter()
-        .map(|r| (r.host, r.plan))
-        .collect();
+    let reported: Vec<(String, WapPlanFact)> =
+        wap_facts::reported(&mut *conn, wap_facts::Which::OfStamps(&stamps))
+            .await?
+            .into_iter()
+            .map(|r| (r.host, r.plan))
+            .collect();
     let declared = sqlx::query_file!("src/rules/sql/declared_plans_of_stamp.sql", stamp_id)
         .fetch_all(&mut *conn)
         .await?

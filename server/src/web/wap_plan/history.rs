@@ -22,6 +22,9 @@ pub struct HistoryRow {
     pub what: Vec<String>,
 }
 
+/// The statement of [`load`] (for the plan checks of the tests).
+pub const HISTORY: &str = include_str!("sql/history.sql");
+
 /// The newest changes of the plan with key `key`, as the hosts that reported WAP plans recorded
 /// them.
 pub async fn load(
@@ -29,25 +32,19 @@ pub async fn load(
     key: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<HistoryRow>, sqlx::Error> {
-    Ok(sqlx::query!(
-        r#"select c.at, h.fqdn::text as "host!", c.change, c.before, c.after
-           from fact_changes c join hosts h on h.id = c.host_id
-           where c.host_id in (select id from hosts where wap_collected_at is not null)
-             and c.kind = 'wap_plan' and c.key = $1
-           order by c.at desc, c.id desc limit $2"#,
-        key,
-        HISTORY_ROWS
+    Ok(
+        sqlx::query_file!("src/web/wap_plan/sql/history.sql", key, HISTORY_ROWS)
+            .fetch_all(conn)
+            .await?
+            .into_iter()
+            .map(|c| HistoryRow {
+                at: When::at(c.at, now),
+                host: c.host,
+                what: changed_fields(c.before.as_ref(), c.after.as_ref()),
+                change: c.change,
+            })
+            .collect(),
     )
-    .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(|c| HistoryRow {
-        at: When::at(c.at, now),
-        host: c.host,
-        what: changed_fields(c.before.as_ref(), c.after.as_ref()),
-        change: c.change,
-    })
-    .collect())
 }
 
 /// Values of a plan's history entry by field, quota settings flattened to `service/Key`.

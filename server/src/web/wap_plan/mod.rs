@@ -29,6 +29,10 @@ use crate::inventory::store;
 use crate::inventory::validate;
 use crate::state::AppState;
 
+/// The statement of the open `plan.*` problems a plan's page lists (for the plan checks of the
+/// tests).
+pub const OPEN_PROBLEMS: &str = include_str!("sql/open_problems.sql");
+
 /// What the inventory declares for the plan.
 pub struct Declared {
     pub wap_plan_id: String,
@@ -157,22 +161,16 @@ async fn render(
         }
     };
     let history = history::load(&mut conn, &key, ctx.now).await?;
-    let problems = sqlx::query!(
-        r#"select rule, severity, message from problems
-           where resolved_at is null and rule like 'plan.%' and lower(subject) = $1
-           order by case severity when 'critical' then 0 when 'warning' then 1 else 2 end, rule
-           limit 50"#,
-        key
-    )
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .map(|p| PlanProblem {
-        rule: p.rule,
-        severity: p.severity,
-        message: p.message,
-    })
-    .collect();
+    let problems = sqlx::query_file!("src/web/wap_plan/sql/open_problems.sql", key)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|p| PlanProblem {
+            rule: p.rule,
+            severity: p.severity,
+            message: p.message,
+        })
+        .collect();
     let mut stamps: Vec<String> = plan
         .iter()
         .flat_map(|p| p.reported_by.iter().map(|r| r.stamp.clone()))
