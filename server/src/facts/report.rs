@@ -65,17 +65,28 @@ pub struct Touched {
     pub resolvable_open: bool,
 }
 
+/// What the same statement tells of a report it did not touch (its facts differ, its stamp is not
+/// live, or its id was seen): whether its id was seen, and for which host; the stamp it names.
+pub struct Untouched {
+    /// The FQDN of the host a report with this id was stored for.
+    pub duplicate_of: Option<String>,
+    /// The stamp the report names, when the inventory has it.
+    pub stamp_id: Option<i64>,
+    pub stamp_retired: bool,
+}
+
 /// The identical-facts fast path: one statement touches the host row and records the report id,
 /// only when the host has exactly these facts in this live stamp, nothing newer, and the report id
-/// is new (else `None`: [`write`] decides what the report is). `resolved_by_report` names the
-/// rules whose open problems a report of the host resolves (the caller's, not this layer's).
+/// is new (else [`Untouched`], read in the same statement: [`write`] decides what the report is).
+/// `resolved_by_report` names the rules whose open problems a report of the host resolves (the
+/// caller's, not this layer's).
 pub async fn touch_unchanged(
     pool: &PgPool,
     report: &Report,
     host: &HostIn,
     digest: &[u8],
     resolved_by_report: &[&str],
-) -> Result<Option<Touched>, sqlx::Error> {
+) -> Result<Result<Touched, Untouched>, sqlx::Error> {
     let received = Utc::now();
     let collected = crate::domain::stored_time(report.collected_at).min(received);
     let done = sqlx::query!(
@@ -99,7 +110,12 @@ pub async fn touch_unchanged(
            select t.id as "host_id?", t.stamp_id as "stamp_id?",
                   (select count(*) from recorded) as "recorded!",
                   exists (select 1 from problems p where p.host_id = t.id and p.rule = any($12)
-                          and p.resolved_at is null) as "resolvable_open!"
+                          and p.resolved_at is null) as "resolvable_open!",
+                  (select h.fqdn::text from reports r join hosts h on h.id = r.host_id
+                   where r.report_id = $5) as duplicate_of,
+                  (select s.id from stamps s where s.name = $2) as named_stamp_id,
+                  coalesce((select s.retired_at is not null from stamps s where s.name = $2), false)
+                      as "named_stamp_retired!"
            from (select 1) as one left join touched t on true"#,
         host.fqdn.as_str(),
         host.stamp.as_str(),
@@ -117,9 +133,13 @@ pub async fn touch_unchanged(
     .fetch_one(pool)
     .await?;
     let (Some(host_id), Some(stamp_id)) = (done.host_id, done.stamp_id) else {
-        return Ok(None);
+        return Ok(Err(Untouched {
+            duplicate_of: done.duplicate_of,
+            stamp_id: done.named_stamp_id,
+            stamp_retired: done.named_stamp_retired,
+        }));
     };
-    Ok(Some(Touched {
+    Ok(Ok(Touched {
         host_id,
         stamp_id,
         recorded: done.recorded > 0,

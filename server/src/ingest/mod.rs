@@ -19,7 +19,7 @@ use crate::auth::Principal;
 use crate::config::ServeArgs;
 use crate::domain::ReportOutcome;
 use crate::error::ApiError;
-use crate::facts::report::{self as facts, Evaluate, Incoming, Written};
+use crate::facts::report::{self as facts, Evaluate, Incoming, Untouched, Written};
 use crate::metrics::Metrics;
 use crate::rules::queue;
 use parse::HostIn;
@@ -167,15 +167,17 @@ async fn straight_path(
     let host = parse::host(report)?;
     who.require_collector_for(host.stamp.as_str())?;
 
-    // identical facts (the common case): one statement, and done
+    // identical facts (the common case): one statement, and done; else the same statement told
+    // whether the report is a duplicate and which stamp it names
     let digest = digest(report);
     let resolved_by_report = crate::rules::RESOLVED_BY_A_REPORT;
-    if let Some(accepted) = unchanged(ctx, report, &host, &digest, resolved_by_report).await? {
-        return Ok(accepted);
-    }
+    let untouched = match unchanged(ctx, report, &host, &digest, resolved_by_report).await? {
+        Ok(accepted) => return Ok(accepted),
+        Err(untouched) => untouched,
+    };
 
     // duplicate, or a stamp that is not live (quarantined)
-    let stamp_id = match stamp_of(ctx, who, report, &host).await? {
+    let stamp_id = match stamp_of(ctx, who, report, &host, untouched).await? {
         StampOf::Live(id) => {
             tracing::Span::current().record("stamp_id", id);
             id
@@ -251,23 +253,24 @@ async fn request(
     }
 }
 
-/// The fast path: `Some` when the report had exactly the stored facts (or its twin did).
+/// The fast path: `Ok` when the report had exactly the stored facts (or its twin did), else what
+/// the statement found out for the rest of the way.
 async fn unchanged(
     ctx: Ingest<'_>,
     report: &Report,
     host: &HostIn,
     digest: &[u8],
     resolved_by_report: &[&str],
-) -> Result<Option<Accepted>, Refused> {
-    let Some(t) =
-        facts::touch_unchanged(ctx.pool, report, host, digest, resolved_by_report).await?
-    else {
-        return Ok(None);
+) -> Result<Result<Accepted, Untouched>, Refused> {
+    let t = match facts::touch_unchanged(ctx.pool, report, host, digest, resolved_by_report).await?
+    {
+        Ok(t) => t,
+        Err(untouched) => return Ok(Err(untouched)),
     };
     tracing::Span::current().record("stamp_id", t.stamp_id);
     let fqdn = host.fqdn.to_string();
     if !t.recorded {
-        return Ok(Some(Accepted::new(
+        return Ok(Ok(Accepted::new(
             report.report_id,
             fqdn,
             ReportOutcome::Duplicate,
@@ -279,7 +282,7 @@ async fn unchanged(
         let mut conn = ctx.pool.acquire().await?;
         queue::request_host(&mut conn, t.stamp_id, t.host_id, false).await?;
     }
-    Ok(Some(Accepted::new(
+    Ok(Ok(Accepted::new(
         report.report_id,
         fqdn,
         ReportOutcome::Unchanged,
@@ -293,33 +296,25 @@ enum StampOf {
     Duplicate(String),
 }
 
-/// One round trip tells duplicate and stamp; a report for a stamp that is unknown or retired is
-/// quarantined (and refused).
+/// Duplicate and stamp, as the fast path's statement found them; a report for a stamp that is
+/// unknown or retired is quarantined (and refused).
 async fn stamp_of(
     ctx: Ingest<'_>,
     who: &Principal,
     report: &Report,
     host: &HostIn,
+    seen: Untouched,
 ) -> Result<StampOf, Refused> {
-    let seen = sqlx::query!(
-        r#"select (select h.fqdn::text from reports r join hosts h on h.id = r.host_id where r.report_id = $1) as dup_host,
-                  s.id as "stamp_id?", s.retired_at
-           from (select 1) as one left join stamps s on s.name = $2"#,
-        report.report_id,
-        host.stamp.as_str()
-    )
-    .fetch_one(ctx.pool)
-    .await?;
-    if let Some(fqdn) = seen.dup_host {
+    if let Some(fqdn) = seen.duplicate_of {
         return Ok(StampOf::Duplicate(fqdn));
     }
-    let (code, why) = match (seen.stamp_id, seen.retired_at) {
-        (Some(id), None) => return Ok(StampOf::Live(id)),
+    let (code, why) = match (seen.stamp_id, seen.stamp_retired) {
+        (Some(id), false) => return Ok(StampOf::Live(id)),
         (None, _) => (
             "unknown_stamp",
             format!("stamp '{}' is not in the inventory", host.stamp),
         ),
-        (Some(_), Some(_)) => (
+        (Some(_), true) => (
             "stamp_retired",
             format!("stamp '{}' is retired", host.stamp),
         ),
