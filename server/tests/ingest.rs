@@ -570,6 +570,130 @@ async fn hosts_and_certificates_filter(pool: PgPool) {
     );
 }
 
+/// `?stamp=` walks the stamp's own expiry index: its pages keep the fleet list's order (expiry,
+/// thumbprint, host, store) across cursors, and a host that moves to another stamp takes its
+/// installations with it, even when its certificates did not change.
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn a_stamps_certificates_page_in_expiry_order_and_follow_a_host_that_moves(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    app.put_inventory(&spec_document()).await;
+    let (soon, soon_thumb) = cert_b64("shared.ams-01.example.net", 10);
+    let (later, later_thumb) = cert_b64("gw01.ams-01.example.net", 300);
+    let mut gw01 = report("gw01.ams-01.example.net", "ams-01", &later);
+    gw01["certificates"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"store": "LocalMachine\\My", "der": soon, "has_private_key": true}));
+    post(&app, &app.admin, &gw01).await;
+    post(
+        &app,
+        &app.admin,
+        &report("gw02.ams-01.example.net", "ams-01", &soon),
+    )
+    .await;
+    post(
+        &app,
+        &app.admin,
+        &report("gw01.fra-01.example.net", "fra-01", &later),
+    )
+    .await;
+
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/certificates?stamp=ams-01&limit=1".to_owned();
+    loop {
+        let page = app.get_json(&path).await;
+        for i in page["items"].as_array().unwrap() {
+            assert_eq!(i["stamp"], "ams-01");
+            seen.push((
+                i["thumbprint"].as_str().unwrap().to_owned(),
+                i["host"].as_str().unwrap().to_owned(),
+            ));
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/api/v1/certificates?stamp=ams-01&limit=1&cursor={c}"),
+            None => break,
+        }
+    }
+    let want = vec![
+        (soon_thumb.clone(), "gw01.ams-01.example.net".to_owned()),
+        (soon_thumb.clone(), "gw02.ams-01.example.net".to_owned()),
+        (later_thumb.clone(), "gw01.ams-01.example.net".to_owned()),
+    ];
+    assert_eq!(
+        seen, want,
+        "one stamp's installations, soonest expiry first"
+    );
+    let soon_only = app
+        .get_json("/api/v1/certificates?stamp=ams-01&expires_within_days=30")
+        .await;
+    assert_eq!(soon_only["items"].as_array().unwrap().len(), 2);
+
+    // gw02 moves to fra-01 with the same certificates: no certificate is written again
+    let mut moved = report("gw02.ams-01.example.net", "fra-01", &soon);
+    moved["collected_at"] = json!(Utc::now() + Duration::seconds(1));
+    assert_eq!(post(&app, &app.admin, &moved).await.status(), 202);
+    let ams = app.get_json("/api/v1/certificates?stamp=ams-01").await;
+    let hosts: Vec<&str> = ams["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        hosts,
+        ["gw01.ams-01.example.net", "gw01.ams-01.example.net"]
+    );
+    let fra = app
+        .get_json("/api/v1/certificates?stamp=fra-01&expires_within_days=30")
+        .await;
+    assert_eq!(fra["items"].as_array().unwrap().len(), 1);
+    assert_eq!(fra["items"][0]["host"], "gw02.ams-01.example.net");
+    assert_eq!(fra["items"][0]["stamp"], "fra-01");
+    assert_eq!(fra["items"][0]["thumbprint"], soon_thumb);
+}
+
+/// Writers other than ingest (the scale fleet loader, the benches, an operator's repair) may
+/// leave an installation's stamp and expiry out: the database fills them, and keeps the stamp
+/// when the host row moves by hand.
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn an_installation_written_by_hand_gets_its_stamp_and_expiry(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    app.put_inventory(&spec_document()).await;
+    let (der, thumb) = cert_b64("gw01.ams-01.example.net", 40);
+    post(
+        &app,
+        &app.admin,
+        &report("gw01.ams-01.example.net", "ams-01", &der),
+    )
+    .await;
+    sqlx::query(
+        "insert into host_certificates (host_id, store, thumbprint, first_seen_at)
+         select id, 'LocalMachine\\Root', $1, now() from hosts where fqdn = 'gw01.ams-01.example.net'",
+    )
+    .bind(&thumb)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let wrong = "select count(*) from host_certificates hc
+                 join hosts h on h.id = hc.host_id join certificates c on c.thumbprint = hc.thumbprint
+                 where hc.stamp_id <> h.stamp_id or hc.not_after <> c.not_after";
+    assert_eq!(
+        count(&pool, "select count(*) from host_certificates").await,
+        2
+    );
+    assert_eq!(count(&pool, wrong).await, 0);
+    sqlx::query(
+        "update hosts set stamp_id = (select id from stamps where name = 'fra-01')
+         where fqdn = 'gw01.ams-01.example.net'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(count(&pool, wrong).await, 0);
+    let fra = app.get_json("/api/v1/certificates?stamp=fra-01").await;
+    assert_eq!(fra["items"].as_array().unwrap().len(), 2);
+}
+
 #[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
 async fn report_ids_past_the_retention_window_are_forgotten(pool: PgPool) {
     let app = spawn(pool.clone()).await;

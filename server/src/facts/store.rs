@@ -175,8 +175,11 @@ pub async fn sync_certificates(
         })
         .collect();
     sqlx::query!(
-        r#"insert into host_certificates (host_id, store, thumbprint, has_private_key, provider, added_at, first_seen_at, added_at_upper_bound)
-           select $1, s, t, k, nullif(p, ''), nullif(a, '')::timestamptz, f, u
+        r#"insert into host_certificates (host_id, store, thumbprint, has_private_key, provider, added_at, first_seen_at,
+                                         added_at_upper_bound, stamp_id, not_after)
+           select $1, s, t, k, nullif(p, ''), nullif(a, '')::timestamptz, f, u,
+                  (select h.stamp_id from hosts h where h.id = $1),
+                  (select c.not_after from certificates c where c.thumbprint = t)
            from unnest($2::text[], $3::text[], $4::bool[], $5::text[], $6::text[], $7::timestamptz[], $8::bool[]) as x(s, t, k, p, a, f, u)"#,
         host_id, &stores, &thumbprints, &keys, &providers, &added, &seen, &upper
     )
