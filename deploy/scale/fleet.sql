@@ -90,18 +90,21 @@ begin
     from stamps s;
 
     -- (stamp and expiry given, as ingest gives them: the trigger that fills them is for writers
-    -- that do not, a row at a time)
+    -- that do not, a row at a time; in host order, as ingest writes them a host at a time: a
+    -- join by thumbprint left a 1,000,000-host fleet's installations scattered)
     insert into host_certificates (host_id, store, thumbprint, has_private_key, provider, added_at, first_seen_at,
                                    stamp_id, not_after)
     select h.id, 'LocalMachine\My', c.thumbprint,
            true, 'Microsoft RSA SChannel Cryptographic Provider', now() - interval '1 year', now() - interval '90 days',
            h.stamp_id, c.not_after
     from hosts h cross join generate_series(0, 1) k
-    join certificates c on c.thumbprint = pg_temp.thumbprint(h.fqdn::text || '#' || k);
+    join certificates c on c.thumbprint = pg_temp.thumbprint(h.fqdn::text || '#' || k)
+    order by h.id, k;
     insert into host_certificates (host_id, store, thumbprint, has_private_key, first_seen_at, stamp_id, not_after)
     select h.id, 'LocalMachine\Root', c.thumbprint, false, now() - interval '90 days', h.stamp_id, c.not_after
     from hosts h join stamps s on s.id = h.stamp_id
-    join certificates c on c.thumbprint = pg_temp.thumbprint('ca#' || s.name);
+    join certificates c on c.thumbprint = pg_temp.thumbprint('ca#' || s.name)
+    order by h.id;
     insert into host_routes (host_id, position, destination, next_hop, interface, metric, persistent)
     select h.id, r, case r when 0 then '0.0.0.0/0'::cidr when 1 then '10.0.0.0/8'::cidr else '172.16.0.0/12'::cidr end,
            case r when 0 then '10.0.0.1/32'::cidr end, 'Ethernet0', 10 * (r + 1), r = 0
