@@ -158,6 +158,9 @@ pub async fn sync_certificates(
     upsert_certificates(conn, certs).await?;
     let stores: Vec<String> = certs.iter().map(|c| c.store.clone()).collect();
     let thumbprints: Vec<String> = certs.iter().map(|c| c.parsed.thumbprint.clone()).collect();
+    // the certificate's expiry as parsed: the same a stored certificate row holds (a
+    // certificate is its thumbprint), without a lookup per installation
+    let expiries: Vec<DateTime<Utc>> = certs.iter().map(|c| c.parsed.not_after).collect();
     let keys: Vec<bool> = certs.iter().map(|c| c.has_private_key).collect();
     let providers: Vec<String> = certs
         .iter()
@@ -178,10 +181,10 @@ pub async fn sync_certificates(
         r#"insert into host_certificates (host_id, store, thumbprint, has_private_key, provider, added_at, first_seen_at,
                                          added_at_upper_bound, stamp_id, not_after)
            select $1, s, t, k, nullif(p, ''), nullif(a, '')::timestamptz, f, u,
-                  (select h.stamp_id from hosts h where h.id = $1),
-                  (select c.not_after from certificates c where c.thumbprint = t)
-           from unnest($2::text[], $3::text[], $4::bool[], $5::text[], $6::text[], $7::timestamptz[], $8::bool[]) as x(s, t, k, p, a, f, u)"#,
-        host_id, &stores, &thumbprints, &keys, &providers, &added, &seen, &upper
+                  (select h.stamp_id from hosts h where h.id = $1), e
+           from unnest($2::text[], $3::text[], $4::bool[], $5::text[], $6::text[], $7::timestamptz[], $8::bool[],
+                       $9::timestamptz[]) as x(s, t, k, p, a, f, u, e)"#,
+        host_id, &stores, &thumbprints, &keys, &providers, &added, &seen, &upper, &expiries
     )
     .execute(conn)
     .await?;
