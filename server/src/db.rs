@@ -5,18 +5,46 @@ pub mod read;
 use std::time::Duration;
 
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 /// A pool that connects on first use, so that the server starts (and `/readyz` can say 503) while
 /// the database is away; acquiring waits at most 5 s.
 pub fn pool(url: &str, size: u32) -> Result<PgPool, sqlx::Error> {
-    PgPoolOptions::new()
+    Ok(pool_with(url.parse()?, size))
+}
+
+/// [`pool`] from parsed options.
+///
+/// sqlx pings a connection before every acquire by default: a round trip of its own for each
+/// statement a request runs (bench-scale measured the audit list at 5,466 req/s with it, 6,503
+/// without). A connection in steady use is known to be alive: only one that sat idle for a
+/// second or more is pinged (after a restart of PostgreSQL, say), so a dead connection is still
+/// found before a request gets it.
+pub fn pool_with(options: PgConnectOptions, size: u32) -> PgPool {
+    ping_when_idle(PgPoolOptions::new())
         .max_connections(size.max(2))
         .min_connections(0)
         .acquire_timeout(Duration::from_secs(5))
         .idle_timeout(Duration::from_secs(300))
-        .connect_lazy(url)
+        .connect_lazy_with(options)
 }
+
+/// Every pool of the server: ping a connection on acquire only when it sat idle (see [`pool_with`]).
+pub fn ping_when_idle(options: PgPoolOptions) -> PgPoolOptions {
+    options
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_WHEN_IDLE_FOR {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+}
+
+/// How long a pooled connection may sit idle before it is pinged on its way to a request.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// The background workers' pool (`STAMPBOOK_DB_BACKGROUND_POOL_SIZE`): the database of
 /// `requests`, with `size` connections of its own, so that the evaluator and the deliverers never
@@ -31,7 +59,7 @@ pub fn background_pool(requests: &PgPool, size: Option<u32>, lanes: usize) -> Pg
             (requests.options().get_max_connections() / 4).max(lanes.saturating_add(2))
         })
         .max(2);
-    PgPoolOptions::new()
+    ping_when_idle(PgPoolOptions::new())
         .max_connections(size)
         .min_connections(0)
         .acquire_timeout(Duration::from_secs(60))

@@ -294,3 +294,29 @@ async fn reports_parse_on_background_threads(pool: PgPool, settings: ServeArgs) 
         "background threads {background:?}, HTTP workers {requests:?}: reports are parsed on the HTTP workers"
     );
 }
+
+/// The server's pools skip sqlx's ping before every acquire (a round trip per statement), but a
+/// connection that sat idle is still pinged first: one PostgreSQL closed meanwhile (a restart,
+/// an administrator's `pg_terminate_backend`) is replaced, never handed to a request.
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn a_connection_closed_while_idle_is_replaced_before_a_request_gets_it(pool: PgPool) {
+    let server = stampbook_server::db::pool_with(pool.connect_options().as_ref().clone(), 2);
+    let pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(&server)
+        .await
+        .unwrap();
+    // the only connection the pool has, closed by the database while idle
+    assert_eq!(server.size(), 1);
+    let killed: bool = sqlx::query_scalar("select pg_terminate_backend($1)")
+        .bind(pid)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(killed);
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let again: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(&server)
+        .await
+        .expect("the dead connection was pinged, dropped and replaced");
+    assert_ne!(again, pid);
+}

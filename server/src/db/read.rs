@@ -114,7 +114,7 @@ impl Reads {
             return Ok(Reads::primary_only(primary));
         };
         let options: PgConnectOptions = url.expose().parse()?;
-        let pool = PgPoolOptions::new()
+        let pool = super::ping_when_idle(PgPoolOptions::new())
             .max_connections(args.read_pool_size.max(2))
             .min_connections(0)
             // short: a request sent to a standby that just went away fails fast, and is answered
