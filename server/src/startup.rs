@@ -143,6 +143,11 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         // this replica accepts reports from now on, and says so while it does
         let mut workers = vec![tokio::spawn(crate::heartbeat::run(self.state.pool.clone()))];
+        // bearer tokens are answered from memory only while this listener hears their changes
+        workers.push(tokio::spawn(crate::auth::token_cache::listen(
+            self.state.pool.clone(),
+            self.state.token_cache.clone(),
+        )));
         // where reads go is judged in every process, workers or not: requests depend on it
         if let Some(probe) = self.state.reads.probe() {
             workers.push(tokio::spawn(probe.run()));

@@ -33,6 +33,9 @@ pub struct AppState {
     pub ingest_budget: std::sync::Arc<tokio::sync::Semaphore>,
     /// Failed authentications per client address.
     pub failures: crate::auth::throttle::FailureThrottle,
+    /// Bearer tokens resolved lately, while the server hears every change to the tokens
+    /// (`startup` runs its listener).
+    pub token_cache: std::sync::Arc<crate::auth::token_cache::TokenCache>,
     pub evaluator: crate::rules::worker::Evaluator,
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     /// Directory (LDAP / AD) login, when configured (`Application::build` sets it).
@@ -60,6 +63,7 @@ impl AppState {
         AppState {
             limiter: RateLimiter::new(settings.rate_limit_per_min),
             failures: crate::auth::throttle::FailureThrottle::new(settings.auth_failures_per_min),
+            token_cache: Default::default(),
             ingest_budget: std::sync::Arc::new(tokio::sync::Semaphore::new(
                 (settings.ingest_budget_bytes / 1024).max(1),
             )),
@@ -127,7 +131,7 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
         Some(token) => {
             let client = req.peer_addr().map(|a| a.ip());
             state.failures.check(client)?;
-            match crate::auth::principal::lookup(&state.pool, &token).await? {
+            match crate::auth::principal::resolve(&state.pool, &state.token_cache, &token).await? {
                 Some(p) => p,
                 None => {
                     state.failures.failed(client);

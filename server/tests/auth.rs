@@ -147,12 +147,8 @@ async fn revocation_takes_effect_at_once(pool: PgPool) {
         "a token list never shows a token"
     );
     let r = app
-        .http
-        .delete(app.url(&format!("/api/v1/tokens/{id}")))
-        .bearer_auth(&app.admin)
-        .send()
-        .await
-        .unwrap();
+        .delete(&format!("/api/v1/tokens/{id}"), &app.admin)
+        .await;
     assert_eq!(r.status(), 200);
     assert_error(
         app.get("/api/v1/stamps", &reader).await,

@@ -110,7 +110,7 @@ pub async fn create_token(
 
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "admin",
     params(("id" = String, Path, description = "The token's id, or its name")),
-    responses((status = 200, description = "Revoked (at once; revoking again changes nothing)", body = TokenInfo)),
+    responses((status = 200, description = "Revoked: refused by this server's next request, by other replicas once the database's notification reaches them (milliseconds); revoking again changes nothing", body = TokenInfo)),
     extensions(("x-required-scope" = json!("admin"))))]
 pub async fn revoke_token(
     state: web::Data<AppState>,
@@ -120,6 +120,8 @@ pub async fn revoke_token(
     who.require_admin()?;
     // audited by `tokens::revoke`, like `tokens::create`
     let info = tokens::revoke(&state.pool, &id, &who.name).await?;
+    // refused by this server's next request, before the database's notification arrives
+    state.token_cache.invalidate();
     Ok(HttpResponse::Ok().json(info))
 }
 

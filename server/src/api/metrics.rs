@@ -64,6 +64,7 @@ pub async fn handler(state: web::Data<AppState>) -> HttpResponse {
     let mut out = String::with_capacity(4096);
     state.metrics.render_counters(&mut out);
     state.reads.render(&mut out);
+    state.token_cache.render(&mut out);
     pool_gauge(
         &mut out,
         "stampbook_db_pool_connections",

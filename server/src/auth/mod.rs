@@ -5,6 +5,7 @@ pub mod principal;
 pub mod ratelimit;
 pub mod session;
 pub mod throttle;
+pub mod token_cache;
 pub mod tokens;
 
 pub use principal::Principal;

@@ -1,9 +1,13 @@
-//! The caller of a request, resolved from its bearer token on every request (no cache, so a
-//! revocation takes effect at once), and the scope checks routes make.
+//! The caller of a request, resolved from its bearer token (from memory while the server hears
+//! every change to the tokens, `token_cache`, else from the database), and the scope checks
+//! routes make.
+
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use sha2::Digest;
 
+use super::token_cache::TokenCache;
 use super::tokens::{self, Scope};
 use crate::error::ApiError;
 
@@ -109,36 +113,83 @@ impl Principal {
     }
 }
 
-/// Finds the active token with this value, or `None`.
+/// The caller a request's bearer token names, or `None` (unknown or revoked): from `cache` when
+/// it holds the token, else from the database (and kept in `cache` when it may be).
+pub async fn resolve(
+    pool: &sqlx::PgPool,
+    cache: &TokenCache,
+    token: &str,
+) -> Result<Option<Principal>, ApiError> {
+    if !token.starts_with(tokens::TOKEN_PREFIX) {
+        return Ok(None);
+    }
+    let hash = tokens::hash(token);
+    if let Some((principal, last_used)) = cache.get(&hash, Instant::now()) {
+        if touch_last_used(pool, principal.token_id, last_used) {
+            cache.used(&hash, Utc::now());
+        }
+        return Ok(Some(principal));
+    }
+    // taken before the read: a change heard while it runs keeps its answer out of the cache
+    let seen = cache.generation();
+    let Some((principal, last_used)) = read(pool, &hash).await? else {
+        return Ok(None);
+    };
+    let last_used = if touch_last_used(pool, principal.token_id, last_used) {
+        Some(Utc::now())
+    } else {
+        last_used
+    };
+    if let Some(seen) = seen {
+        cache.store(seen, hash, principal.clone(), last_used, Instant::now());
+    }
+    Ok(Some(principal))
+}
+
+/// Finds the active token with this value in the database, or `None` (the login form: a person
+/// logs in once, and gets a session).
 pub async fn lookup(pool: &sqlx::PgPool, token: &str) -> Result<Option<Principal>, ApiError> {
     if !token.starts_with(tokens::TOKEN_PREFIX) {
         return Ok(None);
     }
+    let Some((principal, last_used)) = read(pool, &tokens::hash(token)).await? else {
+        return Ok(None);
+    };
+    touch_last_used(pool, principal.token_id, last_used);
+    Ok(Some(principal))
+}
+
+/// The active token with this hash, and when its use was last recorded.
+async fn read(
+    pool: &sqlx::PgPool,
+    hash: &[u8],
+) -> Result<Option<(Principal, Option<DateTime<Utc>>)>, ApiError> {
     let row = sqlx::query!(
         r#"select t.id, t.name, t.scope, t.stamp_id, s.name as "stamp_name?", t.last_used_at
            from tokens t left join stamps s on s.id = t.stamp_id
            where t.token_hash = $1 and t.revoked_at is null"#,
-        tokens::hash(token)
+        hash
     )
     .fetch_optional(pool)
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    touch_last_used(pool, row.id, row.last_used_at);
-    Ok(Some(Principal {
-        token_id: row.id,
-        name: row.name,
-        scope: Scope::parse(&row.scope).unwrap_or(Scope::Read),
-        stamp_id: row.stamp_id,
-        stamp_name: row.stamp_name,
-        directory: false,
+    Ok(row.map(|row| {
+        let principal = Principal {
+            token_id: row.id,
+            name: row.name,
+            scope: Scope::parse(&row.scope).unwrap_or(Scope::Read),
+            stamp_id: row.stamp_id,
+            stamp_name: row.stamp_name,
+            directory: false,
+        };
+        (principal, row.last_used_at)
     }))
 }
 
-/// Records use at most once a minute per token, off the request path.
-fn touch_last_used(pool: &sqlx::PgPool, id: i64, last: Option<DateTime<Utc>>) {
+/// Records use at most once a minute per token, off the request path; `true` when it does.
+fn touch_last_used(pool: &sqlx::PgPool, id: i64, last: Option<DateTime<Utc>>) -> bool {
     let fresh = last.is_some_and(|t| Utc::now() - t < chrono::Duration::seconds(60));
     if fresh {
-        return;
+        return false;
     }
     let pool = pool.clone();
     actix_web::rt::spawn(async move {
@@ -149,4 +200,5 @@ fn touch_last_used(pool: &sqlx::PgPool, id: i64, last: Option<DateTime<Utc>>) {
             tracing::warn!(error = %e, "could not record token use");
         }
     });
+    true
 }

@@ -64,6 +64,15 @@ impl TestApp {
             .expect("request")
     }
 
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.http
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// `GET /metrics` (unauthenticated), as text.
     pub async fn metrics_text(&self) -> String {
         self.http
