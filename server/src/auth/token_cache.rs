@@ -167,7 +167,9 @@ impl TokenCache {
 /// Hears the database's notifications of token changes for as long as the server runs,
 /// reconnecting after a lost connection; the cache serves only while it is subscribed and has
 /// seen a notification of its own arrive (a connection pooler in transaction mode accepts
-/// LISTEN but delivers nothing: then every token is looked up in the database).
+/// LISTEN but delivers nothing: then every token is looked up in the database). It holds one
+/// connection of `pool` for good (docs/CONFIGURATION.md says so); a pool of its own outlived the
+/// server it served, which kept each test's database from being dropped for 5 s.
 pub async fn listen(pool: sqlx::PgPool, cache: std::sync::Arc<TokenCache>) {
     loop {
         let wait = match subscribe(&pool).await {
