@@ -146,19 +146,6 @@ pub async fn resolve(
     Ok(Some(principal))
 }
 
-/// Finds the active token with this value in the database, or `None` (the login form: a person
-/// logs in once, and gets a session).
-pub async fn lookup(pool: &sqlx::PgPool, token: &str) -> Result<Option<Principal>, ApiError> {
-    if !token.starts_with(tokens::TOKEN_PREFIX) {
-        return Ok(None);
-    }
-    let Some((principal, last_used)) = read(pool, &tokens::hash(token)).await? else {
-        return Ok(None);
-    };
-    touch_last_used(pool, principal.token_id, last_used);
-    Ok(Some(principal))
-}
-
 /// The active token with this hash, and when its use was last recorded.
 async fn read(
     pool: &sqlx::PgPool,

@@ -189,7 +189,7 @@ pub async fn submit(
     let principal = if token.is_empty() {
         None
     } else {
-        principal::lookup(&state.pool, token).await?
+        principal::resolve(&state.pool, &state.token_cache, token).await?
     };
     let Some(p) = principal else {
         state.failures.failed(client);
