@@ -29,7 +29,8 @@ pub fn pool_with(options: PgConnectOptions, size: u32) -> PgPool {
         .connect_lazy_with(options)
 }
 
-/// Every pool of the server: ping a connection on acquire only when it sat idle (see [`pool_with`]).
+/// The primary's pools: ping a connection on acquire only when it sat idle (see [`pool_with`]);
+/// the standby's keeps sqlx's ping before every acquire (`read::Reads::from_args`).
 pub fn ping_when_idle(options: PgPoolOptions) -> PgPoolOptions {
     options
         .test_before_acquire(false)

@@ -114,7 +114,10 @@ impl Reads {
             return Ok(Reads::primary_only(primary));
         };
         let options: PgConnectOptions = url.expose().parse()?;
-        let pool = super::ping_when_idle(PgPoolOptions::new())
+        // sqlx's ping before every acquire is kept here (not `db::ping_when_idle`): a hot standby
+        // ends sessions of its own accord (conflicts with the WAL it replays), and a request
+        // handed such a connection would fail instead of being answered
+        let pool = PgPoolOptions::new()
             .max_connections(args.read_pool_size.max(2))
             .min_connections(0)
             // short: a request sent to a standby that just went away fails fast, and is answered
