@@ -47,6 +47,50 @@ pub fn ping_when_idle(options: PgPoolOptions) -> PgPoolOptions {
 /// How long a pooled connection may sit idle before it is pinged on its way to a request.
 const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 
+/// What the lists' connections set for their sessions ([`list_pool`], once per connection):
+/// plans cached once per connection (`plan_cache_mode = force_generic_plan`) and no parallel
+/// workers for a page of rows.
+///
+/// A list statement's limit is a parameter, so PostgreSQL's default (`auto`) plans it again on
+/// every run: its generic plan, which must guess the limit (a tenth of the rows it estimates),
+/// never looks as cheap as a plan for 51 rows. That planning took as long as the execution (a
+/// stamp's hosts at 1,000,000 hosts: 0.2–0.4 ms to plan, 0.2 ms to run), while the bare handler
+/// of deploy/bench-scale, running the same SQL with literals, planned once. Only statements whose
+/// generic plan walks their index in stamps of 100 and of 1,000 hosts run there
+/// (`tests/query_plans.rs` checks each under exactly these settings); the others take the
+/// request pool ([`read::Lists`]).
+pub const LIST_SETTINGS: &str =
+    "set plan_cache_mode = force_generic_plan; set max_parallel_workers_per_gather = 0";
+
+/// The pool of the API's and pages' paginated lists on the database of `requests` (or of the
+/// standby's pool): half as many connections as that pool (at least 2), opened beside it, whose
+/// sessions run [`LIST_SETTINGS`] (set when a connection opens: one round trip per connection,
+/// and correct behind a session-mode pooler, where startup options may not pass). Only the API's
+/// paginated lists run here (`facts::list`, `problems::list`, `audit::list`, `quarantine::list`,
+/// a host's history and the lookup of its id), and of those only the statements checked safe
+/// with a generic plan; everything else keeps PostgreSQL's own choice.
+pub fn list_pool(of: &PgPool, ping_every_acquire: bool) -> PgPool {
+    let size = (of.options().get_max_connections() / 2).max(2);
+    let options = PgPoolOptions::new();
+    let options = if ping_every_acquire {
+        options
+    } else {
+        ping_when_idle(options)
+    };
+    options
+        .max_connections(size)
+        .min_connections(0)
+        .acquire_timeout(of.options().get_acquire_timeout())
+        .idle_timeout(Duration::from_secs(300))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                sqlx::raw_sql(LIST_SETTINGS).execute(conn).await?;
+                Ok(())
+            })
+        })
+        .connect_lazy_with(of.connect_options().as_ref().clone())
+}
+
 /// The background workers' pool (`STAMPBOOK_DB_BACKGROUND_POOL_SIZE`): the database of
 /// `requests`, with `size` connections of its own, so that the evaluator and the deliverers never
 /// hold the connections requests wait for. By default a quarter of `requests`', and at least one

@@ -63,7 +63,7 @@ pub async fn list(
         q: q.q.clone(),
         after: page.after()?,
     };
-    let rows: Vec<HostSummary> = read::list_hosts(state.reads.pool(), &filter, limit + 1).await?;
+    let rows: Vec<HostSummary> = read::list_hosts(state.reads.lists(), &filter, limit + 1).await?;
     let page = pagination::page(rows, limit, |h| h.fqdn.clone());
     Ok(match format {
         Format::Json => HttpResponse::Ok().json(page),
@@ -171,7 +171,7 @@ pub async fn history(
     q: web::Query<HistoryQuery>,
 ) -> ApiResult<HttpResponse> {
     who.require_read()?;
-    let db = state.reads.pool();
+    let db = state.reads.lists().cached;
     let page = PageParams {
         limit: q.limit,
         cursor: q.cursor.clone(),
@@ -281,7 +281,7 @@ pub async fn certificates(
             .map(|c| read::CertCursor::decode(&c))
             .transpose()?,
     };
-    let rows = read::list_certificates(state.reads.pool(), &filter, limit + 1).await?;
+    let rows = read::list_certificates(state.reads.lists().cached, &filter, limit + 1).await?;
     let page = pagination::page(rows, limit, |c| c.cursor().encode());
     Ok(match format {
         Format::Json => HttpResponse::Ok().json(page),

@@ -73,7 +73,7 @@ pub async fn list(
         acknowledged: q.acknowledged,
         before_id,
     };
-    let rows = problems::list(state.reads.pool(), &filter, limit + 1).await?;
+    let rows = problems::list(state.reads.lists(), &filter, limit + 1).await?;
     let page = pagination::page(rows, limit, |p| p.id.to_string());
     Ok(match format {
         Format::Json => HttpResponse::Ok().json(page),

@@ -111,7 +111,7 @@ pub async fn list_quarantine(
     let limit = page.limit()?;
     let before = page.after_id()?;
     let rows = quarantine::list(
-        state.reads.pool(),
+        state.reads.lists().cached,
         q.pending.unwrap_or(true),
         q.stamp.as_deref(),
         before,

@@ -56,9 +56,31 @@ impl StandbyHealth {
     }
 }
 
+/// Where a paginated list runs a statement: `cached`, the list pool (`db::list_pool`: one
+/// generic plan per connection), for the statements whose generic plan is checked to walk their
+/// index (`tests/query_plans.rs`); `planned`, a pool with PostgreSQL's own choice (a custom plan
+/// each run, as a rule), for the others. Both are of the same database.
+#[derive(Clone, Copy)]
+pub struct Lists<'a> {
+    pub cached: &'a PgPool,
+    pub planned: &'a PgPool,
+}
+
+impl<'a> Lists<'a> {
+    /// Every statement on one pool (a dashboard page reads through its own).
+    pub fn one(pool: &'a PgPool) -> Lists<'a> {
+        Lists {
+            cached: pool,
+            planned: pool,
+        }
+    }
+}
+
 /// The read router kept in the application state: `pool()` for read-only handlers.
 pub struct Reads {
     primary: PgPool,
+    /// The primary's list pool (`db::list_pool`).
+    primary_lists: PgPool,
     standby: Option<Standby>,
     shared: Arc<Shared>,
 }
@@ -66,6 +88,8 @@ pub struct Reads {
 #[derive(Clone)]
 struct Standby {
     pool: PgPool,
+    /// The standby's list pool (`db::list_pool`).
+    lists: PgPool,
     /// Where the probe connects (its own connection, not one of the pool's: a pool busy with
     /// requests must not look like a standby that does not answer).
     options: PgConnectOptions,
@@ -101,6 +125,7 @@ impl Reads {
     /// Every read on the primary (no standby configured).
     pub fn primary_only(primary: PgPool) -> Reads {
         Reads {
+            primary_lists: crate::db::list_pool(&primary, false),
             primary,
             standby: None,
             shared: Arc::default(),
@@ -125,13 +150,16 @@ impl Reads {
             .acquire_timeout(Duration::from_secs(2))
             .idle_timeout(Duration::from_secs(300))
             .connect_lazy_with(options.clone());
+        let lists = crate::db::list_pool(&pool, true);
         let name = redacted(url.expose());
         tracing::info!(standby = %name, max_lag_s = args.read_max_lag_s, probe_interval_s = args.read_probe_interval_s,
             "read-only work goes to the standby while it is within the lag bound, else to the primary");
         Ok(Reads {
+            primary_lists: crate::db::list_pool(&primary, false),
             primary,
             standby: Some(Standby {
                 pool,
+                lists,
                 options,
                 name,
                 max_lag: Duration::from_secs(args.read_max_lag_s),
@@ -154,6 +182,26 @@ impl Reads {
         }
         self.shared.on_primary.fetch_add(1, Ordering::Relaxed);
         &self.primary
+    }
+
+    /// The pools of one paginated list of the API, on the database [`Reads::pool`] would give:
+    /// its list pool (`db::list_pool`) and its request pool. Take it once per request.
+    pub fn lists(&self) -> Lists<'_> {
+        if let Some(s) = &self.standby
+            && self.shared.in_use.load(Ordering::Relaxed)
+        {
+            self.shared.on_standby.fetch_add(1, Ordering::Relaxed);
+            let _ = READ_ON_STANDBY.try_with(|on| on.set(true));
+            return Lists {
+                cached: &s.lists,
+                planned: &s.pool,
+            };
+        }
+        self.shared.on_primary.fetch_add(1, Ordering::Relaxed);
+        Lists {
+            cached: &self.primary_lists,
+            planned: &self.primary,
+        }
     }
 
     /// The primary for a read-only request that must see the latest writes (a page right after

@@ -5,12 +5,16 @@
 use chrono::Utc;
 use sqlx::PgPool;
 
+use crate::db::read::Lists;
+
 use super::read::{CertFilter, CertificateRow, HostFilter, HostSummary, Vitals, days_left};
 
 /// Hosts of the fleet by FQDN, from the cursor ($1); role, stale, name part ($2..$4); limit ($5).
 pub const HOSTS_PAGE: &str = include_str!("sql/hosts_page.sql");
-/// Hosts of one stamp ($1) by FQDN, from the cursor ($2); role, stale, name part ($3..$5); limit ($6).
+/// Hosts of one stamp ($1) by FQDN, from the cursor ($2); limit ($3).
 pub const HOSTS_OF_STAMP_PAGE: &str = include_str!("sql/hosts_of_stamp_page.sql");
+/// Hosts of one stamp ($1) by FQDN, from the cursor ($2); role, stale, name part ($3..$5); limit ($6).
+pub const HOSTS_OF_STAMP_FILTERED_PAGE: &str = include_str!("sql/hosts_of_stamp_filtered_page.sql");
 /// One host's summary by FQDN ($1).
 pub const HOST_BY_FQDN: &str = include_str!("sql/host_by_fqdn.sql");
 /// Certificate installations fleet-wide (parameters in the file's header).
@@ -61,16 +65,19 @@ macro_rules! host_summary {
 }
 
 /// Up to `limit` hosts by FQDN after `f.after`: through the stamp's (stamp_id, fqdn) index when
-/// a stamp is given, through the FQDN index otherwise.
+/// a stamp is given, through the FQDN index otherwise. A stamp's page with a role, staleness or
+/// name part runs with PostgreSQL's own plan choice (`lists.planned`), every other on the list
+/// pool (`lists.cached`; see `db::LIST_SETTINGS`).
 pub async fn list_hosts(
-    pool: &PgPool,
+    lists: Lists<'_>,
     f: &HostFilter,
     limit: i64,
 ) -> Result<Vec<HostSummary>, sqlx::Error> {
     let q = f.q.as_deref().map(like);
+    let filtered = f.role.is_some() || f.stale.is_some() || q.is_some();
     Ok(match &f.stamp {
-        Some(stamp) => sqlx::query_file!(
-            "src/facts/sql/hosts_of_stamp_page.sql",
+        Some(stamp) if filtered => sqlx::query_file!(
+            "src/facts/sql/hosts_of_stamp_filtered_page.sql",
             stamp,
             f.after,
             f.role,
@@ -78,7 +85,18 @@ pub async fn list_hosts(
             q,
             limit
         )
-        .fetch_all(pool)
+        .fetch_all(lists.planned)
+        .await?
+        .into_iter()
+        .map(|r| host_summary!(r))
+        .collect(),
+        Some(stamp) => sqlx::query_file!(
+            "src/facts/sql/hosts_of_stamp_page.sql",
+            stamp,
+            f.after,
+            limit
+        )
+        .fetch_all(lists.cached)
         .await?
         .into_iter()
         .map(|r| host_summary!(r))
@@ -91,7 +109,7 @@ pub async fn list_hosts(
             q,
             limit
         )
-        .fetch_all(pool)
+        .fetch_all(lists.cached)
         .await?
         .into_iter()
         .map(|r| host_summary!(r))

@@ -153,8 +153,15 @@ macro_rules! problem_page {
 
 /// Newest first (by id), read from the narrowest filter given: one host's problems, one
 /// stamp's (open or all), the fleet's open ones of one severity, else the fleet's (open or
-/// all), each down its index from the cursor.
-pub async fn list(pool: &PgPool, f: &Filter, limit: i64) -> Result<Vec<Problem>, sqlx::Error> {
+/// all), each down its index from the cursor. A stamp's problems in any state run with
+/// PostgreSQL's own plan choice (`lists.planned`: the generic plan sorts every problem of the
+/// stamp), every other statement on the list pool (`lists.cached`; see `db::LIST_SETTINGS`).
+pub async fn list(
+    lists: crate::db::read::Lists<'_>,
+    f: &Filter,
+    limit: i64,
+) -> Result<Vec<Problem>, sqlx::Error> {
+    let pool = lists.cached;
     let state = match f.state {
         State::Open => "open",
         State::Resolved => "resolved",
@@ -181,7 +188,7 @@ pub async fn list(pool: &PgPool, f: &Filter, limit: i64) -> Result<Vec<Problem>,
         (None, Some(_), false) => {
             problem_page!(
                 "src/problems/sql/problems_of_stamp_page.sql",
-                pool,
+                lists.planned,
                 state,
                 f,
                 limit

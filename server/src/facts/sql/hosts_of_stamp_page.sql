@@ -1,6 +1,8 @@
--- A page of one stamp's hosts ($1) by FQDN: walks the (stamp_id, fqdn) index from the cursor
--- ($2, none: the start); role, staleness and name part ($3..$5) only filter the rows it reads;
--- $6 the limit. As in hosts_page.sql, only the hosts table is walked and limited.
+-- A page of one stamp's hosts ($1) by FQDN, unfiltered: walks the (stamp_id, fqdn) index from
+-- the cursor ($2, none: the start); $3 the limit. The filtered page is
+-- hosts_of_stamp_filtered_page.sql: without its catch-all filters, whose estimates (a row or two
+-- of the stamp) make the generic plan sort every host of the stamp, this statement's generic plan
+-- is the walk, so it runs on the list pool, planned once per connection (db::LIST_SETTINGS).
 select h.fqdn::text as "fqdn!",
        s.name as "stamp!",
        h.scale_unit, h.roles, h.os_name, h.os_version,
@@ -13,9 +15,5 @@ from hosts h
 cross join lateral (select s.name, s.report_interval_s from stamps s where s.id = h.stamp_id offset 0) s
 where h.stamp_id = (select s.id from stamps s where s.name = $1)
   and h.fqdn > coalesce($2::text, '')::citext
-  and ($3::text is null or $3 = any(h.roles))
-  and ($4::bool is null
-       or (h.last_collected_at < now() - make_interval(secs => 3 * s.report_interval_s)) = $4)
-  and ($5::text is null or h.fqdn::text ilike $5)
 order by h.stamp_id, h.fqdn
-limit $6
+limit $3
