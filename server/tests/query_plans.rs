@@ -610,9 +610,45 @@ async fn stamp_cases(pool: &PgPool, stamp: &str) -> Vec<Case> {
     };
     out.push(page_case(
         "open problems of a stamp",
-        problem_sql::OPEN_OF_STAMP_PAGE,
-        problem_params("open", &stamp_open),
+        problem_sql::OPEN_OF_STAMP_UNFILTERED_PAGE,
+        vec![text(stamp), P::Big(None), P::Big(Some(LIMIT + 1))],
     ));
+    // pages of 10 (the stamp has about 100 open problems): a plan that reads every open problem
+    // of the stamp and sorts them reads more than the bound
+    let small = |case: Case| Case {
+        max_read: SLACK * 11,
+        ..case
+    };
+    let mut open_10 = problem_params("open", &stamp_open);
+    *open_10.last_mut().unwrap() = P::Big(Some(11));
+    out.push(small(page_case(
+        "open problems of a stamp, 10 a page",
+        problem_sql::OPEN_OF_STAMP_UNFILTERED_PAGE,
+        vec![text(stamp), P::Big(None), P::Big(Some(11))],
+    )));
+    // a filter runs planned (`problems::list`): its generic plan sorts the stamp's open problems
+    let critical = problems::Filter {
+        severity: Some("critical".to_owned()),
+        ..stamp_open.clone()
+    };
+    let mut critical_10 = problem_params("open", &critical);
+    *critical_10.last_mut().unwrap() = P::Big(Some(11));
+    out.push(Case {
+        planned: true,
+        ..small(page_case(
+            "open critical problems of a stamp, 10 a page",
+            problem_sql::OPEN_OF_STAMP_PAGE,
+            critical_10,
+        ))
+    });
+    out.push(Case {
+        planned: true,
+        ..small(page_case(
+            "open problems of a stamp with the filtered statement, 10 a page",
+            problem_sql::OPEN_OF_STAMP_PAGE,
+            open_10,
+        ))
+    });
     // run planned (`problems::list`): the generic plan sorts every problem of the stamp
     out.push(Case {
         planned: true,

@@ -83,6 +83,17 @@ pub struct Filter {
     pub before_id: Option<i64>,
 }
 
+impl Filter {
+    /// Whether nothing but the stamp, the state and the cursor narrows the list.
+    fn is_unfiltered_beyond_stamp(&self) -> bool {
+        self.severity.is_none()
+            && self.rule.is_none()
+            && self.host.is_none()
+            && self.plan.is_none()
+            && self.acknowledged.is_none()
+    }
+}
+
 /// A `Problem` from a query row that has the problem columns under their names (the list,
 /// the problems page and the stamp and host pages all select them so).
 macro_rules! problem {
@@ -124,6 +135,9 @@ pub mod statements {
     pub const OPEN_OF_SEVERITY_PAGE: &str = include_str!("sql/problems_open_of_severity_page.sql");
     pub const OF_STAMP_PAGE: &str = include_str!("sql/problems_of_stamp_page.sql");
     pub const OPEN_OF_STAMP_PAGE: &str = include_str!("sql/problems_open_of_stamp_page.sql");
+    /// The one statement with other parameters: stamp, cursor, limit.
+    pub const OPEN_OF_STAMP_UNFILTERED_PAGE: &str =
+        include_str!("sql/problems_open_of_stamp_unfiltered_page.sql");
     pub const OF_HOST_PAGE: &str = include_str!("sql/problems_of_host_page.sql");
 }
 
@@ -153,9 +167,10 @@ macro_rules! problem_page {
 
 /// Newest first (by id), read from the narrowest filter given: one host's problems, one
 /// stamp's (open or all), the fleet's open ones of one severity, else the fleet's (open or
-/// all), each down its index from the cursor. A stamp's problems in any state run with
-/// PostgreSQL's own plan choice (`lists.planned`: the generic plan sorts every problem of the
-/// stamp), every other statement on the list pool (`lists.cached`; see `db::LIST_SETTINGS`).
+/// all), each down its index from the cursor. A stamp's problems in any state, or open with a
+/// filter, run with PostgreSQL's own plan choice (`lists.planned`: their generic plan sorts every
+/// problem of the stamp), every other statement on the list pool (`lists.cached`; see
+/// `db::LIST_SETTINGS`).
 pub async fn list(
     lists: crate::db::read::Lists<'_>,
     f: &Filter,
@@ -178,9 +193,20 @@ pub async fn list(
                 limit
             )
         }
+        (None, Some(stamp), true) if f.is_unfiltered_beyond_stamp() => sqlx::query_file!(
+            "src/problems/sql/problems_open_of_stamp_unfiltered_page.sql",
+            stamp,
+            f.before_id,
+            limit
+        )
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|r| problem!(r))
+        .collect(),
         (None, Some(_), true) => problem_page!(
             "src/problems/sql/problems_open_of_stamp_page.sql",
-            pool,
+            lists.planned,
             state,
             f,
             limit
