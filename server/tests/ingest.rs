@@ -195,6 +195,51 @@ async fn changed_facts_are_stored_with_history(pool: PgPool) {
     assert_eq!(host["certificates"].as_array().unwrap().len(), 1);
 }
 
+/// The history page finds its host in the statement that reads the page: an unknown host is
+/// still 404, a known one past its oldest change an empty page, and the FQDN is matched in any
+/// case.
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn a_hosts_history_tells_an_unknown_host_from_an_empty_page(pool: PgPool) {
+    let app = spawn(pool).await;
+    app.put_inventory(&spec_document()).await;
+    let (der, _) = cert_b64("gw01.ams-01.example.net", 200);
+    post(
+        &app,
+        &app.admin,
+        &report("gw01.ams-01.example.net", "ams-01", &der),
+    )
+    .await;
+    let first = app
+        .get_json("/api/v1/hosts/GW01.ams-01.example.net/history?limit=1")
+        .await;
+    assert_eq!(first["items"].as_array().unwrap().len(), 1, "{first}");
+    let oldest = app
+        .get_json("/api/v1/hosts/gw01.ams-01.example.net/history?limit=1000")
+        .await;
+    let last_id = oldest["items"].as_array().unwrap().last().unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let cursor = stampbook_server::api::pagination::encode(&last_id.to_string());
+    let past = app
+        .get(
+            &format!("/api/v1/hosts/gw01.ams-01.example.net/history?cursor={cursor}"),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(past.status(), 200);
+    let past: Value = past.json().await.unwrap();
+    assert_eq!(past["items"], json!([]), "{past}");
+    for path in [
+        "/api/v1/hosts/nowhere.example.net/history",
+        "/api/v1/hosts/nowhere.example.net/history?kind=route",
+    ] {
+        let unknown = app.get(path, &app.admin).await;
+        assert_eq!(unknown.status(), 404, "{path}");
+        let body: Value = unknown.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "not_found", "{body}");
+    }
+}
+
 #[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
 async fn a_section_not_collected_keeps_what_was_stored(pool: PgPool) {
     let app = spawn(pool).await;

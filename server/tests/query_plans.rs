@@ -533,19 +533,20 @@ async fn cases(pool: &PgPool) -> Vec<Case> {
         ),
         (LIMIT + 1) * 30 * 2,
     ));
-    let host_id: i64 = sqlx::query_scalar("select id from hosts where id % 1000 = 1 limit 1")
-        .fetch_one(pool)
-        .await
-        .unwrap();
+    let host: String =
+        sqlx::query_scalar("select fqdn::text from hosts where id % 1000 = 1 limit 1")
+            .fetch_one(pool)
+            .await
+            .unwrap();
     out.push(page_case(
         "a host's history",
         history::PAGE,
-        vec![P::Big(Some(host_id)), P::Big(None), limit.clone()],
+        vec![text(&host.to_uppercase()), P::Big(None), limit.clone()],
     ));
     out.push(page_case(
         "a host's history of one kind",
         history::OF_KIND_PAGE,
-        vec![P::Big(Some(host_id)), text("route"), P::Big(None), limit],
+        vec![text(&host), text("route"), P::Big(None), limit],
     ));
     out.extend(stamp_cases(pool, stamp).await);
     out.extend(lookups());

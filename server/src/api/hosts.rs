@@ -178,20 +178,14 @@ pub async fn history(
     };
     let limit = page.limit()?;
     let before = page.after_id()?;
-    let host_id = sqlx::query_scalar!(
-        "select id from hosts where fqdn = $1::text::citext",
-        fqdn.as_str()
-    )
-    .fetch_optional(db)
-    .await?
-    .ok_or_else(|| ApiError::not_found(format!("host '{fqdn}'")))?;
-    // one statement per index: the host's changes, or those of one kind
+    // one statement per index: the host's changes, or those of one kind (the host found by its
+    // FQDN in the statement: one round trip for a page)
     let rows = match &q.kind {
         Some(kind) => {
             sqlx::query_file_as!(
                 HistoryEntry,
                 "src/facts/sql/history_of_kind_page.sql",
-                host_id,
+                fqdn.as_str(),
                 kind,
                 before,
                 limit + 1
@@ -203,7 +197,7 @@ pub async fn history(
             sqlx::query_file_as!(
                 HistoryEntry,
                 "src/facts/sql/history_page.sql",
-                host_id,
+                fqdn.as_str(),
                 before,
                 limit + 1
             )
@@ -211,6 +205,18 @@ pub async fn history(
             .await?
         }
     };
+    // an empty page: of a host without (more) changes, or of no host at all
+    if rows.is_empty()
+        && sqlx::query_scalar!(
+            "select id from hosts where fqdn = $1::text::citext",
+            fqdn.as_str()
+        )
+        .fetch_optional(db)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found(format!("host '{fqdn}'")));
+    }
     Ok(HttpResponse::Ok().json(pagination::page(rows, limit, |r| r.id.to_string())))
 }
 
