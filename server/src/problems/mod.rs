@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use sqlx::PgPool;
 
 use crate::audit::{self, Entry};
@@ -26,6 +26,11 @@ pub fn page_url(public_url: &url::Url, stamp: &str, id: i64) -> String {
     u.to_string()
 }
 
+/// A problem's evidence from the text of its `jsonb` column (always JSON; `null` otherwise).
+pub fn evidence(text: String) -> Box<RawValue> {
+    RawValue::from_string(text).unwrap_or_else(|_| RawValue::NULL.to_owned())
+}
+
 /// The problem shape of SPEC §6.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
@@ -40,7 +45,10 @@ pub struct Problem {
     pub plan: Option<String>,
     pub subject: String,
     pub message: String,
-    pub evidence: Value,
+    /// What made the rule fire, as stored (JSON): handed through as PostgreSQL gives it, not
+    /// parsed into a tree and written again for every problem of a page.
+    #[schema(value_type = Object)]
+    pub evidence: Box<RawValue>,
     pub opened_at: DateTime<Utc>,
     /// When an evaluation last found it firing, to the minute (the evaluations of one stamp come
     /// every few seconds while its hosts report; each moves this at most once a minute).
@@ -108,7 +116,7 @@ macro_rules! problem {
             plan: r.plan,
             subject: r.subject,
             message: r.message,
-            evidence: r.evidence,
+            evidence: $crate::problems::evidence(r.evidence),
             opened_at: r.opened_at,
             last_seen_at: r.last_seen_at,
             resolved_at: r.resolved_at,
@@ -245,7 +253,7 @@ pub async fn list(
 pub async fn get(pool: &PgPool, id: i64) -> Result<Option<Problem>, sqlx::Error> {
     let row = sqlx::query!(
         r#"select p.id, p.rule, p.severity, s.name as stamp, h.fqdn::text as host, pl.wap_plan_id as "plan?",
-                  p.subject, p.message, p.evidence, p.opened_at,
+                  p.subject, p.message, p.evidence::text as "evidence!", p.opened_at,
                   problem_last_seen(p.last_seen_at, p.resolved_at, p.stamp_id) as "last_seen_at!", p.resolved_at,
                   problem_acknowledged(p.ack_at, p.ack_until) as "acknowledged!",
                   p.ack_by, p.ack_note, p.ack_at, p.ack_until
@@ -268,7 +276,7 @@ pub async fn by_ids(
 ) -> Result<Vec<Problem>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select p.id, p.rule, p.severity, s.name as stamp, h.fqdn::text as host, pl.wap_plan_id as "plan?",
-                  p.subject, p.message, p.evidence, p.opened_at,
+                  p.subject, p.message, p.evidence::text as "evidence!", p.opened_at,
                   problem_last_seen(p.last_seen_at, p.resolved_at, p.stamp_id) as "last_seen_at!", p.resolved_at,
                   problem_acknowledged(p.ack_at, p.ack_until) as "acknowledged!",
                   p.ack_by, p.ack_note, p.ack_at, p.ack_until

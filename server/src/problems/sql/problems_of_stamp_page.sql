@@ -7,7 +7,7 @@
 -- (lateral, offset 0: a nested loop that keeps the walk's order), so that even the generic plan
 -- of the prepared statement (limit unknown) cannot become a sorted join of every problem.
 select p.id, p.rule, p.severity, s.name as "stamp!", h.fqdn as host, pl.wap_plan_id as "plan?",
-       p.subject, p.message, p.evidence, p.opened_at,
+       p.subject, p.message, p.evidence::text as "evidence!", p.opened_at,
        problem_last_seen(p.last_seen_at, p.resolved_at, p.stamp_id) as "last_seen_at!", p.resolved_at,
        problem_acknowledged(p.ack_at, p.ack_until) as "acknowledged!",
        p.ack_by, p.ack_note, p.ack_at, p.ack_until

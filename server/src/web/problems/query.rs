@@ -218,7 +218,7 @@ pub async fn open_for(
 ) -> Result<Vec<Problem>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select p.id, p.rule, p.severity, s.name as stamp, h.fqdn::text as host, pl.wap_plan_id as "plan?",
-                  p.subject, p.message, p.evidence, p.opened_at,
+                  p.subject, p.message, p.evidence::text as "evidence!", p.opened_at,
                   problem_last_seen(p.last_seen_at, p.resolved_at, p.stamp_id) as "last_seen_at!", p.resolved_at,
                   problem_acknowledged(p.ack_at, p.ack_until) as "acknowledged!",
                   p.ack_by, p.ack_note, p.ack_at, p.ack_until

@@ -88,10 +88,10 @@ impl ProblemView {
             resolved: When::opt(p.resolved_at, now),
             acknowledged: p.acknowledged,
             ack,
-            evidence: match &p.evidence {
-                serde_json::Value::Object(m) if m.is_empty() => String::new(),
-                serde_json::Value::Null => String::new(),
-                e => pretty_json(e, 4000),
+            evidence: match serde_json::from_str(p.evidence.get()) {
+                Ok(serde_json::Value::Object(m)) if m.is_empty() => String::new(),
+                Ok(serde_json::Value::Null) | Err(_) => String::new(),
+                Ok(e) => pretty_json(&e, 4000),
             },
         }
     }
