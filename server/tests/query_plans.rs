@@ -445,6 +445,32 @@ async fn cases(pool: &PgPool) -> Vec<Case> {
         problem_sql::PAGE,
         problem_params("all", &all_next),
     ));
+    // the unfiltered pages (the ones above run for a rule, a plan, an acknowledgement state)
+    let limit = || P::Big(Some(LIMIT + 1));
+    for (name, sql, before) in [
+        (
+            "open problems, unfiltered, first page",
+            problem_sql::OPEN_UNFILTERED_PAGE,
+            None,
+        ),
+        (
+            "open problems, unfiltered, next page",
+            problem_sql::OPEN_UNFILTERED_PAGE,
+            open_next.before_id,
+        ),
+        (
+            "all problems, unfiltered, first page",
+            problem_sql::UNFILTERED_PAGE,
+            None,
+        ),
+        (
+            "all problems, unfiltered, next page",
+            problem_sql::UNFILTERED_PAGE,
+            all_next.before_id,
+        ),
+    ] {
+        out.push(page_case(name, sql, vec![P::Big(before), limit()]));
+    }
     out.push(page_case(
         "problems of a host",
         problem_sql::OF_HOST_PAGE,
@@ -599,6 +625,21 @@ async fn stamp_cases(pool: &PgPool, stamp: &str) -> Vec<Case> {
         "certificates of a stamp, next page",
         list::CERTIFICATES_OF_STAMP_PAGE,
         cert_params(&of_stamp_next),
+    ));
+    // a store filters inside the lookups (2 installations in 3 are machine certificates): the
+    // walk reads the page ÷ that share
+    let of_stamp_my = read::CertFilter {
+        store: Some("LocalMachine\\My".to_owned()),
+        has_private_key: Some(true),
+        ..of_stamp.clone()
+    };
+    out.push(bounded(
+        page_case(
+            "machine certificates of a stamp",
+            list::CERTIFICATES_OF_STAMP_PAGE,
+            cert_params(&of_stamp_my),
+        ),
+        SLACK * (LIMIT + 1) * 3 / 2,
     ));
     let stamp_open = problems::Filter {
         stamp: Some(stamp.to_owned()),

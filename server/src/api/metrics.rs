@@ -73,6 +73,12 @@ pub async fn handler(state: web::Data<AppState>) -> HttpResponse {
     );
     pool_gauge(
         &mut out,
+        "stampbook_db_list_pool_connections",
+        "Connections of the pool the API's paginated lists run on (one generic plan per statement), by state.",
+        state.reads.primary_list_pool(),
+    );
+    pool_gauge(
+        &mut out,
         "stampbook_db_background_pool_connections",
         "Connections of the background workers' pool (evaluator, deliveries, retention), by state.",
         &state.background_pool,

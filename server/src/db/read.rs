@@ -204,6 +204,11 @@ impl Reads {
         }
     }
 
+    /// The primary's list pool, for `/metrics` (not for requests: they take [`Reads::lists`]).
+    pub fn primary_list_pool(&self) -> &PgPool {
+        &self.primary_lists
+    }
+
     /// The primary for a read-only request that must see the latest writes (a page right after
     /// its own form wrote); counted as a read on the primary.
     pub fn fresh(&self) -> &PgPool {

@@ -93,7 +93,7 @@ pub struct Filter {
 
 impl Filter {
     /// Whether nothing but the stamp, the state and the cursor narrows the list.
-    fn is_unfiltered_beyond_stamp(&self) -> bool {
+    fn is_unfiltered(&self) -> bool {
         self.severity.is_none()
             && self.rule.is_none()
             && self.host.is_none()
@@ -143,9 +143,11 @@ pub mod statements {
     pub const OPEN_OF_SEVERITY_PAGE: &str = include_str!("sql/problems_open_of_severity_page.sql");
     pub const OF_STAMP_PAGE: &str = include_str!("sql/problems_of_stamp_page.sql");
     pub const OPEN_OF_STAMP_PAGE: &str = include_str!("sql/problems_open_of_stamp_page.sql");
-    /// The one statement with other parameters: stamp, cursor, limit.
+    /// The unfiltered pages have other parameters: (stamp,) cursor, limit.
     pub const OPEN_OF_STAMP_UNFILTERED_PAGE: &str =
         include_str!("sql/problems_open_of_stamp_unfiltered_page.sql");
+    pub const OPEN_UNFILTERED_PAGE: &str = include_str!("sql/problems_open_unfiltered_page.sql");
+    pub const UNFILTERED_PAGE: &str = include_str!("sql/problems_unfiltered_page.sql");
     pub const OF_HOST_PAGE: &str = include_str!("sql/problems_of_host_page.sql");
 }
 
@@ -201,7 +203,7 @@ pub async fn list(
                 limit
             )
         }
-        (None, Some(stamp), true) if f.is_unfiltered_beyond_stamp() => sqlx::query_file!(
+        (None, Some(stamp), true) if f.is_unfiltered() => sqlx::query_file!(
             "src/problems/sql/problems_open_of_stamp_unfiltered_page.sql",
             stamp,
             f.before_id,
@@ -235,6 +237,16 @@ pub async fn list(
             f,
             limit
         ),
+        (None, None, true) if f.is_unfiltered() => sqlx::query_file!(
+            "src/problems/sql/problems_open_unfiltered_page.sql",
+            f.before_id,
+            limit
+        )
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|r| problem!(r))
+        .collect(),
         (None, None, true) => {
             problem_page!(
                 "src/problems/sql/problems_open_page.sql",
@@ -244,6 +256,16 @@ pub async fn list(
                 limit
             )
         }
+        (None, None, false) if f.state == State::All && f.is_unfiltered() => sqlx::query_file!(
+            "src/problems/sql/problems_unfiltered_page.sql",
+            f.before_id,
+            limit
+        )
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|r| problem!(r))
+        .collect(),
         (None, None, false) => {
             problem_page!("src/problems/sql/problems_page.sql", pool, state, f, limit)
         }
