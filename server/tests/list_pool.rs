@@ -128,10 +128,15 @@ async fn the_lists_run_on_their_own_pool_and_keep_one_generic_plan(pool: PgPool)
         .text()
         .await
         .unwrap();
-    assert!(
-        metrics.contains(&format!(
-            "stampbook_db_list_pool_connections{{state=\"idle\"}} {opened}"
-        )),
-        "{metrics}"
-    );
+    // the list pool's connections, idle or (just given back) busy
+    let gauge = |state: &str| -> u32 {
+        let prefix = format!("stampbook_db_list_pool_connections{{state=\"{state}\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .unwrap_or_else(|| panic!("no {prefix}in {metrics}"))
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(gauge("idle") + gauge("busy"), opened, "{metrics}");
 }

@@ -151,85 +151,92 @@ pub mod statements {
     pub const OF_HOST_PAGE: &str = include_str!("sql/problems_of_host_page.sql");
 }
 
-/// Runs one of the problem list statements (they share their parameters) and maps its rows.
+/// The rows of a problem statement (`query_file!`) on `$pool`, as problems.
+macro_rules! problem_rows {
+    ($query:expr, $pool:expr) => {
+        $query
+            .fetch_all($pool)
+            .await?
+            .into_iter()
+            .map(|r| problem!(r))
+            .collect()
+    };
+}
+
+/// Runs one of the filtered problem list statements (they share their parameters).
 macro_rules! problem_page {
     ($file:literal, $pool:expr, $state:expr, $f:expr, $limit:expr) => {{
         let f = $f;
-        sqlx::query_file!(
-            $file,
-            $state,
-            f.stamp,
-            f.severity,
-            f.rule,
-            f.host,
-            f.plan,
-            f.acknowledged,
-            f.before_id,
-            $limit
+        problem_rows!(
+            sqlx::query_file!(
+                $file,
+                $state,
+                f.stamp,
+                f.severity,
+                f.rule,
+                f.host,
+                f.plan,
+                f.acknowledged,
+                f.before_id,
+                $limit
+            ),
+            $pool
         )
-        .fetch_all($pool)
-        .await?
-        .into_iter()
-        .map(|r| problem!(r))
-        .collect()
     }};
 }
 
 /// Newest first (by id), read from the narrowest filter given: one host's problems, one
 /// stamp's (open or all), the fleet's open ones of one severity, else the fleet's (open or
-/// all), each down its index from the cursor. A stamp's problems in any state, or open with a
-/// filter, run with PostgreSQL's own plan choice (`lists.planned`: their generic plan sorts every
-/// problem of the stamp), every other statement on the list pool (`lists.cached`; see
-/// `db::LIST_SETTINGS`).
+/// all), each down its index from the cursor. The unfiltered pages have statements of their own.
+/// A stamp's problems in any state, or open with a filter, run with PostgreSQL's own plan choice
+/// (`lists.planned`: their generic plan sorts every problem of the stamp), every other statement
+/// on the list pool (`lists.cached`; see `db::LIST_SETTINGS`).
 pub async fn list(
     lists: crate::db::read::Lists<'_>,
     f: &Filter,
     limit: i64,
 ) -> Result<Vec<Problem>, sqlx::Error> {
-    let pool = lists.cached;
+    use sqlx::query_file as q;
+    let (pool, planned) = (lists.cached, lists.planned);
     let state = match f.state {
         State::Open => "open",
         State::Resolved => "resolved",
         State::All => "all",
     };
     let open = matches!(f.state, State::Open);
+    let unfiltered = f.is_unfiltered();
+    let after = f.before_id;
     Ok(match (&f.host, &f.stamp, open) {
-        (Some(_), _, _) => {
-            problem_page!(
-                "src/problems/sql/problems_of_host_page.sql",
-                pool,
-                state,
-                f,
-                limit
-            )
-        }
-        (None, Some(stamp), true) if f.is_unfiltered() => sqlx::query_file!(
-            "src/problems/sql/problems_open_of_stamp_unfiltered_page.sql",
-            stamp,
-            f.before_id,
-            limit
-        )
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(|r| problem!(r))
-        .collect(),
-        (None, Some(_), true) => problem_page!(
-            "src/problems/sql/problems_open_of_stamp_page.sql",
-            lists.planned,
+        (Some(_), _, _) => problem_page!(
+            "src/problems/sql/problems_of_host_page.sql",
+            pool,
             state,
             f,
             limit
         ),
-        (None, Some(_), false) => {
-            problem_page!(
-                "src/problems/sql/problems_of_stamp_page.sql",
-                lists.planned,
-                state,
-                f,
+        (None, Some(stamp), true) if unfiltered => problem_rows!(
+            q!(
+                "src/problems/sql/problems_open_of_stamp_unfiltered_page.sql",
+                stamp,
+                after,
                 limit
-            )
-        }
+            ),
+            pool
+        ),
+        (None, Some(_), true) => problem_page!(
+            "src/problems/sql/problems_open_of_stamp_page.sql",
+            planned,
+            state,
+            f,
+            limit
+        ),
+        (None, Some(_), false) => problem_page!(
+            "src/problems/sql/problems_of_stamp_page.sql",
+            planned,
+            state,
+            f,
+            limit
+        ),
         (None, None, true) if f.severity.is_some() => problem_page!(
             "src/problems/sql/problems_open_of_severity_page.sql",
             pool,
@@ -237,35 +244,29 @@ pub async fn list(
             f,
             limit
         ),
-        (None, None, true) if f.is_unfiltered() => sqlx::query_file!(
-            "src/problems/sql/problems_open_unfiltered_page.sql",
-            f.before_id,
-            limit
-        )
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(|r| problem!(r))
-        .collect(),
-        (None, None, true) => {
-            problem_page!(
-                "src/problems/sql/problems_open_page.sql",
-                pool,
-                state,
-                f,
+        (None, None, true) if unfiltered => problem_rows!(
+            q!(
+                "src/problems/sql/problems_open_unfiltered_page.sql",
+                after,
                 limit
-            )
-        }
-        (None, None, false) if f.state == State::All && f.is_unfiltered() => sqlx::query_file!(
-            "src/problems/sql/problems_unfiltered_page.sql",
-            f.before_id,
+            ),
+            pool
+        ),
+        (None, None, true) => problem_page!(
+            "src/problems/sql/problems_open_page.sql",
+            pool,
+            state,
+            f,
             limit
-        )
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(|r| problem!(r))
-        .collect(),
+        ),
+        (None, None, false) if f.state == State::All && unfiltered => problem_rows!(
+            q!(
+                "src/problems/sql/problems_unfiltered_page.sql",
+                after,
+                limit
+            ),
+            pool
+        ),
         (None, None, false) => {
             problem_page!("src/problems/sql/problems_page.sql", pool, state, f, limit)
         }
