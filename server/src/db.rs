@@ -62,7 +62,7 @@ const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 pub const LIST_SETTINGS: &str =
     "set plan_cache_mode = force_generic_plan; set max_parallel_workers_per_gather = 0";
 
-/// The pool of the API's and pages' paginated lists on the database of `requests` (or of the
+/// The pool of the API's paginated lists on the database of `requests` (or of the
 /// standby's pool): half as many connections as that pool (at least 2), opened beside it, whose
 /// sessions run [`LIST_SETTINGS`] (set when a connection opens: one round trip per connection,
 /// and correct behind a session-mode pooler, where startup options may not pass). Only the API's
