@@ -57,8 +57,7 @@ const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 /// stamp's hosts at 1,000,000 hosts: 0.2–0.4 ms to plan, 0.2 ms to run), while the bare handler
 /// of deploy/bench-scale, running the same SQL with literals, planned once. Only statements whose
 /// generic plan walks their index in stamps of 100 and of 1,000 hosts run there
-/// (`tests/query_plans.rs` checks each under exactly these settings); the others take the
-/// request pool ([`read::Lists`]).
+/// (`tests/query_plans.rs` checks each under exactly these settings).
 pub const LIST_SETTINGS: &str =
     "set plan_cache_mode = force_generic_plan; set max_parallel_workers_per_gather = 0";
 
@@ -67,8 +66,8 @@ pub const LIST_SETTINGS: &str =
 /// sessions run [`LIST_SETTINGS`] (set when a connection opens: one round trip per connection,
 /// and correct behind a session-mode pooler, where startup options may not pass). Only the API's
 /// paginated lists run here (`facts::list`, `problems::list`, `audit::list`, `quarantine::list`,
-/// a host's history and the lookup of its id), and of those only the statements checked safe
-/// with a generic plan; everything else keeps PostgreSQL's own choice.
+/// a host's history and the lookup of its id), every statement of them checked safe with a
+/// generic plan; everything else keeps PostgreSQL's own choice.
 pub fn list_pool(of: &PgPool, ping_every_acquire: bool) -> PgPool {
     let size = (of.options().get_max_connections() / 2).max(2);
     let options = PgPoolOptions::new();

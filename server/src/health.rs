@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use utoipa::ToSchema;
 
@@ -225,42 +225,53 @@ impl StampHealth {
     }
 }
 
+/// [`for_stamps`]'s statement (exposed for the plan checks).
+pub const STAMP_HEALTH: &str = include_str!("sql/stamp_health.sql");
+
+/// A row of the kept counts of a stamp's open problems, split by acknowledgement.
+#[derive(Debug, Deserialize)]
+struct CountRow {
+    rule: String,
+    severity: String,
+    unacked: i64,
+    acked: i64,
+}
+
+/// An input of the Remote Console chain that hosts of a stamp lack (`link:input`).
+#[derive(Debug, Deserialize)]
+struct BlindRow {
+    entry: String,
+    n: i64,
+    hosts: Vec<String>,
+}
+
 /// Health of the given stamps (ids), keyed by id: from the kept per-stamp counts of open
-/// problems ([`refresh_counts`]) and the acknowledged ones, never a scan of every open problem.
+/// problems ([`refresh_counts`]) and the acknowledged ones, never a scan of every open problem;
+/// one statement for any number of stamps.
 pub async fn for_stamps(
     conn: &mut PgConnection,
     ids: &[i64],
 ) -> Result<HashMap<i64, StampHealth>, sqlx::Error> {
-    let stamps = sqlx::query!(
-        "select id, name, retired_at is not null as \"retired!\" from stamps where id = any($1)",
-        ids
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut out: HashMap<i64, StampHealth> = stamps
+    let rows = sqlx::query_file!("src/sql/stamp_health.sql", ids)
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows
         .into_iter()
-        .map(|s| (s.id, StampHealth::empty(s.name, s.retired)))
-        .collect();
-    // the kept counts, less what is acknowledged now (acknowledgements end with time)
-    let rows = sqlx::query!(
-        r#"select c.stamp_id, c.rule, c.severity,
-                  greatest(c.n - coalesce(a.n, 0), 0) as "unacked!",
-                  least(coalesce(a.n, 0), c.n) as "acked!"
-           from stamp_problem_counts c
-           left join (select stamp_id, rule, severity, count(*) as n
-                      from problems
-                      where resolved_at is null and problem_acknowledged(ack_at, ack_until)
-                        and stamp_id = any($1)
-                      group by 1, 2, 3) a using (stamp_id, rule, severity)
-           where c.stamp_id = any($1)"#,
-        ids
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    for r in rows {
-        let Some(h) = out.get_mut(&r.stamp_id) else {
-            continue;
-        };
+        .map(|r| {
+            let mut h = StampHealth::empty(r.name, r.retired);
+            count_open(&mut h, r.counts.0);
+            h.remote_console.vmm_reported = r.vmm_reported;
+            name_unknown_inputs(&mut h, r.blind.0);
+            judge(&mut h);
+            (r.id, h)
+        })
+        .collect())
+}
+
+/// The open problems by severity, less the acknowledged ones; the Remote Console rules among
+/// them break their links of the chain.
+fn count_open(h: &mut StampHealth, counts: Vec<CountRow>) {
+    for r in counts {
         if let Some(link) = ChainLink::of_rule(&r.rule) {
             h.remote_console.ready = false;
             if !h.remote_console.broken_links.contains(&link) {
@@ -277,32 +288,12 @@ pub async fn for_stamps(
             _ => h.open.info += r.unacked,
         }
     }
-    let reported = sqlx::query_scalar!(
-        r#"select distinct stamp_id from hosts where stamp_id = any($1) and vmm_settings"#,
-        ids
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    for id in reported {
-        if let Some(h) = out.get_mut(&id) {
-            h.remote_console.vmm_reported = true;
-        }
-    }
-    // hosts blind to an input of the chain: the partial index holds only them
-    let blind = sqlx::query!(
-        r#"select h.stamp_id, b.entry as "entry!", count(*) as "n!",
-                  (array_agg(h.fqdn::text order by h.fqdn))[1:3] as "hosts!"
-           from hosts h cross join lateral unnest(h.blind) as b(entry)
-           where h.stamp_id = any($1) and h.blind <> '{}'
-           group by 1, 2 order by 1, 2"#,
-        ids
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+}
+
+/// The inputs of the chain that hosts lack, and VMM's settings when no VMM server reported them.
+fn name_unknown_inputs(h: &mut StampHealth, blind: Vec<BlindRow>) {
+    let rc = &mut h.remote_console;
     for r in blind {
-        let Some(h) = out.get_mut(&r.stamp_id) else {
-            continue;
-        };
         let Some((link, input)) = r
             .entry
             .split_once(':')
@@ -310,54 +301,53 @@ pub async fn for_stamps(
         else {
             continue;
         };
-        h.remote_console.unknown.push(UnknownInput {
+        rc.unknown.push(UnknownInput {
             link,
             input: input.to_owned(),
             hosts: r.hosts.into_iter().take(UNKNOWN_HOSTS_NAMED).collect(),
             hosts_total: r.n,
         });
     }
-    for h in out.values_mut() {
-        let rc = &mut h.remote_console;
-        if !rc.vmm_reported
-            && !rc
-                .unknown
-                .iter()
-                .any(|u| u.link == ChainLink::VmmCertificate && u.input == "settings.vmm")
-        {
-            rc.unknown.push(UnknownInput {
-                link: ChainLink::VmmCertificate,
-                input: "settings.vmm".to_owned(),
-                hosts: vec![],
-                hosts_total: 0,
-            });
-        }
-        rc.unknown
-            .sort_by(|a, b| (a.link, &a.input).cmp(&(b.link, &b.input)));
-        rc.unknown_links = rc.unknown.iter().map(|u| u.link).collect();
-        rc.unknown_links.dedup();
-        rc.state = if !rc.open_rules.is_empty() {
-            Readiness::Broken
-        } else if !rc.unknown.is_empty() {
-            Readiness::Unknown
-        } else {
-            Readiness::Ready
-        };
-        rc.ready = rc.state == Readiness::Ready;
+    if !rc.vmm_reported
+        && !rc
+            .unknown
+            .iter()
+            .any(|u| u.link == ChainLink::VmmCertificate && u.input == "settings.vmm")
+    {
+        rc.unknown.push(UnknownInput {
+            link: ChainLink::VmmCertificate,
+            input: "settings.vmm".to_owned(),
+            hosts: vec![],
+            hosts_total: 0,
+        });
     }
-    for h in out.values_mut() {
-        h.health = if h.open.critical > 0 {
-            Health::Critical
-        } else if h.open.warning > 0 {
-            Health::Degraded
-        } else {
-            Health::Ok
-        };
-        h.remote_console.broken_links.sort();
-        h.remote_console.open_rules.sort();
-        h.remote_console.broken_link = h.remote_console.broken_links.first().copied();
-    }
-    Ok(out)
+    rc.unknown
+        .sort_by(|a, b| (a.link, &a.input).cmp(&(b.link, &b.input)));
+    rc.unknown_links = rc.unknown.iter().map(|u| u.link).collect();
+    rc.unknown_links.dedup();
+}
+
+/// Readiness and health from what was counted and named.
+fn judge(h: &mut StampHealth) {
+    let rc = &mut h.remote_console;
+    rc.state = if !rc.open_rules.is_empty() {
+        Readiness::Broken
+    } else if !rc.unknown.is_empty() {
+        Readiness::Unknown
+    } else {
+        Readiness::Ready
+    };
+    rc.ready = rc.state == Readiness::Ready;
+    rc.broken_links.sort();
+    rc.open_rules.sort();
+    rc.broken_link = rc.broken_links.first().copied();
+    h.health = if h.open.critical > 0 {
+        Health::Critical
+    } else if h.open.warning > 0 {
+        Health::Degraded
+    } else {
+        Health::Ok
+    };
 }
 
 pub async fn for_stamp(

@@ -1,7 +1,7 @@
 //! The API's paginated lists run on the list pool (`db::list_pool`): half the request pool, its
 //! sessions set to keep one generic plan per statement (`db::LIST_SETTINGS`), so a list is
-//! planned once per connection instead of on every request; `/metrics` shows it. The statements
-//! whose generic plan is not safe run on the request pool, with PostgreSQL's own choice.
+//! planned once per connection instead of on every request; `/metrics` shows it. The request
+//! pool keeps PostgreSQL's own choice.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -47,7 +47,7 @@ async fn the_lists_run_on_their_own_pool_and_keep_one_generic_plan(pool: PgPool)
     assert_eq!(put.status(), 200);
 
     let lists = state.reads.lists();
-    assert_eq!(lists.cached.options().get_max_connections(), 4, "half of 8");
+    assert_eq!(lists.options().get_max_connections(), 4, "half of 8");
     // one request at a time: the list pool opens one connection and runs every list on it, more
     // than the five runs after which PostgreSQL's default would consider a generic plan
     for _ in 0..7 {
@@ -69,16 +69,16 @@ async fn the_lists_run_on_their_own_pool_and_keep_one_generic_plan(pool: PgPool)
     // (a connection goes back to its pool after the response is sent: wait until all are back,
     // or acquiring them below could open a new one instead)
     let started = std::time::Instant::now();
-    while lists.cached.num_idle() < lists.cached.size() as usize
+    while lists.num_idle() < lists.size() as usize
         && started.elapsed() < std::time::Duration::from_secs(5)
     {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let opened = lists.cached.size();
+    let opened = lists.size();
     assert!((1..=4).contains(&opened), "the lists ran on the list pool");
     let mut held = Vec::new();
     for _ in 0..opened {
-        held.push(lists.cached.acquire().await.unwrap());
+        held.push(lists.acquire().await.unwrap());
     }
     let mut plans = [(0, 0), (0, 0)];
     for conn in &mut held {
@@ -112,7 +112,7 @@ async fn the_lists_run_on_their_own_pool_and_keep_one_generic_plan(pool: PgPool)
     drop(held);
 
     // the request pool keeps PostgreSQL's own choice
-    let mut conn = lists.planned.acquire().await.unwrap();
+    let mut conn = state.reads.pool().acquire().await.unwrap();
     let mode: String = sqlx::query_scalar("show plan_cache_mode")
         .fetch_one(&mut *conn)
         .await

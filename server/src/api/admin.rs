@@ -152,12 +152,6 @@ pub async fn list_audit(
     };
     let limit = page.limit()?;
     let before = page.after_id()?;
-    let rows = audit::list(
-        state.reads.lists().cached,
-        q.entity.as_deref(),
-        before,
-        limit + 1,
-    )
-    .await?;
+    let rows = audit::list(state.reads.lists(), q.entity.as_deref(), before, limit + 1).await?;
     Ok(HttpResponse::Ok().json(super::pagination::page(rows, limit, |r| r.id.to_string())))
 }

@@ -171,7 +171,7 @@ pub async fn history(
     q: web::Query<HistoryQuery>,
 ) -> ApiResult<HttpResponse> {
     who.require_read()?;
-    let db = state.reads.lists().cached;
+    let db = state.reads.lists();
     let page = PageParams {
         limit: q.limit,
         cursor: q.cursor.clone(),
@@ -287,7 +287,7 @@ pub async fn certificates(
             .map(|c| read::CertCursor::decode(&c))
             .transpose()?,
     };
-    let rows = read::list_certificates(state.reads.lists().cached, &filter, limit + 1).await?;
+    let rows = read::list_certificates(state.reads.lists(), &filter, limit + 1).await?;
     let page = pagination::page(rows, limit, |c| c.cursor().encode());
     Ok(match format {
         Format::Json => HttpResponse::Ok().json(page),

@@ -158,38 +158,16 @@ impl Reconciler {
     pub async fn load_keys(conn: &mut PgConnection, keys: &[String]) -> Result<Self, sqlx::Error> {
         let reported = wap::reported(&mut *conn, wap::Which::WithKeys(keys)).await?;
         let declared = load::declared_plans_of_keys(&mut *conn, keys).await?;
-        Self::load_these(conn, reported, declared).await
-    }
-
-    /// The rest of what comparing these reports and declarations needs: which stamps the clouds
-    /// the reports name are declared on, and whether the declared plans' stamps' WAP servers
-    /// reported plans at all.
-    async fn load_these(
-        conn: &mut PgConnection,
-        reported: Vec<Reported>,
-        declared: Vec<(i64, DeclaredPlan)>,
-    ) -> Result<Self, sqlx::Error> {
         let clouds = wap_plans::named_clouds(reported.iter().map(|r| &r.plan));
         let cloud_stamps = load::cloud_stamps_among(&mut *conn, clouds).await?;
-        let declared: BTreeMap<String, (i64, DeclaredPlan)> = declared
-            .into_iter()
-            .map(|(s, d)| (wap::key(&d.wap_plan_id), (s, d)))
-            .collect();
-        let mut stamps: Vec<i64> = declared.values().map(|(s, _)| *s).collect();
-        stamps.sort_unstable();
-        stamps.dedup();
-        let collected = if stamps.is_empty() {
-            BTreeSet::new()
-        } else {
-            wap::collected_stamps(conn, Some(&stamps))
-                .await?
-                .into_iter()
-                .collect()
-        };
         Ok(Reconciler {
             reported: by_key(reported),
-            collected,
-            declared,
+            collected: declared.wap_collected,
+            declared: declared
+                .plans
+                .into_iter()
+                .map(|(s, d)| (wap::key(&d.wap_plan_id), (s, d)))
+                .collect(),
             cloud_stamps,
         })
     }

@@ -87,8 +87,16 @@ pub async fn list(
         cursor: q.cursor.clone(),
     };
     let limit = page.limit()?;
-    let mut conn = state.reads.pool().acquire().await?;
     let source = q.source.unwrap_or(Source::Declared);
+    // the declared plans' page reads through statements checked with a generic plan (the page,
+    // its stamps' health, WAP's side of its plans: tests/query_plans.rs), so it takes the list
+    // pool; WAP's own plans are read whole, with PostgreSQL's own plan choice
+    let pool = if source == Source::Declared {
+        state.reads.lists()
+    } else {
+        state.reads.pool()
+    };
+    let mut conn = pool.acquire().await?;
     let after = page.after()?;
     let mut items: Vec<PlanItem> = Vec::new();
     let rows = if source == Source::Wap {

@@ -111,7 +111,7 @@ pub async fn list_quarantine(
     let limit = page.limit()?;
     let before = page.after_id()?;
     let rows = quarantine::list(
-        state.reads.lists().cached,
+        state.reads.lists(),
         q.pending.unwrap_or(true),
         q.stamp.as_deref(),
         before,

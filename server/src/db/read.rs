@@ -56,26 +56,6 @@ impl StandbyHealth {
     }
 }
 
-/// Where a paginated list runs a statement: `cached`, the list pool (`db::list_pool`: one
-/// generic plan per connection), for the statements whose generic plan is checked to walk their
-/// index (`tests/query_plans.rs`); `planned`, a pool with PostgreSQL's own choice (a custom plan
-/// each run, as a rule), for the others. Both are of the same database.
-#[derive(Clone, Copy)]
-pub struct Lists<'a> {
-    pub cached: &'a PgPool,
-    pub planned: &'a PgPool,
-}
-
-impl<'a> Lists<'a> {
-    /// Every statement on one pool (a dashboard page reads through its own).
-    pub fn one(pool: &'a PgPool) -> Lists<'a> {
-        Lists {
-            cached: pool,
-            planned: pool,
-        }
-    }
-}
-
 /// The read router kept in the application state: `pool()` for read-only handlers.
 pub struct Reads {
     primary: PgPool,
@@ -184,24 +164,19 @@ impl Reads {
         &self.primary
     }
 
-    /// The pools of one paginated list of the API, on the database [`Reads::pool`] would give:
-    /// its list pool (`db::list_pool`) and its request pool. Take it once per request.
-    pub fn lists(&self) -> Lists<'_> {
+    /// The list pool (`db::list_pool`: one generic plan per connection) of the database
+    /// [`Reads::pool`] would give, for a paginated list of the API whose statements are checked
+    /// to walk their index in a generic plan (`tests/query_plans.rs`). Take it once per request.
+    pub fn lists(&self) -> &PgPool {
         if let Some(s) = &self.standby
             && self.shared.in_use.load(Ordering::Relaxed)
         {
             self.shared.on_standby.fetch_add(1, Ordering::Relaxed);
             let _ = READ_ON_STANDBY.try_with(|on| on.set(true));
-            return Lists {
-                cached: &s.lists,
-                planned: &s.pool,
-            };
+            return &s.lists;
         }
         self.shared.on_primary.fetch_add(1, Ordering::Relaxed);
-        Lists {
-            cached: &self.primary_lists,
-            planned: &self.primary,
-        }
+        &self.primary_lists
     }
 
     /// The primary's list pool, for `/metrics` (not for requests: they take [`Reads::lists`]).

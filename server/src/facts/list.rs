@@ -5,8 +5,6 @@
 use chrono::Utc;
 use sqlx::PgPool;
 
-use crate::db::read::Lists;
-
 use super::read::{CertFilter, CertificateRow, HostFilter, HostSummary, Vitals, days_left};
 
 /// Hosts of the fleet by FQDN, from the cursor ($1); role, stale, name part ($2..$4); limit ($5).
@@ -65,11 +63,10 @@ macro_rules! host_summary {
 }
 
 /// Up to `limit` hosts by FQDN after `f.after`: through the stamp's (stamp_id, fqdn) index when
-/// a stamp is given, through the FQDN index otherwise. A stamp's page with a role, staleness or
-/// name part runs with PostgreSQL's own plan choice (`lists.planned`), every other on the list
-/// pool (`lists.cached`; see `db::LIST_SETTINGS`).
+/// a stamp is given, through the FQDN index otherwise. Every statement's generic plan walks its
+/// index (`tests/query_plans.rs`): `pool` may be a list pool (`db::LIST_SETTINGS`).
 pub async fn list_hosts(
-    lists: Lists<'_>,
+    pool: &PgPool,
     f: &HostFilter,
     limit: i64,
 ) -> Result<Vec<HostSummary>, sqlx::Error> {
@@ -85,7 +82,7 @@ pub async fn list_hosts(
             q,
             limit
         )
-        .fetch_all(lists.planned)
+        .fetch_all(pool)
         .await?
         .into_iter()
         .map(|r| host_summary!(r))
@@ -96,7 +93,7 @@ pub async fn list_hosts(
             f.after,
             limit
         )
-        .fetch_all(lists.cached)
+        .fetch_all(pool)
         .await?
         .into_iter()
         .map(|r| host_summary!(r))
@@ -109,7 +106,7 @@ pub async fn list_hosts(
             q,
             limit
         )
-        .fetch_all(lists.cached)
+        .fetch_all(pool)
         .await?
         .into_iter()
         .map(|r| host_summary!(r))

@@ -143,6 +143,8 @@ pub mod statements {
     pub const OPEN_OF_SEVERITY_PAGE: &str = include_str!("sql/problems_open_of_severity_page.sql");
     pub const OF_STAMP_PAGE: &str = include_str!("sql/problems_of_stamp_page.sql");
     pub const OPEN_OF_STAMP_PAGE: &str = include_str!("sql/problems_open_of_stamp_page.sql");
+    pub const OPEN_OF_STAMP_SEVERITY_PAGE: &str =
+        include_str!("sql/problems_open_of_stamp_severity_page.sql");
     /// The unfiltered pages have other parameters: (stamp,) cursor, limit.
     pub const OPEN_OF_STAMP_UNFILTERED_PAGE: &str =
         include_str!("sql/problems_open_of_stamp_unfiltered_page.sql");
@@ -186,18 +188,12 @@ macro_rules! problem_page {
 }
 
 /// Newest first (by id), read from the narrowest filter given: one host's problems, one
-/// stamp's (open or all), the fleet's open ones of one severity, else the fleet's (open or
+/// stamp's (open, of one severity or any, or all), the fleet's open ones of one severity, else the fleet's (open or
 /// all), each down its index from the cursor. The unfiltered pages have statements of their own.
-/// A stamp's problems in any state, or open with a filter, run with PostgreSQL's own plan choice
-/// (`lists.planned`: their generic plan sorts every problem of the stamp), every other statement
-/// on the list pool (`lists.cached`; see `db::LIST_SETTINGS`).
-pub async fn list(
-    lists: crate::db::read::Lists<'_>,
-    f: &Filter,
-    limit: i64,
-) -> Result<Vec<Problem>, sqlx::Error> {
+/// Every statement's generic plan walks its index (`tests/query_plans.rs`): `pool` may be a list
+/// pool (`db::LIST_SETTINGS`).
+pub async fn list(pool: &PgPool, f: &Filter, limit: i64) -> Result<Vec<Problem>, sqlx::Error> {
     use sqlx::query_file as q;
-    let (pool, planned) = (lists.cached, lists.planned);
     let state = match f.state {
         State::Open => "open",
         State::Resolved => "resolved",
@@ -223,16 +219,23 @@ pub async fn list(
             ),
             pool
         ),
+        (None, Some(_), true) if f.severity.is_some() => problem_page!(
+            "src/problems/sql/problems_open_of_stamp_severity_page.sql",
+            pool,
+            state,
+            f,
+            limit
+        ),
         (None, Some(_), true) => problem_page!(
             "src/problems/sql/problems_open_of_stamp_page.sql",
-            planned,
+            pool,
             state,
             f,
             limit
         ),
         (None, Some(_), false) => problem_page!(
             "src/problems/sql/problems_of_stamp_page.sql",
-            planned,
+            pool,
             state,
             f,
             limit

@@ -670,6 +670,8 @@ pub const DECLARED_PLANS_OF_STAMP: &str = include_str!("sql/declared_plans_of_st
 pub const DECLARED_AMONG: &str = include_str!("sql/declared_among.sql");
 /// The stamps whose declared plans name each of some clouds.
 pub const CLOUD_STAMPS_AMONG: &str = include_str!("sql/cloud_stamps_among.sql");
+/// [`declared_plans_of_keys`]'s statement (exposed for the plan checks).
+pub const DECLARED_PLANS_OF_KEYS: &str = include_str!("sql/declared_plans_of_keys.sql");
 
 /// Every declared plan of the inventory as the WAP comparison reads it, with its stamp's id.
 pub async fn declared_plans(
@@ -709,25 +711,35 @@ pub async fn cloud_stamps_among(
     )
 }
 
+/// The declared plans whose ids are these `keys` ignoring case, and which of their stamps' WAP
+/// servers have reported plans at least once (elsewhere a plan's absence from WAP is unknown).
+pub struct DeclaredOfKeys {
+    pub plans: Vec<(i64, DeclaredPlan)>,
+    pub wap_collected: BTreeSet<i64>,
+}
+
 /// The declared plans whose ids are these `keys` ignoring case (lower-cased, as WAP compares
-/// ids; index plans_wap_plan_key_idx): what a plan's page, its adoption and the plans page
-/// compare with WAP.
+/// ids; index plans_wap_plan_key_idx), with whether their stamps' WAP servers ever reported
+/// (hosts_wap_collected_idx), in one round trip: what a plan's page, its adoption and the plans
+/// page compare with WAP.
 pub async fn declared_plans_of_keys(
     conn: &mut PgConnection,
     keys: &[String],
-) -> Result<Vec<(i64, DeclaredPlan)>, sqlx::Error> {
-    Ok(sqlx::query!(
-        r#"select p.id, p.wap_plan_id, p.name, p.stamp_id, s.name as stamp, p.cloud, p.public,
-                  p.quota_vms, p.quota_vcpus, p.quota_memory_gb, p.quota_storage_gb
-           from plans p join stamps s on s.id = p.stamp_id
-           where lower(p.wap_plan_id) = any($1) order by p.wap_plan_id"#,
-        keys
-    )
-    .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(|r| declared_plan!(r))
-    .collect())
+) -> Result<DeclaredOfKeys, sqlx::Error> {
+    let rows = sqlx::query_file!("src/rules/sql/declared_plans_of_keys.sql", keys)
+        .fetch_all(conn)
+        .await?;
+    let mut out = DeclaredOfKeys {
+        plans: Vec::with_capacity(rows.len()),
+        wap_collected: BTreeSet::new(),
+    };
+    for r in rows {
+        if r.wap_collected {
+            out.wap_collected.insert(r.stamp_id);
+        }
+        out.plans.push(declared_plan!(r));
+    }
+    Ok(out)
 }
 
 /// Cloud (lower-cased) → the stamps whose declared plans name it: how the inventory places a

@@ -81,7 +81,7 @@ pub async fn page(
                 before_id: after.map(|c| c.id),
                 ..f.clone()
             };
-            let rows = crate::problems::list(crate::db::read::Lists::one(pool), &f, limit).await?;
+            let rows = crate::problems::list(pool, &f, limit).await?;
             Ok(rows.into_iter().map(|p| (0, p)).collect())
         }
     }
