@@ -119,8 +119,10 @@ pub struct Reported {
     pub plan: WapPlanFact,
 }
 
-fn quotas(v: Value) -> Vec<WapQuota> {
-    serde_json::from_value(v).unwrap_or_default()
+/// The stored quotas (jsonb, selected as text: read straight into the quotas, without a JSON
+/// tree between).
+fn quotas(text: &str) -> Vec<WapQuota> {
+    serde_json::from_str(text).unwrap_or_default()
 }
 
 /// The statements of [`reported`] and [`undeclared_keys`] (for the plan checks of the tests).
@@ -155,7 +157,7 @@ macro_rules! reported_row {
                 display_name: r.display_name,
                 state: r.state,
                 subscription_count: r.subscription_count.map(i64::from),
-                quotas: quotas(r.quotas),
+                quotas: quotas(&r.quotas),
             },
         }
     }};
@@ -187,7 +189,8 @@ pub async fn reported(
         }
         Which::All => sqlx::query!(
             r#"select h.stamp_id, s.name as stamp, h.fqdn::text as "host!", h.wap_collected_at as "seen!",
-                      w.wap_id, w.display_name, w.state, w.subscription_count, w.quotas
+                      w.wap_id, w.display_name, w.state, w.subscription_count,
+                      w.quotas::text as "quotas!"
                from host_wap_plans w join hosts h on h.id = w.host_id join stamps s on s.id = h.stamp_id
                where h.wap_collected_at is not null and 'wap_server' = any(h.roles)
                order by w.plan_key, s.name, h.fqdn"#

@@ -154,15 +154,45 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
         }
         let body = &after[1..];
         let end = body.find(quote)?;
-        let v = body[..end]
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&quot;", "\"")
-            .replace("&apos;", "'")
-            .replace("&amp;", "&");
-        let v = v.trim();
-        return (!v.is_empty()).then(|| v.to_owned());
+        let v = body[..end].trim();
+        if v.is_empty() {
+            return None;
+        }
+        return Some(if v.contains('&') {
+            decode_entities(v).trim().to_owned()
+        } else {
+            v.to_owned()
+        });
     }
+}
+
+/// The five predefined XML entities decoded, in one pass (an unknown `&...;` stays as it is).
+fn decode_entities(v: &str) -> String {
+    const ENTITIES: [(&str, char); 5] = [
+        ("&lt;", '<'),
+        ("&gt;", '>'),
+        ("&quot;", '"'),
+        ("&apos;", '\''),
+        ("&amp;", '&'),
+    ];
+    let mut out = String::with_capacity(v.len());
+    let mut rest = v;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        match ENTITIES.iter().find(|(e, _)| rest.starts_with(e)) {
+            Some((e, c)) => {
+                out.push(*c);
+                rest = &rest[e.len()..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The clouds (lower-cased names and ids) the `Clouds` settings of these plans name: what
@@ -618,6 +648,16 @@ mod tests {
         );
         assert!(cloud_refs("<Clouds/>").is_empty());
         assert!(cloud_refs("<Cloud Id=").is_empty());
+        // every predefined entity, decoded once (an escaped entity stays an entity); an unknown
+        // one and a lone ampersand stay as they are
+        assert_eq!(
+            cloud_refs(
+                r#"<Cloud Name="a &lt;b&gt; &quot;c&quot; &apos;d&apos; &amp;lt; &x; &" />"#
+            )[0]
+            .name
+            .as_deref(),
+            Some(r#"a <b> "c" 'd' &lt; &x; &"#)
+        );
     }
 
     #[test]

@@ -4,7 +4,8 @@
 -- few hosts are WAP servers, merge the reports with every host of the fleet: 52 ms for 200 keys
 -- at 100,000 hosts). facts::wap::WITH_KEYS.
 select h.stamp_id as "stamp_id!", s.name as "stamp!", h.fqdn::text as "host!", h.wap_collected_at as "seen!",
-       w.wap_id, w.display_name, w.state, w.subscription_count, w.quotas
+       w.wap_id, w.display_name, w.state, w.subscription_count,
+       w.quotas::text as "quotas!"
 from host_wap_plans w
 cross join lateral (select h.stamp_id, h.fqdn, h.wap_collected_at from hosts h
                     where h.id = w.host_id and h.wap_collected_at is not null
