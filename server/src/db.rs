@@ -66,8 +66,9 @@ pub const LIST_SETTINGS: &str =
 /// sessions run [`LIST_SETTINGS`] (set when a connection opens: one round trip per connection,
 /// and correct behind a session-mode pooler, where startup options may not pass). Only the API's
 /// paginated lists run here (`facts::list`, `problems::list`, `audit::list`, `quarantine::list`,
-/// a host's history and the lookup of its id), every statement of them checked safe with a
-/// generic plan; everything else keeps PostgreSQL's own choice.
+/// a host's history and the lookup of its id, the declared plans' page with its stamps' health
+/// and WAP's view), every statement of them checked safe with a generic plan; everything else
+/// keeps PostgreSQL's own choice.
 pub fn list_pool(of: &PgPool, ping_every_acquire: bool) -> PgPool {
     let size = (of.options().get_max_connections() / 2).max(2);
     let options = PgPoolOptions::new();
