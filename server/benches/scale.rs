@@ -6,6 +6,11 @@
 //!   answer does not delay the next request, and each latency counts from when its request was
 //!   due, so a stall shows in full), at most `--concurrency` × 8 in flight (a request that would
 //!   exceed it counts as an error);
+//! - `pair`: the same closed loop against two URLs in turns (`--url` with the token, then
+//!   `--against`, without), half-second slices in the order A B B A A B ... until each has had
+//!   `--seconds`; prints one line of each. The machine's own drift (another tenant, a clock step,
+//!   a background flush) then falls on both alike instead of on whichever ran during it: on a
+//!   shared 2-core machine two 5 s runs in a row of the same server differ by up to 30 %;
 //! - `bare`: the bare handler the server is compared with: actix-web and a sqlx pool and nothing
 //!   else, serving `GET /{name}` with the rows of the named statement of `--routes` (lines of
 //!   `name<TAB>sql`) as a JSON array built by PostgreSQL (`json_agg`): the best the same SQL can
@@ -48,6 +53,22 @@ enum What {
         #[arg(long)]
         rate: Option<f64>,
     },
+    /// The closed loop of `load` against two URLs in alternating slices; prints two lines.
+    Pair {
+        /// Measured with the token.
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        token: Option<String>,
+        /// Measured without authentication (the bare handler).
+        #[arg(long)]
+        against: String,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Each URL's measured time, in all.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+    },
     /// Serves the bare handlers until killed.
     Bare {
         #[arg(long)]
@@ -85,6 +106,38 @@ fn main() {
                 None => rt.block_on(load(url, auth, concurrency, seconds)),
             };
             print_figures(times, errors, seconds);
+        }
+        What::Pair {
+            url,
+            token,
+            against,
+            concurrency,
+            seconds,
+        } => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            let a = Side {
+                http: client(concurrency),
+                url,
+                auth: Auth {
+                    token,
+                    cookie: None,
+                },
+            };
+            let b = Side {
+                http: client(concurrency),
+                url: against,
+                auth: Auth {
+                    token: None,
+                    cookie: None,
+                },
+            };
+            let ((ta, ea), (tb, eb)) = rt.block_on(pair(&a, &b, concurrency, seconds));
+            print_figures(ta, ea, seconds);
+            print_figures(tb, eb, seconds);
         }
         What::Bare {
             database_url,
@@ -139,12 +192,61 @@ fn client(concurrency: usize) -> reqwest::Client {
 
 /// Closed loop: `concurrency` connections, each sending its next request when the last answered.
 async fn load(url: String, auth: Auth, concurrency: usize, seconds: f64) -> (Vec<Duration>, u64) {
-    let http = client(concurrency);
-    let warm_until = Instant::now() + Duration::from_secs(1);
+    let side = Side {
+        http: client(concurrency),
+        url,
+        auth,
+    };
+    closed_loop(&side, concurrency, Duration::from_secs(1), seconds).await
+}
+
+/// One URL of a measurement and the client (its kept-alive connections) that asks it.
+struct Side {
+    http: reqwest::Client,
+    url: String,
+    auth: Auth,
+}
+
+/// `pair`: a one-second warm-up of each, then slices of at most half a second in turns, A B B A
+/// A B ..., until each side has had `seconds`.
+async fn pair(
+    a: &Side,
+    b: &Side,
+    concurrency: usize,
+    seconds: f64,
+) -> ((Vec<Duration>, u64), (Vec<Duration>, u64)) {
+    let warm = Duration::from_secs(1);
+    closed_loop(a, concurrency, warm, 0.0).await;
+    closed_loop(b, concurrency, warm, 0.0).await;
+    let slices = (seconds / 0.5).ceil().max(1.0);
+    let slice = seconds / slices;
+    let (mut ra, mut rb) = ((Vec::new(), 0), (Vec::new(), 0));
+    for i in 0..slices as u64 {
+        // A B, B A, A B, ...: a drift across a pair of slices falls on both
+        let order = if i % 2 == 0 { [true, false] } else { [false, true] };
+        for first in order {
+            let (side, into) = if first { (a, &mut ra) } else { (b, &mut rb) };
+            let (t, e) = closed_loop(side, concurrency, Duration::ZERO, slice).await;
+            into.0.extend(t);
+            into.1 += e;
+        }
+    }
+    (ra, rb)
+}
+
+/// `concurrency` tasks GET the side's URL back to back for `warm` (not counted), then for
+/// `seconds`; answers the counted latencies and failures.
+async fn closed_loop(
+    side: &Side,
+    concurrency: usize,
+    warm: Duration,
+    seconds: f64,
+) -> (Vec<Duration>, u64) {
+    let warm_until = Instant::now() + warm;
     let until = warm_until + Duration::from_secs_f64(seconds);
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (http, url, auth) = (http.clone(), url.clone(), auth.clone());
+        let (http, url, auth) = (side.http.clone(), side.url.clone(), side.auth.clone());
         tasks.push(tokio::spawn(async move {
             let mut times = Vec::new();
             let mut errors = 0u64;
