@@ -223,7 +223,11 @@ async fn pair(
     let (mut ra, mut rb) = ((Vec::new(), 0), (Vec::new(), 0));
     for i in 0..slices as u64 {
         // A B, B A, A B, ...: a drift across a pair of slices falls on both
-        let order = if i % 2 == 0 { [true, false] } else { [false, true] };
+        let order = if i % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
         for first in order {
             let (side, into) = if first { (a, &mut ra) } else { (b, &mut rb) };
             let (t, e) = closed_loop(side, concurrency, Duration::ZERO, slice).await;

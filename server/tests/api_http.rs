@@ -167,6 +167,57 @@ async fn other_methods_are_405_with_allow_and_bodies_need_json(pool: PgPool) {
     assert_error(r, 400, "invalid_text", None).await;
 }
 
+/// Every (method, path) of the route table reaches its handler (whatever the handler then says
+/// of placeholder values), and paths beside them are the API's 404 of the path: the table is
+/// registered as one scope per first segment (`api::configure`), and a path that enters a scope
+/// without matching a resource there must still get the API's answer.
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn every_route_of_the_table_is_served_and_paths_beside_them_are_404s(pool: PgPool) {
+    let app = spawn(pool).await;
+    for (method, path) in stampbook_server::api::route_table() {
+        let path = path.replace("{id}", "1").replace(['{', '}'], "");
+        let method = Method::from_bytes(method.as_str().as_bytes()).unwrap();
+        let r = app
+            .http
+            .request(method.clone(), app.url(&path))
+            .bearer_auth(&app.admin)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        assert_ne!(status, 405, "{method} {path}");
+        if status == 404 {
+            let body: Value = r.json().await.unwrap();
+            assert_ne!(
+                body["error"]["message"], "path not found",
+                "{method} {path}: {body}"
+            );
+        }
+    }
+    for path in [
+        "/api/v1/hosts/",
+        "/api/v1/hostsx",
+        "/api/v1/hosts/a/history/more",
+        "/api/v1/stamps/a/b",
+        "/api/v1/",
+        "/api/v1",
+        "/api/v1/nothing",
+    ] {
+        let r = get_with(&app, path, &[]).await;
+        let body = assert_error(r, 404, "not_found", None).await;
+        assert_eq!(body["error"]["message"], "path not found", "{path}");
+    }
+    let r = app
+        .http
+        .post(app.url("/api/v1/hosts/a/history"))
+        .bearer_auth(&app.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["allow"], "GET");
+    assert_error(r, 405, "method_not_allowed", None).await;
+}
+
 #[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
 async fn a_token_over_its_rate_gets_429_with_retry_after(pool: PgPool) {
     let settings = ServeArgs {
