@@ -1,6 +1,8 @@
 //! `/api/v1/plans`: the plans sold in WAP, each answered with its stamp's health and Remote
 //! Console readiness (what a WAP integration asks before selling one).
 
+use std::collections::HashMap;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
@@ -99,28 +101,35 @@ pub async fn list(
     let mut conn = pool.acquire().await?;
     let after = page.after()?;
     let mut items: Vec<PlanItem> = Vec::new();
-    let rows = if source == Source::Wap {
-        Vec::new()
+    let page = if source == Source::Wap {
+        store::PlansPage {
+            rows: Vec::new(),
+            wap_collected: Default::default(),
+        }
     } else {
         store::list_plans(&mut conn, q.stamp.as_deref(), after.as_deref(), limit + 1).await?
     };
     // the declared plans alone: what WAP says of this page's plans; with WAP's own, all of it
-    let wap = if source == Source::Declared {
-        let keys: Vec<String> = rows
-            .iter()
-            .map(|r| crate::facts::wap::key(&r.decl.wap_plan_id))
-            .collect();
-        Reconciler::load_keys(&mut conn, &keys).await?
+    let mut wap = if source == Source::Declared {
+        Reconciler::for_page(&mut conn, &page, Vec::new()).await?
     } else {
         Reconciler::load(&mut conn).await?
     };
+    let rows = page.rows;
     if source != Source::Wap {
         let plans = to_api(&mut conn, rows).await?;
-        items.extend(
-            plans
-                .into_iter()
-                .map(|p| PlanItem::Declared(Box::new(wap.view(p)))),
-        );
+        let mut keys: HashMap<String, usize> = HashMap::new();
+        for p in &plans {
+            *keys
+                .entry(crate::facts::wap::key(&p.wap_plan_id))
+                .or_default() += 1;
+        }
+        items.extend(plans.into_iter().map(|p| {
+            let shared = keys
+                .get(&crate::facts::wap::key(&p.wap_plan_id))
+                .is_some_and(|n| *n > 1);
+            PlanItem::Declared(Box::new(wap.take_view(p, shared)))
+        }));
     }
     if source != Source::Declared {
         items.extend(

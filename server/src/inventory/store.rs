@@ -1,7 +1,7 @@
 //! Inventory in PostgreSQL: read stamps, networks, scale units and plans; write declarations so
 //! that an unchanged one writes nothing, and every change leaves one audit row.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
@@ -567,14 +567,22 @@ pub async fn fetch_plan(
     })
 }
 
+/// A page of plans, and which of their stamps' WAP servers ever reported plans (elsewhere a
+/// plan's absence from WAP is unknown).
+pub struct PlansPage {
+    pub rows: Vec<PlanRow>,
+    pub wap_collected: BTreeSet<i64>,
+}
+
 pub async fn list_plans(
     conn: &mut PgConnection,
     stamp: Option<&str>,
     after: Option<&str>,
     limit: i64,
-) -> Result<Vec<PlanRow>, sqlx::Error> {
+) -> Result<PlansPage, sqlx::Error> {
     // one statement per index: the stamp's (stamp_id, wap_plan_id), or the wap_plan_id key
     let mut out = Vec::new();
+    let mut wap_collected = BTreeSet::new();
     match stamp {
         Some(stamp) => {
             for r in sqlx::query_file!(
@@ -586,6 +594,9 @@ pub async fn list_plans(
             .fetch_all(conn)
             .await?
             {
+                if r.wap_collected {
+                    wap_collected.insert(r.stamp_id);
+                }
                 out.push(plan_row!(r));
             }
         }
@@ -594,11 +605,17 @@ pub async fn list_plans(
                 .fetch_all(conn)
                 .await?
             {
+                if r.wap_collected {
+                    wap_collected.insert(r.stamp_id);
+                }
                 out.push(plan_row!(r));
             }
         }
     }
-    Ok(out)
+    Ok(PlansPage {
+        rows: out,
+        wap_collected,
+    })
 }
 
 /// The plan list's statements (exposed for the plan checks): the fleet's, and one stamp's.

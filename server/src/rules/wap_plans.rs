@@ -264,16 +264,17 @@ pub fn compare(
     }
     for value in setting(wap, "Clouds") {
         for cloud in cloud_refs(value) {
-            let mut stamps = BTreeSet::new();
+            // the stamps are copied only into a disagreement (a page of plans compares each)
+            let mut stamps: BTreeSet<&String> = BTreeSet::new();
             for name in [&cloud.name, &cloud.id].into_iter().flatten() {
                 if let Some(s) = cloud_stamps.get(&name.to_lowercase()) {
-                    stamps.extend(s.iter().cloned());
+                    stamps.extend(s.iter());
                 }
             }
             if !stamps.is_empty() && !stamps.contains(&declared.stamp) {
                 out.push(Disagreement::Cloud {
                     wap_cloud: cloud.label(),
-                    wap_cloud_stamps: stamps.into_iter().collect(),
+                    wap_cloud_stamps: stamps.into_iter().cloned().collect(),
                     declared_stamp: declared.stamp.clone(),
                     declared_cloud: declared.cloud.clone(),
                 });

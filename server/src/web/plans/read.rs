@@ -56,9 +56,11 @@ pub const WAP_ONLY_SHOWN: i64 = 100;
 /// Reads one page of the plans page.
 pub async fn plans(pool: &PgPool, f: &PlansFilter<'_>) -> Result<PlansData, sqlx::Error> {
     let mut conn = pool.acquire().await?;
-    let mut plans = store::list_plans(&mut conn, f.stamp, f.after, f.page_size + 1).await?;
-    let more = plans.len() as i64 > f.page_size;
-    plans.truncate(usize::try_from(f.page_size).unwrap_or(0));
+    let mut page = store::list_plans(&mut conn, f.stamp, f.after, f.page_size + 1).await?;
+    let more = page.rows.len() as i64 > f.page_size;
+    page.rows
+        .truncate(usize::try_from(f.page_size).unwrap_or(0));
+    let plans = &page.rows;
     let mut ids: Vec<i64> = plans.iter().map(|r| r.stamp_id).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -79,18 +81,15 @@ pub async fn plans(pool: &PgPool, f: &PlansFilter<'_>) -> Result<PlansData, sqlx
     // the plans only WAP knows, on the first page, when a WAP server reported plans at all: the
     // first WAP_ONLY_SHOWN by id (the API lists them all)
     let with_wap_only = f.after.is_none() && wap_reported(&mut conn).await?;
-    let mut keys: Vec<String> = plans
-        .iter()
-        .map(|r| wap::key(&r.decl.wap_plan_id))
-        .collect();
+    let mut only = Vec::new();
     let mut wap_only_more = false;
     if with_wap_only {
-        let mut only = wap::undeclared_keys(&mut conn, f.stamp, WAP_ONLY_SHOWN + 1).await?;
+        only = wap::undeclared_keys(&mut conn, f.stamp, WAP_ONLY_SHOWN + 1).await?;
         wap_only_more = only.len() as i64 > WAP_ONLY_SHOWN;
         only.truncate(usize::try_from(WAP_ONLY_SHOWN).unwrap_or(0));
-        keys.extend(only);
     }
-    let wap = Reconciler::load_keys(&mut conn, &keys).await?;
+    let wap = Reconciler::for_page(&mut conn, &page, only).await?;
+    let plans = page.rows;
     Ok(PlansData {
         plans,
         more,

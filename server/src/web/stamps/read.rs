@@ -87,7 +87,9 @@ pub async fn stamp_page(
     .await?;
     let networks = store::fetch_networks(&mut conn, stamp.id).await?;
     let scale_units = store::fetch_scale_units(&mut conn, stamp.id).await?;
-    let plans = store::list_plans(&mut conn, Some(stamp.decl.name.as_str()), None, 10_000).await?;
+    let plans = store::list_plans(&mut conn, Some(stamp.decl.name.as_str()), None, 10_000)
+        .await?
+        .rows;
     drop(conn);
 
     let (id, interval) = (stamp.id, stamp.decl.report_interval_s);
