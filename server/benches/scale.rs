@@ -95,11 +95,7 @@ fn main() {
             seconds,
             rate,
         } => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
+            let rt = runtime();
             let auth = Auth { token, cookie };
             let (times, errors) = match rate {
                 Some(rate) => rt.block_on(load_at_rate(url, auth, concurrency, seconds, rate)),
@@ -114,11 +110,7 @@ fn main() {
             concurrency,
             seconds,
         } => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
+            let rt = runtime();
             let a = Side {
                 http: client(concurrency),
                 url,
@@ -159,6 +151,15 @@ fn main() {
             actix_web::rt::System::new().block_on(bare(database_url, listen, routes, pool));
         }
     }
+}
+
+/// The load's own runtime: two threads, as the machine's two cores.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// How the load authenticates: a bearer token (the API) or a session cookie (the dashboard).

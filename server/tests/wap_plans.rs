@@ -654,6 +654,45 @@ async fn a_plan_read_alone_says_what_the_fleets_reading_says(pool: PgPool) {
     );
 }
 
+/// Two declared plans whose ids differ only in case, on one page of the list: WAP's report of that
+/// id (WAP compares ids ignoring case) is shown with each, not moved into the first and lost for
+/// the second (the list moves each plan's reports into its answer, `Reconciler::take_view`).
+#[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
+async fn plans_whose_ids_differ_in_case_on_one_page_both_show_wap(pool: PgPool) {
+    let app = spawn(pool).await;
+    fleet(&app).await;
+    declare(
+        &app,
+        json!({"wap_plan_id": "GOLD-ams", "name": "Gold again", "public": true,
+               "stamp": "ams-01", "cloud": "Gold Cloud"}),
+    )
+    .await;
+    let gold = r#"<Clouds><Cloud Id="c1" Name="Gold Cloud" StampId="9f2e" /></Clouds>"#;
+    push(
+        &app,
+        &wap_report(
+            json!({"plans": [plan("Gold-AMS", "public", 42, gold_settings("2000", gold))]}),
+        ),
+    )
+    .await;
+    let page = app.get_json("/api/v1/plans?limit=1000").await;
+    let items = page["items"].as_array().unwrap();
+    let golds: Vec<&Value> = items
+        .iter()
+        .filter(|p| {
+            p["wap_plan_id"]
+                .as_str()
+                .unwrap()
+                .eq_ignore_ascii_case("gold-ams")
+        })
+        .collect();
+    assert_eq!(golds.len(), 2, "{page}");
+    for g in golds {
+        assert_eq!(g["wap"]["id"], "Gold-AMS", "{g}");
+        assert_eq!(g["wap"]["reported_by"][0]["host"], WAP, "{g}");
+    }
+}
+
 /// The plans page lists the first 100 plans only WAP knows, by id, and says where the rest are;
 /// exactly 100 are listed without that remark.
 #[sqlx::test(migrator = "stampbook_server::db::MIGRATOR")]
