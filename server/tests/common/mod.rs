@@ -39,8 +39,19 @@ pub async fn spawn_with(pool: PgPool, settings: ServeArgs) -> TestApp {
         base,
         pool,
         admin,
-        http: Client::new(),
+        http: client(),
     }
+}
+
+/// The tests' HTTP client: it drops a connection idle for 2 s, before the server's keep-alive
+/// (actix's 5 s) closes it. A test that waits on something else for about 5 s (Alertmanager,
+/// the evaluator) then asked the server on a pooled connection the server was closing that
+/// moment, and failed with `IncompleteMessage` about once in a few dozen runs.
+pub fn client() -> Client {
+    Client::builder()
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
+        .build()
+        .expect("the tests' HTTP client")
 }
 
 impl TestApp {
