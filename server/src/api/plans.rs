@@ -1,8 +1,6 @@
 //! `/api/v1/plans`: the plans sold in WAP, each answered with its stamp's health and Remote
 //! Console readiness (what a WAP integration asks before selling one).
 
-use std::collections::HashMap;
-
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
@@ -118,18 +116,11 @@ pub async fn list(
     let rows = page.rows;
     if source != Source::Wap {
         let plans = to_api(&mut conn, rows).await?;
-        let mut keys: HashMap<String, usize> = HashMap::new();
-        for p in &plans {
-            *keys
-                .entry(crate::facts::wap::key(&p.wap_plan_id))
-                .or_default() += 1;
-        }
-        items.extend(plans.into_iter().map(|p| {
-            let shared = keys
-                .get(&crate::facts::wap::key(&p.wap_plan_id))
-                .is_some_and(|n| *n > 1);
-            PlanItem::Declared(Box::new(wap.take_view(p, shared)))
-        }));
+        items.extend(
+            wap.views(plans)
+                .into_iter()
+                .map(|v| PlanItem::Declared(Box::new(v))),
+        );
     }
     if source != Source::Declared {
         items.extend(
